@@ -1,0 +1,61 @@
+//! What can go wrong when asking for evidence. Errors are data: they are journaled and replayed like answers,
+//! so an offline analysis sees the same 403 or timeout the live run saw.
+
+use serde::{Deserialize, Serialize};
+
+/// Why the API server could not be talked to at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnreachableCause {
+    /// No kubeconfig was found and the tool is not running in a pod.
+    NoKubeconfig,
+    /// The kubeconfig exists but cannot be used (parse error, unknown context, missing CA file).
+    BadKubeconfig,
+    /// The server's host name does not resolve.
+    Dns,
+    /// Nothing listens at the server address.
+    Refused,
+    /// No answer within the timeout.
+    Timeout,
+    /// The TLS handshake failed: wrong CA, name mismatch, expired certificate.
+    Tls,
+    Other,
+}
+
+/// An evidence request that produced no answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EvidenceError {
+    /// Replay: the bundle does not hold this answer. Checks that needed it are `skip`.
+    #[error("not collected: {what}")]
+    NotCollected { what: String },
+    /// The source was not configured for this run (e.g. no `--host-root` or `--host-facts`).
+    #[error("{message}")]
+    NotConfigured { message: String },
+    /// RBAC denied the request (HTTP 403); `message` is the API server's own sentence.
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// The credentials were rejected (HTTP 401).
+    #[error("the API server rejected the credentials (401 {message})")]
+    Unauthorized { message: String },
+    /// The resource type is not served, or the object does not exist (HTTP 404).
+    #[error("{message}")]
+    NotFound { message: String },
+    #[error("no answer from {what} within {secs}s")]
+    Timeout { what: String, secs: u64 },
+    #[error("{message}")]
+    Unreachable { cause: UnreachableCause, server: String, message: String },
+    /// Any other non-success HTTP status, with the `Status` reason and message.
+    #[error("API error {code} {reason}: {message}")]
+    Api { code: u16, reason: String, message: String },
+    /// An answer arrived but is not what the API promises (e.g. a field of the wrong type).
+    #[error("unexpected answer from {what}: {message}")]
+    Decode { what: String, message: String },
+}
+
+impl EvidenceError {
+    /// True when the evidence simply is not there (replay gap, source not configured): checks `skip`.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, EvidenceError::NotCollected { .. } | EvidenceError::NotConfigured { .. })
+    }
+}

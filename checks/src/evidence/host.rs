@@ -1,0 +1,91 @@
+//! Node-local facts: the files and disks that decide whether the kubelet's runtime can pull and keep
+//! images. Collected by `mcp-doctor host-facts` on a node (or read through `--host-root`), one JSON
+//! document per node.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const HOST_FACTS_SCHEMA: &str = "mcp-doctor.host-facts/v1";
+
+/// Files whose contents are collected (configuration, no secrets).
+pub const CONTENT_FILES: &[&str] = &[
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/rancher/k3s/registries.yaml",
+    "/etc/rancher/k3s/config.yaml",
+    "/etc/containerd/config.toml",
+    "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
+];
+
+/// Directories whose `*/hosts.toml` files are collected (containerd's per-registry host config).
+pub const CERTS_D_DIRS: &[&str] = &["/etc/containerd/certs.d", "/var/lib/rancher/k3s/agent/etc/containerd/certs.d"];
+
+/// Credential files: only their mode and owner are collected, never their contents.
+pub const CREDENTIAL_FILES: &[&str] = &[
+    "/etc/rancher/k3s/k3s.yaml",
+    "/var/lib/rancher/k3s/server/node-token",
+    "/var/lib/rancher/k3s/server/token",
+    "/etc/kubernetes/admin.conf",
+];
+
+/// Paths whose filesystem usage is measured: the node filesystem and the image filesystems.
+pub const DISK_PATHS: &[&str] = &["/", "/var/lib/rancher", "/var/lib/containerd", "/var/lib/kubelet"];
+
+/// The facts of one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub schema: String,
+    pub node: String,
+    pub collected_at: String,
+    /// Collected files by absolute node path.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileFact>,
+    /// Filesystem usage by absolute node path.
+    #[serde(default)]
+    pub disks: BTreeMap<String, DiskUsage>,
+    /// `k3s`, `containerd`: the version lines the binaries print, when found.
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
+}
+
+/// A file on the node: its permission bits and, for configuration files, its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFact {
+    /// Permission bits, e.g. 420 (0o644).
+    pub mode: u32,
+    pub uid: u32,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+impl FileFact {
+    /// Readable by users other than the owner and group.
+    pub fn world_readable(&self) -> bool {
+        self.mode & 0o004 != 0
+    }
+    pub fn group_readable(&self) -> bool {
+        self.mode & 0o040 != 0
+    }
+}
+
+/// Usage of the filesystem holding a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskUsage {
+    pub total_bytes: u64,
+    /// Bytes available to unprivileged users (what `df` calls Avail and kubelet calls available).
+    pub available_bytes: u64,
+    pub total_inodes: u64,
+    pub free_inodes: u64,
+}
+
+impl DiskUsage {
+    /// Available space as a percentage of the total (100 when the size is unknown).
+    pub fn available_percent(&self) -> f64 {
+        if self.total_bytes == 0 { 100.0 } else { self.available_bytes as f64 * 100.0 / self.total_bytes as f64 }
+    }
+    pub fn free_inodes_percent(&self) -> f64 {
+        if self.total_inodes == 0 { 100.0 } else { self.free_inodes as f64 * 100.0 / self.total_inodes as f64 }
+    }
+}

@@ -1,0 +1,152 @@
+//! The journal: every answer a live run's evidence sources gave, errors included, keyed so a replay finds
+//! it. `--record DIR` writes it in the bundle layout:
+//!
+//! ```text
+//! evidence/kube/target.json                      {"key": .., "ok": KubeTarget} or {"key": .., "error": ..}
+//! evidence/kube/version.json
+//! evidence/kube/list/<resource>/<scope>.json     ok = {"objects": "cluster/<resource>/<scope>.json", "count": N}
+//! evidence/kube/get/<resource>/<ns|_cluster>/<name>.json
+//! evidence/kube/access/<verb>/<resource>/<ns|_cluster>.json
+//! cluster/<resource>/<scope>.json                the objects, as a List the API would return
+//! host/<node>.json                               node facts
+//! ```
+//! `<scope>` is `_cluster`, `_all` or a namespace; `<resource>` is `nodes`, `deployments.apps`, ...
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::host::HostFacts;
+use super::{AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe};
+
+/// Keys of journal entries; the one place that names them, for the recorder and the replayer alike.
+pub mod keys {
+    use super::*;
+
+    pub const TARGET: &str = "kube/target";
+    pub const VERSION: &str = "kube/version";
+
+    pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
+        format!("kube/list/{}/{}", kind.resource_key(), safe(scope.file_stem()))
+    }
+
+    pub fn get(kind: &ResourceKind, namespace: Option<&str>, name: &str) -> String {
+        format!("kube/get/{}/{}/{}", kind.resource_key(), safe(namespace.unwrap_or("_cluster")), safe(name))
+    }
+
+    pub fn access(q: &AccessQuestion) -> String {
+        let res = if q.group.is_empty() { q.resource.clone() } else { format!("{}.{}", q.resource, q.group) };
+        format!("kube/access/{}/{}/{}", safe(&q.verb), safe(&res), safe(q.namespace.as_deref().unwrap_or("_cluster")))
+    }
+
+    /// Where the objects of a list live in a bundle.
+    pub fn objects_file(kind: &ResourceKind, scope: &Scope) -> String {
+        format!("cluster/{}/{}.json", kind.resource_key(), safe(scope.file_stem()))
+    }
+
+    pub fn dns(q: &DnsQuery) -> String {
+        let server = q.server.as_deref().unwrap_or("system");
+        format!("dns/{}/{}/{}", safe(server), safe(&q.record_type), safe(&q.name))
+    }
+
+    pub fn http(p: &HttpProbe) -> String {
+        format!("http/{}/{}", safe(p.connect_to.as_deref().unwrap_or("direct")), safe(&p.url))
+    }
+
+    pub fn tls(p: &TlsProbe) -> String {
+        format!("tls/{}/{}", safe(&p.address), safe(&p.server_name))
+    }
+
+    /// A path component that cannot escape its folder: Kubernetes names are already `[a-z0-9.-]`, anything
+    /// else is replaced.
+    pub fn safe(s: &str) -> String {
+        let cleaned: String =
+            s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
+        if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') { "_".into() } else { cleaned }
+    }
+}
+
+/// Answers recorded during a live run.
+#[derive(Default)]
+pub struct Journal {
+    entries: Mutex<BTreeMap<String, Value>>,
+    objects: Mutex<BTreeMap<String, Value>>,
+    host: Mutex<Option<BTreeMap<String, HostFacts>>>,
+}
+
+impl Journal {
+    pub fn new() -> Arc<Journal> {
+        Arc::new(Journal::default())
+    }
+
+    /// Records the result of one request under `key`.
+    pub fn record<T: Serialize>(&self, key: &str, result: &Result<T, EvidenceError>) {
+        let entry = match result {
+            Ok(v) => json!({"key": key, "ok": v}),
+            Err(e) => json!({"key": key, "error": e}),
+        };
+        self.entries.lock().expect("journal lock").insert(key.to_string(), entry);
+    }
+
+    /// Records a list: the entry, and the objects as the List the API returned.
+    pub fn record_list(&self, kind: &ResourceKind, scope: &Scope, result: &Result<Arc<Vec<Value>>, EvidenceError>) {
+        let key = keys::list(kind, scope);
+        match result {
+            Ok(items) => {
+                let file = keys::objects_file(kind, scope);
+                self.record::<Value>(&key, &Ok(json!({"objects": file, "count": items.len()})));
+                let list = json!({
+                    "apiVersion": kind.api_version(),
+                    "kind": format!("{}List", kind.kind),
+                    "metadata": {},
+                    "items": items.as_slice(),
+                });
+                self.objects.lock().expect("journal lock").insert(file, list);
+            }
+            Err(e) => self.record::<Value>(&key, &Err(e.clone())),
+        }
+    }
+
+    pub fn record_host(&self, facts: &BTreeMap<String, HostFacts>) {
+        *self.host.lock().expect("journal lock") = Some(facts.clone());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.lock().expect("journal lock").is_empty() && self.host.lock().expect("journal lock").is_none()
+    }
+
+    /// Writes the journal under `dir` in the bundle layout; returns the relative paths written.
+    pub fn write_to(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        let mut written = Vec::new();
+        let mut put = |rel: String, value: &Value| -> std::io::Result<()> {
+            let path = dir.join(&rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, pretty(value))?;
+            written.push(rel);
+            Ok(())
+        };
+        for (key, entry) in self.entries.lock().expect("journal lock").iter() {
+            put(format!("evidence/{key}.json"), entry)?;
+        }
+        for (file, list) in self.objects.lock().expect("journal lock").iter() {
+            put(file.clone(), list)?;
+        }
+        if let Some(host) = self.host.lock().expect("journal lock").as_ref() {
+            for (node, facts) in host {
+                put(format!("host/{}.json", keys::safe(node)), &serde_json::to_value(facts).unwrap_or(Value::Null))?;
+            }
+        }
+        Ok(written)
+    }
+}
+
+fn pretty(v: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,196 @@
+//! Reads node facts: from a host root on this machine (`--host-root`), or from `host-facts` JSON files
+//! written on nodes this machine cannot reach (`--host-facts DIR`).
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::host::{
+    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact, HOST_FACTS_SCHEMA, HostFacts,
+};
+use super::{EvidenceError, HostSource};
+
+/// Files larger than this are recorded without content (a config file never is; a mistake might be).
+const MAX_CONTENT_BYTES: u64 = 1 << 20;
+
+/// Collects the facts of the node whose filesystem is mounted at `root` (`/` for this machine).
+pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
+    let meta = std::fs::metadata(root).map_err(|e| EvidenceError::NotConfigured {
+        message: format!("host root {} cannot be read: {e}", root.display()),
+    })?;
+    if !meta.is_dir() {
+        return Err(EvidenceError::NotConfigured { message: format!("host root {} is not a directory", root.display()) });
+    }
+    let mut files = BTreeMap::new();
+    for path in CONTENT_FILES {
+        if let Some(f) = file_fact(root, path, true) {
+            files.insert(path.to_string(), f);
+        }
+    }
+    for dir in CERTS_D_DIRS {
+        for hosts_toml in certs_d_files(root, dir) {
+            if let Some(f) = file_fact(root, &hosts_toml, true) {
+                files.insert(hosts_toml, f);
+            }
+        }
+    }
+    for path in CREDENTIAL_FILES {
+        if let Some(f) = file_fact(root, path, false) {
+            files.insert(path.to_string(), f);
+        }
+    }
+    let mut disks = BTreeMap::new();
+    for path in DISK_PATHS {
+        if let Some(d) = disk_usage(&under(root, path)) {
+            disks.insert(path.to_string(), d);
+        }
+    }
+    let node = files
+        .get("/etc/hostname")
+        .and_then(|f| f.content.as_deref())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| rustix::system::uname().nodename().to_str().ok().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
+    let versions = if root == Path::new("/") { binary_versions().await } else { BTreeMap::new() };
+    Ok(HostFacts {
+        schema: HOST_FACTS_SCHEMA.into(),
+        node,
+        collected_at: jiff::Timestamp::now().to_string(),
+        files,
+        disks,
+        versions,
+    })
+}
+
+fn under(root: &Path, abs: &str) -> PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
+fn file_fact(root: &Path, abs: &str, with_content: bool) -> Option<FileFact> {
+    let p = under(root, abs);
+    let meta = std::fs::metadata(&p).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let content = if with_content && meta.len() <= MAX_CONTENT_BYTES {
+        std::fs::read(&p).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    } else {
+        None
+    };
+    Some(FileFact { mode: meta.mode() & 0o7777, uid: meta.uid(), size: meta.len(), content })
+}
+
+fn certs_d_files(root: &Path, dir: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(under(root, dir)) else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| format!("{dir}/{}/hosts.toml", e.file_name().to_string_lossy()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn disk_usage(path: &Path) -> Option<DiskUsage> {
+    let st = rustix::fs::statvfs(path).ok()?;
+    Some(DiskUsage {
+        total_bytes: st.f_blocks.saturating_mul(st.f_frsize),
+        available_bytes: st.f_bavail.saturating_mul(st.f_frsize),
+        total_inodes: st.f_files,
+        free_inodes: st.f_favail,
+    })
+}
+
+/// `k3s --version` and `containerd --version` of this machine, each with a short timeout.
+async fn binary_versions() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, candidates) in [
+        ("k3s", &["/usr/local/bin/k3s", "/usr/bin/k3s"][..]),
+        ("containerd", &["/usr/bin/containerd", "/usr/local/bin/containerd", "/usr/local/bin/k3s-containerd"][..]),
+    ] {
+        for bin in candidates {
+            if !Path::new(bin).is_file() {
+                continue;
+            }
+            let run = tokio::process::Command::new(bin).arg("--version").kill_on_drop(true).output();
+            if let Ok(Ok(o)) = tokio::time::timeout(Duration::from_secs(3), run).await
+                && let Some(line) = String::from_utf8_lossy(&o.stdout).lines().next()
+            {
+                out.insert(name.to_string(), line.trim().to_string());
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Reads every `*.json` host-facts file of a directory (one per node).
+pub fn read_facts_dir(dir: &Path) -> Result<BTreeMap<String, HostFacts>, EvidenceError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| EvidenceError::NotConfigured {
+        message: format!("host facts directory {} cannot be read: {e}", dir.display()),
+    })?;
+    let mut out = BTreeMap::new();
+    let mut paths: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| EvidenceError::Decode { what: p.display().to_string(), message: e.to_string() })?;
+        let facts: HostFacts = serde_json::from_str(&text).map_err(|e| EvidenceError::Decode {
+            what: p.display().to_string(),
+            message: format!("not a host-facts document ({e}); write one with `mcp-doctor host-facts -o FILE`"),
+        })?;
+        out.insert(facts.node.clone(), facts);
+    }
+    Ok(out)
+}
+
+/// Host facts for a live run.
+pub enum LiveHost {
+    /// Neither `--host-root` nor `--host-facts` was given.
+    None,
+    Root(PathBuf),
+    FactsDir(PathBuf),
+}
+
+/// Memoizes the node facts of a live run (collected once) and records them in the journal.
+pub struct LiveHostSource {
+    how: LiveHost,
+    cache: tokio::sync::OnceCell<Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError>>,
+    journal: Arc<super::Journal>,
+}
+
+impl LiveHostSource {
+    pub fn new(how: LiveHost, journal: Arc<super::Journal>) -> Self {
+        LiveHostSource { how, cache: tokio::sync::OnceCell::new(), journal }
+    }
+}
+
+#[async_trait]
+impl HostSource for LiveHostSource {
+    async fn nodes(&self) -> Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError> {
+        self.cache
+            .get_or_init(|| async {
+                let res = match &self.how {
+                    LiveHost::None => Err(EvidenceError::NotConfigured {
+                        message: "no node facts: pass --host-root / on a node, or --host-facts DIR with files from \
+                                  `mcp-doctor host-facts`"
+                            .into(),
+                    }),
+                    LiveHost::Root(root) => collect(root).await.map(|f| BTreeMap::from([(f.node.clone(), f)])),
+                    LiveHost::FactsDir(dir) => read_facts_dir(dir),
+                };
+                if let Ok(facts) = &res {
+                    self.journal.record_host(facts);
+                }
+                res.map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+}

@@ -1,0 +1,32 @@
+//! mcp-doctor's checks and everything they stand on: the check model, the registry, and the evidence layer
+//! (live and replayed) through which every check reads its facts.
+//!
+//! Adding a check: write one file under its area (e.g. `cluster/nodes_ready.rs` for `nodes.ready`) with a
+//! [`declare_check!`] whose doc comment has the sections *What it checks*, *Why it matters*, *What a failure
+//! looks like* and *How to fix*, implement [`Check`], and add one line to the area's `checks()`.
+
+pub mod check;
+pub mod evidence;
+pub mod facts;
+pub mod model;
+pub mod registry;
+pub mod settings;
+
+pub mod cluster;
+pub mod config;
+pub mod dns;
+pub mod node;
+
+pub use check::{Check, Context, unreadable};
+pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, Status};
+pub use registry::{Registry, RegistryError};
+
+/// Every built-in check, in registry (report) order.
+pub fn all_checks() -> Vec<Box<dyn Check>> {
+    let mut v = Vec::new();
+    v.extend(config::checks());
+    v.extend(dns::checks());
+    v.extend(cluster::checks());
+    v.extend(node::checks());
+    v
+}

@@ -1,0 +1,7 @@
+//! node checks.
+
+use crate::Check;
+
+pub fn checks() -> Vec<Box<dyn Check>> {
+    vec![]
+}

@@ -1,0 +1,5 @@
+//! The remediation catalog. One entry per fix; checks point to these ids.
+
+use crate::{Distribution, RemediationDef};
+
+pub static CATALOG: &[RemediationDef] = &[];
