@@ -1,0 +1,418 @@
+//! The live Kubernetes source: kube-rs over rustls, every list paginated (`limit=500` plus continue tokens)
+//! and memoized per (kind, scope), every answer and error recorded in the journal.
+//!
+//! Errors are classified here, once: a 403 becomes [`EvidenceError::Forbidden`] with the API server's own
+//! sentence, never an empty list; a connection failure says whether it was DNS, a refused port, a timeout or
+//! TLS, so `cluster.api-reachable` can name the cause.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::ApiResource;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::journal::keys;
+use super::{
+    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, ResourceKind, Scope, ServerVersion,
+    UnreachableCause,
+};
+
+/// How to reach the API server.
+#[derive(Debug, Clone, Default)]
+pub struct KubeOptions {
+    /// `--kubeconfig`; otherwise `KUBECONFIG`, then `~/.kube/config`, then in-cluster config.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`; otherwise the kubeconfig's current context.
+    pub context: Option<String>,
+    /// Upper bound for each request. Kept below the runner's per-check timeout so a hung server is recorded
+    /// as a timeout in the journal rather than lost.
+    pub request_timeout: Duration,
+}
+
+type Shared<T> = Arc<OnceCell<Result<T, EvidenceError>>>;
+
+/// Live API access with per-run memoization.
+pub struct LiveKube {
+    connection: Result<(kube::Client, KubeTarget), EvidenceError>,
+    target: Result<KubeTarget, EvidenceError>,
+    timeout: Duration,
+    journal: Arc<Journal>,
+    version: OnceCell<Result<ServerVersion, EvidenceError>>,
+    lists: Mutex<HashMap<String, Shared<Arc<Vec<Value>>>>>,
+    gets: Mutex<HashMap<String, Shared<Option<Value>>>>,
+    access: Mutex<HashMap<String, Shared<AccessAnswer>>>,
+}
+
+impl LiveKube {
+    /// Loads the kubeconfig and builds a client. Never fails: a configuration problem is kept and returned
+    /// by every request, so the checks report it.
+    pub async fn connect(opts: &KubeOptions, journal: Arc<Journal>) -> LiveKube {
+        let connection = build_client(opts).await;
+        let target = connection.as_ref().map(|(_, t)| t.clone()).map_err(Clone::clone);
+        journal.record(keys::TARGET, &target);
+        LiveKube {
+            connection,
+            target,
+            timeout: opts.request_timeout,
+            journal,
+            version: OnceCell::new(),
+            lists: Mutex::default(),
+            gets: Mutex::default(),
+            access: Mutex::default(),
+        }
+    }
+
+    fn client(&self) -> Result<(&kube::Client, &KubeTarget), EvidenceError> {
+        self.connection.as_ref().map(|(c, t)| (c, t)).map_err(Clone::clone)
+    }
+
+    /// Runs one request under the timeout and classifies its error.
+    async fn call<T>(
+        &self,
+        what: String,
+        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, EvidenceError> {
+        let server = self.target.as_ref().map(|t| t.server.clone()).unwrap_or_default();
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(classify(&e, &server)),
+            Err(_) => Err(EvidenceError::Timeout { what, secs: self.timeout.as_secs().max(1) }),
+        }
+    }
+}
+
+/// One memoized answer per key: concurrent callers share the single request in flight.
+fn memo_cell<T>(map: &Mutex<HashMap<String, Shared<T>>>, key: &str) -> Shared<T> {
+    map.lock().expect("memo lock").entry(key.to_string()).or_default().clone()
+}
+
+#[async_trait]
+impl KubeSource for LiveKube {
+    async fn target(&self) -> Result<KubeTarget, EvidenceError> {
+        self.target.clone()
+    }
+
+    async fn version(&self) -> Result<ServerVersion, EvidenceError> {
+        self.version
+            .get_or_init(|| async {
+                let res = match self.client() {
+                    Ok((client, t)) => self
+                        .call(format!("{} /version", t.server), client.apiserver_version())
+                        .await
+                        .map(|i| ServerVersion { major: i.major, minor: i.minor, git_version: i.git_version, platform: i.platform }),
+                    Err(e) => Err(e),
+                };
+                self.journal.record(keys::VERSION, &res);
+                res
+            })
+            .await
+            .clone()
+    }
+
+    async fn list(&self, kind: &'static ResourceKind, scope: &Scope) -> Result<Arc<Vec<Value>>, EvidenceError> {
+        let key = keys::list(kind, scope);
+        let cell = memo_cell(&self.lists, &key);
+        cell.get_or_init(|| async {
+            let res = match self.client() {
+                Ok((client, _)) => self.list_all_pages(client, kind, scope).await.map(Arc::new),
+                Err(e) => Err(e),
+            };
+            self.journal.record_list(kind, scope, &res);
+            res
+        })
+        .await
+        .clone()
+    }
+
+    async fn get(&self, kind: &'static ResourceKind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, EvidenceError> {
+        let key = keys::get(kind, namespace, name);
+        let cell = memo_cell(&self.gets, &key);
+        cell.get_or_init(|| async {
+            let res = match self.client() {
+                Ok((client, _)) => {
+                    let api = dynamic_api(client, kind, namespace);
+                    let what = format!("get {} {}", kind.resource_key(), name);
+                    self.call(what, api.get_opt(name)).await.map(|o| o.map(|o| sanitize(kind, to_value(o))))
+                }
+                Err(e) => Err(e),
+            };
+            self.journal.record(&key, &res);
+            res
+        })
+        .await
+        .clone()
+    }
+
+    async fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
+        let key = keys::access(q);
+        let cell = memo_cell(&self.access, &key);
+        cell.get_or_init(|| async {
+            let res = match self.client() {
+                Ok((client, _)) => {
+                    let review = SelfSubjectAccessReview {
+                        spec: SelfSubjectAccessReviewSpec {
+                            resource_attributes: Some(ResourceAttributes {
+                                verb: Some(q.verb.clone()),
+                                group: Some(q.group.clone()),
+                                resource: Some(q.resource.clone()),
+                                namespace: q.namespace.clone(),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    };
+                    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+                    self.call(format!("access review {q}"), api.create(&PostParams::default(), &review)).await.map(|r| {
+                        let status = r.status.unwrap_or_default();
+                        AccessAnswer { allowed: status.allowed, reason: status.reason.filter(|s| !s.is_empty()) }
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            self.journal.record(&key, &res);
+            res
+        })
+        .await
+        .clone()
+    }
+}
+
+impl LiveKube {
+    async fn list_all_pages(
+        &self,
+        client: &kube::Client,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<Vec<Value>, EvidenceError> {
+        let api = dynamic_api(client, kind, scope.namespace());
+        let mut params = ListParams::default().limit(500);
+        let mut items = Vec::new();
+        loop {
+            let what = format!("list {} in {}", kind.resource_key(), scope);
+            let page = self.call(what, api.list(&params)).await?;
+            items.extend(page.items.into_iter().map(|o| sanitize(kind, to_value(o))));
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}
+
+fn dynamic_api(client: &kube::Client, kind: &ResourceKind, namespace: Option<&str>) -> Api<DynamicObject> {
+    let ar = ApiResource {
+        group: kind.group.into(),
+        version: kind.version.into(),
+        api_version: kind.api_version(),
+        kind: kind.kind.into(),
+        plural: kind.plural.into(),
+    };
+    match namespace {
+        Some(ns) if kind.namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+        _ => Api::all_with(client.clone(), &ar),
+    }
+}
+
+fn to_value(o: impl Serialize) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+/// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and Secrets
+/// reduced to their keys plus public certificates, so nothing secret reaches a check, a journal or a bundle.
+pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    if kind.kind == "Secret" {
+        obj.as_object_mut().map(|o| o.remove("stringData"));
+        if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
+            for (k, v) in data.iter_mut() {
+                if !PUBLIC_SECRET_KEYS.contains(&k.as_str()) {
+                    *v = Value::String(String::new());
+                }
+            }
+        }
+    }
+    obj
+}
+
+/// Secret keys that hold public certificates and survive redaction.
+pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
+
+async fn build_client(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), EvidenceError> {
+    let bad = |message: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message };
+    let (kubeconfig, path) = match load_kubeconfig(opts)? {
+        Some(found) => found,
+        None => return in_cluster(opts),
+    };
+    let shown = path.display().to_string();
+    let context_name = opts.context.clone().or_else(|| kubeconfig.current_context.clone());
+    let Some(context_name) = context_name else {
+        return Err(bad(format!("kubeconfig {shown} has no current-context; pass --context NAME")));
+    };
+    let Some(ctx) = kubeconfig.contexts.iter().find(|c| c.name == context_name) else {
+        let names: Vec<_> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
+        return Err(bad(format!("context {context_name:?} is not in kubeconfig {shown} (it has: {})", names.join(", "))));
+    };
+    let cluster_name = ctx.context.as_ref().map(|c| c.cluster.clone());
+    let user = ctx.context.as_ref().and_then(|c| c.user.clone());
+    let server = cluster_name
+        .as_ref()
+        .and_then(|n| kubeconfig.clusters.iter().find(|c| &c.name == n))
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone())
+        .unwrap_or_default();
+    let target = KubeTarget {
+        kubeconfig: Some(shown.clone()),
+        kubeconfig_mode: std::fs::metadata(&path).ok().map(|m| m.mode() & 0o7777),
+        context: Some(context_name.clone()),
+        cluster: cluster_name,
+        user,
+        server,
+        in_cluster: false,
+    };
+    let options = KubeConfigOptions { context: Some(context_name), ..Default::default() };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
+    tune(&mut config, opts);
+    let client = kube::Client::try_from(config).map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
+    Ok((client, target))
+}
+
+/// Finds the kubeconfig to use: the flag, then `KUBECONFIG` (merged as kubectl does), then `~/.kube/config`.
+fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, EvidenceError> {
+    let bad = |message: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message };
+    let read = |p: &Path| {
+        Kubeconfig::read_from(p).map_err(|e| bad(format!("cannot read kubeconfig {}: {e}", p.display())))
+    };
+    if let Some(p) = &opts.kubeconfig {
+        if !p.exists() {
+            return Err(EvidenceError::Unreachable {
+                cause: UnreachableCause::NoKubeconfig,
+                server: String::new(),
+                message: format!("kubeconfig {} does not exist", p.display()),
+            });
+        }
+        return read(p).map(|k| Some((k, p.clone())));
+    }
+    if let Some(env) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let first = std::env::split_paths(&env).find(|p| p.exists());
+        return match first {
+            Some(p) => Kubeconfig::from_env()
+                .map_err(|e| bad(format!("cannot read KUBECONFIG={}: {e}", env.to_string_lossy())))
+                .map(|k| k.map(|k| (k, p))),
+            None => Err(EvidenceError::Unreachable {
+                cause: UnreachableCause::NoKubeconfig,
+                server: String::new(),
+                message: format!("KUBECONFIG={} names no existing file", env.to_string_lossy()),
+            }),
+        };
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    match home.map(|h| h.join(".kube/config")).filter(|p| p.exists()) {
+        Some(p) => read(&p).map(|k| Some((k, p))),
+        None => Ok(None),
+    }
+}
+
+fn in_cluster(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), EvidenceError> {
+    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        return Err(EvidenceError::Unreachable {
+            cause: UnreachableCause::NoKubeconfig,
+            server: String::new(),
+            message: "no kubeconfig: --kubeconfig not given, KUBECONFIG unset, ~/.kube/config missing, and not running in a pod".into(),
+        });
+    }
+    let fail = |e: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message: e };
+    let mut config = kube::Config::incluster().map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
+    tune(&mut config, opts);
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
+    Ok((client, KubeTarget { server, in_cluster: true, ..Default::default() }))
+}
+
+/// A diagnostics tool must not retry or wait forever: set explicit timeouts and no automatic retries.
+fn tune(config: &mut kube::Config, opts: &KubeOptions) {
+    config.connect_timeout = Some(opts.request_timeout.min(Duration::from_secs(5)));
+    config.read_timeout = Some(opts.request_timeout);
+    config.write_timeout = Some(opts.request_timeout);
+    config.default_retry = false;
+}
+
+/// Classifies a kube error into an evidence error.
+pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
+    if let kube::Error::Api(status) = err {
+        let message = status.message.clone();
+        return match status.code {
+            403 => EvidenceError::Forbidden { message },
+            401 => EvidenceError::Unauthorized { message },
+            404 => EvidenceError::NotFound { message },
+            code => EvidenceError::Api { code, reason: status.reason.clone(), message },
+        };
+    }
+    if let kube::Error::SerdeError(e) = err {
+        return EvidenceError::Decode { what: server.into(), message: e.to_string() };
+    }
+    let chain = error_chain(err);
+    let text = chain.join(": ");
+    let lower = text.to_ascii_lowercase();
+    let cause = if chain_has_rustls(err) || lower.contains("invalid peer certificate") || lower.contains("certificate") {
+        UnreachableCause::Tls
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+        UnreachableCause::Dns
+    } else if lower.contains("connection refused") {
+        UnreachableCause::Refused
+    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("deadline") {
+        UnreachableCause::Timeout
+    } else {
+        UnreachableCause::Other
+    };
+    EvidenceError::Unreachable { cause, server: server.into(), message: text }
+}
+
+/// The messages of an error and its causes, deduplicated (kube's Display already repeats its source).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let msg = e.to_string();
+        if !out.iter().any(|m| m.contains(&msg)) {
+            out.push(msg);
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    out
+}
+
+/// rustls errors hide inside io::Error payloads, which `source()` skips.
+fn chain_has_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|i| i as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
