@@ -1,1 +1,57 @@
-fn main() {}
+//! mcp-doctor: the thin binary. It parses flags and wires the crates together: settings and evidence from
+//! `mcp-doctor-checks`, the run and the reports from `mcp-doctor-runner`.
+
+mod cli;
+mod info;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code when the tool cannot start: bad flags, unreadable env file or bundle.
+pub const EXIT_CANNOT_START: u8 = 2;
+
+/// A problem that stops the tool before any check runs; printed as one line, exit 2.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl<E: std::fmt::Display> From<E> for StartError {
+    fn from(e: E) -> Self {
+        StartError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    // One crypto provider for every TLS client (kube, probes): ring. Err means already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return start_error(StartError(format!("cannot start the async runtime: {e}"))),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Doctor(args) => run::doctor(args, false).await,
+            Command::Preflight(args) => run::doctor(args, true).await,
+            Command::Analyze(args) => run::analyze(args).await,
+            Command::List(args) => info::list(&args),
+            Command::Explain(args) => info::explain(&args),
+            Command::Config(args) => info::config(&args),
+            Command::HostFacts(args) => info::host_facts(&args).await,
+        }
+    });
+    // Do not wait for stuck requests of timed-out checks: the report is out.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => start_error(e),
+    }
+}
+
+fn start_error(e: StartError) -> ExitCode {
+    eprintln!("mcp-doctor: {}", e.0);
+    ExitCode::from(EXIT_CANNOT_START)
+}

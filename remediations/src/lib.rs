@@ -6,13 +6,13 @@
 //! reads the same wherever it is pointed to, and `mcp-doctor explain rem.<name>` shows it.
 
 mod catalog;
+mod cluster_catalog;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use catalog::CATALOG;
 
 /// The Kubernetes distribution a cluster runs; remediation text differs per distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -94,9 +94,14 @@ impl RemediationDef {
     }
 }
 
+/// Every remediation, area by area.
+pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
+    catalog::CATALOG.iter().chain(cluster_catalog::CLUSTER)
+}
+
 /// Looks a remediation up by id.
 pub fn find(id: &str) -> Option<&'static RemediationDef> {
-    CATALOG.iter().find(|r| r.id == id)
+    all().find(|r| r.id == id)
 }
 
 /// Replaces `{key}` with the value from `vars`; unknown placeholders stay visible so a missing fact is noticed.
@@ -136,7 +141,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_well_formed() {
         let mut seen = std::collections::BTreeSet::new();
-        for r in CATALOG {
+        for r in all() {
             assert!(r.id.starts_with("rem."), "{} must start with rem.", r.id);
             assert!(seen.insert(r.id), "duplicate remediation id {}", r.id);
             assert!(!r.text.trim().is_empty(), "{} has no text", r.id);

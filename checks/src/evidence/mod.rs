@@ -6,6 +6,7 @@
 //! The traits and their types hold no I/O, so checks and fixtures stay testable without a network.
 
 pub mod archive;
+pub mod bundle;
 pub mod error;
 pub mod host;
 pub mod journal;

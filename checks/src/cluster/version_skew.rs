@@ -1,0 +1,92 @@
+use async_trait::async_trait;
+use mcp_doctor_remediations::Vars;
+
+use crate::check::{Check, Context, unreadable};
+use crate::declare_check;
+use crate::evidence::{kinds, parse_major_minor};
+use crate::model::{CheckMeta, Outcome};
+
+/// The oldest API server minor this tool and the platform support.
+pub const MIN_SUPPORTED_MINOR: u32 = 26;
+/// Kubernetes' skew policy: a kubelet may be up to three minors older than the API server, never newer.
+pub const MAX_KUBELET_LAG: u32 = 3;
+
+declare_check! {
+    /// ### What it checks
+    /// The API server runs Kubernetes 1.26 or newer, and every kubelet is neither newer than the API server
+    /// nor more than three minor versions older (the upstream version-skew policy).
+    ///
+    /// ### Why it matters
+    /// An unsupported skew breaks in ways that look unrelated: kubelets reject fields, status updates are
+    /// lost, and a half-upgraded k3s cluster often has one agent left on the old version.
+    ///
+    /// ### What a failure looks like
+    /// `kubelet on mcp-worker-2 is v1.28.5+k3s1, 4 minors behind the API server v1.32.3+k3s1 (at most 3
+    /// allowed)`
+    ///
+    /// ### How to fix
+    /// Upgrade the lagging nodes (on k3s, rerun the install script with the server's `INSTALL_K3S_VERSION`
+    /// on each agent), or upgrade the control plane first when a kubelet is newer than it.
+    pub struct VersionSkew {
+        id: "cluster.version-skew",
+        title: "Supported versions and kubelet skew",
+        category: "cluster",
+        modes: Both,
+        depends_on: ["cluster.api-reachable"],
+        reads: [kinds::NODES],
+    }
+}
+
+#[async_trait]
+impl Check for VersionSkew {
+    fn meta(&self) -> &'static CheckMeta {
+        &Self::META
+    }
+
+    async fn run(&self, ctx: &Context) -> Outcome {
+        let server = match ctx.evidence.kube.version().await {
+            Ok(v) => v,
+            Err(e) => return unreadable("the API server version", &e),
+        };
+        let Some((major, minor)) = server.major_minor() else {
+            return Outcome::error(format!("cannot parse the API server version {:?}", server.git_version));
+        };
+        let nodes = match crate::facts::nodes(ctx).await {
+            Ok(n) => n,
+            Err(e) => return unreadable("the nodes", &e),
+        };
+        let distribution = ctx.distribution().await;
+        let mut vars = Vars::new();
+        vars.insert("server_version", server.git_version.clone());
+        if major != 1 || minor < MIN_SUPPORTED_MINOR {
+            return Outcome::fail(format!(
+                "the API server runs {}, older than the oldest supported Kubernetes 1.{MIN_SUPPORTED_MINOR}",
+                server.git_version
+            ))
+            .remediate("rem.version-skew", distribution, &vars);
+        }
+        let mut problems = Vec::new();
+        for n in &nodes {
+            let name = n.metadata.name.as_deref().unwrap_or("?");
+            let kubelet = n.status.as_ref().and_then(|s| s.node_info.as_ref()).map(|i| i.kubelet_version.as_str()).unwrap_or("");
+            let Some((_, kminor)) = parse_major_minor(kubelet) else {
+                problems.push(format!("node {name} reports no parseable kubelet version ({kubelet:?})"));
+                continue;
+            };
+            if kminor > minor {
+                problems.push(format!("kubelet on {name} is {kubelet}, newer than the API server {}", server.git_version));
+            } else if minor - kminor > MAX_KUBELET_LAG {
+                problems.push(format!(
+                    "kubelet on {name} is {kubelet}, {} minors behind the API server {} (at most {MAX_KUBELET_LAG} allowed)",
+                    minor - kminor,
+                    server.git_version
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Outcome::pass(format!("API server {}; {} kubelets within the supported skew", server.git_version, nodes.len()))
+        } else {
+            Outcome::fail(problems.join("; ")).detail("problems", &problems).remediate("rem.version-skew", distribution, &vars)
+        }
+    }
+}

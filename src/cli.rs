@@ -1,0 +1,255 @@
+//! Command-line flags. Parsing only: what the flags mean is wired in `main.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mcp-doctor",
+    version,
+    about = "Health checks and conformance for clusters that run MCP Runtime",
+    long_about = "Health checks and conformance for clusters that run MCP Runtime.\n\n\
+        Before install:  mcp-doctor preflight --env-file deploy.env --platform-mode public --with-tls ...\n\
+        After install:   mcp-doctor doctor\n\
+        In CI:           mcp-doctor preflight --format junit --junit report.xml --json report.json\n\
+        Offline:         mcp-doctor analyze bundle.tar.gz\n\n\
+        Exit codes: 0 nothing failed; 1 a check failed or errored (or warned, with --fail-on warn);\n\
+        2 the tool could not start (bad flag, unreadable env file or bundle); 130 interrupted.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Diagnose an installed platform (or, with --for-setup, the cluster before setup).
+    Doctor(DoctorArgs),
+    /// Will `mcp-runtime setup` succeed here? Same as `doctor --for-setup`; accepts setup's own flags.
+    Preflight(DoctorArgs),
+    /// Replay a bundle or fixture (directory or .tar.gz) offline and print the same verdicts.
+    Analyze(AnalyzeArgs),
+    /// List every check: id, title, category, modes and dependencies.
+    List(ListArgs),
+    /// Print what a check (or remediation) verifies, why, what failure looks like and how to fix it.
+    Explain(ExplainArgs),
+    /// Print the resolved configuration and where each value came from (flag, env, env-file, default).
+    Config(ConfigArgs),
+    /// Write this node's facts (registry config, /etc/hosts, disk usage, file modes) as JSON.
+    HostFacts(HostFactsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    Dev,
+    Prod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOnArg {
+    Fail,
+    Warn,
+}
+
+/// How the report is written.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Also write the JSON report (schema mcp-doctor.report/v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to FILE (one testsuite per category).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Exit 1 on `fail`/`error` (default) or also on `warn`.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub fail_on: FailOnArg,
+}
+
+/// Which checks run and how.
+#[derive(Args, Debug, Clone)]
+pub struct SelectionArgs {
+    /// Run only these checks (comma-separated ids; see `mcp-doctor list`).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not run these checks (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// At most this many checks run at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Seconds a check may take before it is reported as `error: timed out`.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// `prod` applies production expectations (durable storage, no insecure registries, ...).
+    #[arg(long, value_enum, default_value = "dev")]
+    pub profile: ProfileArg,
+}
+
+/// The flags of `mcp-runtime setup`, so preflight judges exactly the setup run about to happen.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SetupFlags {
+    /// setup --platform-mode (tenant | org | public).
+    #[arg(long, help_heading = "Setup flags")]
+    pub platform_mode: Option<String>,
+    /// setup --registry-mode (auto | bundled-http | bundled-https | external).
+    #[arg(long, help_heading = "Setup flags")]
+    pub registry_mode: Option<String>,
+    /// setup --storage-mode (dynamic | hostpath).
+    #[arg(long, help_heading = "Setup flags")]
+    pub storage_mode: Option<String>,
+    /// setup --ingress (traefik | none).
+    #[arg(long, help_heading = "Setup flags")]
+    pub ingress: Option<String>,
+    /// setup --with-tls.
+    #[arg(long, help_heading = "Setup flags")]
+    pub with_tls: bool,
+    /// setup --strict-prod.
+    #[arg(long, help_heading = "Setup flags")]
+    pub strict_prod: bool,
+    /// setup --skip-cert-manager-install.
+    #[arg(long, help_heading = "Setup flags")]
+    pub skip_cert_manager_install: bool,
+    /// setup --acme-email (Let's Encrypt contact; not an admin).
+    #[arg(long, help_heading = "Setup flags")]
+    pub acme_email: Option<String>,
+    /// setup --tls-cluster-issuer.
+    #[arg(long, help_heading = "Setup flags")]
+    pub tls_cluster_issuer: Option<String>,
+    /// setup --external-registry-url.
+    #[arg(long, help_heading = "Setup flags")]
+    pub external_registry_url: Option<String>,
+    /// setup --external-registry-username.
+    #[arg(long, help_heading = "Setup flags")]
+    pub external_registry_username: Option<String>,
+}
+
+impl SetupFlags {
+    /// The flags given, keyed by setting key.
+    pub fn to_map(&self) -> std::collections::BTreeMap<String, String> {
+        let mut m = std::collections::BTreeMap::new();
+        let mut put = |k: &str, v: Option<&String>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v.clone());
+            }
+        };
+        put("platform_mode", self.platform_mode.as_ref());
+        put("registry_mode", self.registry_mode.as_ref());
+        put("storage_mode", self.storage_mode.as_ref());
+        put("ingress", self.ingress.as_ref());
+        put("acme_email", self.acme_email.as_ref());
+        put("tls_cluster_issuer", self.tls_cluster_issuer.as_ref());
+        put("external_registry_url", self.external_registry_url.as_ref());
+        put("external_registry_username", self.external_registry_username.as_ref());
+        for (k, on) in [
+            ("with_tls", self.with_tls),
+            ("strict_prod", self.strict_prod),
+            ("skip_cert_manager_install", self.skip_cert_manager_install),
+        ] {
+            if on {
+                m.insert(k.to_string(), "true".into());
+            }
+        }
+        m
+    }
+}
+
+/// Where the configuration comes from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConfigSourceArgs {
+    /// A deployment env file (KEY=value lines); flags and the environment take precedence over it.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupFlags,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// Judge the cluster before `mcp-runtime setup` (what `preflight` does).
+    #[arg(long)]
+    pub for_setup: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub config: ConfigSourceArgs,
+    /// Kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Read this node's facts from a mounted root (`/` on a node).
+    #[arg(long, value_name = "DIR", conflicts_with = "host_facts")]
+    pub host_root: Option<PathBuf>,
+    /// Read node facts from `host-facts` JSON files (one per node) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub host_facts: Option<PathBuf>,
+    /// Replay a bundle or fixture instead of asking the cluster.
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["kubeconfig", "context", "host_root", "host_facts", "record"])]
+    pub from: Option<PathBuf>,
+    /// Record every answer into DIR in the bundle layout, for `analyze`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AnalyzeArgs {
+    /// A bundle directory or .tar.gz, or a fixture directory.
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// `prod` applies production expectations.
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExplainArgs {
+    /// A check id (`nodes.ready`) or remediation id (`rem.disk-pressure`).
+    pub id: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub config: ConfigSourceArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HostFactsArgs {
+    /// The node's root filesystem.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub host_root: PathBuf,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,117 @@
+//! `list`, `explain`, `config` and `host-facts`: commands that read the registry, the catalog, the
+//! configuration or this node, and run no checks.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use mcp_doctor_checks::check::doc_text;
+use mcp_doctor_checks::evidence::live_host;
+use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
+use serde_json::json;
+
+use crate::StartError;
+use crate::cli::{ConfigArgs, ExplainArgs, HostFactsArgs, ListArgs, ListFormat};
+use crate::run::registry;
+
+pub fn list(args: &ListArgs) -> Result<u8, StartError> {
+    let metas: Vec<_> = registry().metas().collect();
+    match args.format {
+        ListFormat::Json => {
+            let rows: Vec<_> = metas
+                .iter()
+                .map(|m| {
+                    json!({
+                        "id": m.id,
+                        "title": m.title,
+                        "category": m.category,
+                        "modes": m.modes.as_str(),
+                        "depends_on": m.depends_on,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        ListFormat::Table => {
+            let mut t = Table::new();
+            t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header(vec!["ID", "MODES", "TITLE", "DEPENDS ON"]);
+            for m in &metas {
+                t.add_row(vec![m.id.to_string(), m.modes.as_str().into(), m.title.into(), m.depends_on.join(", ")]);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(0)
+}
+
+pub fn explain(args: &ExplainArgs) -> Result<u8, StartError> {
+    if let Some(check) = registry().get(&args.id) {
+        let m = check.meta();
+        println!("{} — {}", m.id, m.title);
+        println!("category: {}   modes: {}   depends on: {}", m.category, m.modes.as_str(), if m.depends_on.is_empty() { "nothing".to_string() } else { m.depends_on.join(", ") });
+        println!("\n{}", doc_text(m.doc));
+        return Ok(0);
+    }
+    if let Some(rem) = mcp_doctor_remediations::find(&args.id) {
+        println!("{}", rem.explain().trim_end());
+        return Ok(0);
+    }
+    Err(StartError(format!("no check or remediation has id {:?}; `mcp-doctor list` shows the checks", args.id)))
+}
+
+pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
+    let env_file = match &args.config.env_file {
+        Some(p) => Some((p.display().to_string(), parse_env_file(p)?)),
+        None => None,
+    };
+    let env = mcp_doctor_checks::evidence::bundle::known_env_names()
+        .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
+        .collect();
+    let config = ResolvedConfig::resolve(&ConfigInputs { flags: args.config.setup.to_map(), env, env_file });
+    let hosts = config.public_hosts();
+    let shown = |def_secret: bool, v: &str| if def_secret { "<set>".to_string() } else { v.to_string() };
+    if args.json {
+        let settings: serde_json::Map<_, _> = config
+            .entries()
+            .map(|(d, s)| {
+                let v = s.map(|s| json!({"value": shown(d.secret, &s.value), "source": s.source.to_string()}));
+                (d.key.to_string(), v.unwrap_or(serde_json::Value::Null))
+            })
+            .collect();
+        let host = |h: &Option<mcp_doctor_checks::settings::Setting>| h.as_ref().map(|s| json!({"value": s.value, "source": s.source.to_string()}));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "public_hosts": {"platform": host(&hosts.platform), "registry": host(&hosts.registry), "mcp": host(&hosts.mcp)},
+                "settings": settings,
+            }))?
+        );
+        return Ok(0);
+    }
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(vec!["SETTING", "VALUE", "FROM"]);
+    for (name, h) in [("platform host", &hosts.platform), ("registry host", &hosts.registry), ("mcp host", &hosts.mcp)] {
+        match h {
+            Some(s) => t.add_row(vec![name.to_string(), s.value.clone(), s.source.to_string()]),
+            None => t.add_row(vec![name.to_string(), "(unset)".into(), "set MCP_PLATFORM_DOMAIN".into()]),
+        };
+    }
+    for (d, s) in config.entries() {
+        let flag_or_env = d.flag.map(str::to_string).unwrap_or_else(|| d.env.first().copied().unwrap_or("").to_string());
+        match s {
+            Some(s) => t.add_row(vec![flag_or_env, shown(d.secret, &s.value), s.source.to_string()]),
+            None => t.add_row(vec![flag_or_env, "(unset)".into(), String::new()]),
+        };
+    }
+    println!("{t}");
+    Ok(0)
+}
+
+pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {
+    let facts = live_host::collect(&args.host_root).await?;
+    let text = serde_json::to_string_pretty(&facts)? + "\n";
+    match &args.output {
+        Some(p) => std::fs::write(p, text).map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}

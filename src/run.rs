@@ -1,0 +1,257 @@
+//! `doctor`, `preflight` and `analyze`: resolve the configuration, open the evidence (live or a bundle),
+//! select the checks, run them, write the reports, and turn the report into an exit code.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mcp_doctor_checks::evidence::archive;
+use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
+use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
+use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
+use mcp_doctor_checks::evidence::replay::{Bundle, ReplaySource};
+use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
+use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
+use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
+use mcp_doctor_runner::reporters::table::TableOptions;
+use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
+
+use crate::StartError;
+use crate::cli::{AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs};
+
+/// The registry lives for the whole process: checks run on tokio tasks.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::builtin)
+}
+
+pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
+    let mode = if preflight || args.for_setup { Mode::Setup } else { Mode::Doctor };
+    let profile = profile_of(args.selection.profile);
+    let selected = select(mode, &args.selection)?;
+    let env_file = match &args.config.env_file {
+        Some(p) => Some((p.display().to_string(), parse_env_file(p)?)),
+        None => None,
+    };
+    // Keeps an extracted .tar.gz alive until the run is over.
+    let mut _extracted = None;
+    let (evidence, env_file) = match &args.from {
+        Some(path) => {
+            let (root, tmp) = open_bundle(path)?;
+            _extracted = tmp;
+            // The bundle's own configuration, unless the command line gives one.
+            let env_file = match env_file {
+                Some(f) => Some(f),
+                None => bundle::read_config_env(&root)?,
+            };
+            (replay_evidence(&root)?, env_file)
+        }
+        None => (live_evidence(&args).await, env_file),
+    };
+    let inputs = ConfigInputs { flags: args.config.setup.to_map(), env: process_env(), env_file };
+    let config = Arc::new(ResolvedConfig::resolve(&inputs));
+    let report = execute(mode, profile, config.clone(), evidence.clone(), &selected, &args.selection).await;
+    if let Some(dir) = &args.record {
+        record(dir, &report, &evidence, &config).map_err(|e| StartError(format!("cannot write the recording to {}: {e}", dir.display())))?;
+    }
+    emit(&report, &args.output)
+}
+
+pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
+    let (root, _extracted) = open_bundle(&args.bundle)?;
+    let manifest = bundle::read_manifest(&root)?;
+    let mode = manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor);
+    let profile = args.profile.map(profile_of).or(manifest.as_ref().map(|m| m.profile)).unwrap_or_default();
+    let inputs = ConfigInputs { env_file: bundle::read_config_env(&root)?, ..Default::default() };
+    let config = Arc::new(ResolvedConfig::resolve(&inputs));
+    let selection = SelectionArgs {
+        only: Vec::new(),
+        skip: Vec::new(),
+        jobs: 8,
+        timeout: 15,
+        profile: ProfileArg::Dev,
+    };
+    let selected = select(mode, &selection)?;
+    let evidence = replay_evidence(&root)?;
+    let report = execute(mode, profile, config, evidence, &selected, &selection).await;
+    emit(&report, &args.output)
+}
+
+fn profile_of(p: ProfileArg) -> Profile {
+    match p {
+        ProfileArg::Dev => Profile::Dev,
+        ProfileArg::Prod => Profile::Prod,
+    }
+}
+
+/// The checks of this mode, narrowed by `--only` / `--skip`; an unknown id stops the tool (exit 2).
+fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, StartError> {
+    let registry = registry();
+    for id in sel.only.iter().chain(&sel.skip) {
+        if registry.get(id).is_none() {
+            return Err(StartError(format!("unknown check id {id:?}; `mcp-doctor list` shows them all")));
+        }
+    }
+    Ok(registry
+        .checks()
+        .iter()
+        .map(|c| c.as_ref())
+        .filter(|c| c.meta().modes.includes(mode))
+        .filter(|c| sel.only.is_empty() || sel.only.iter().any(|id| id == c.meta().id))
+        .filter(|c| !sel.skip.iter().any(|id| id == c.meta().id))
+        .collect())
+}
+
+/// Only the variables the settings read, so the resolved configuration is reproducible from its sources.
+fn process_env() -> BTreeMap<String, String> {
+    bundle::known_env_names().filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v))).collect()
+}
+
+/// Requests must give up before the runner's per-check timeout does, so a hung server is journaled as a
+/// timeout (and replays as one) instead of being cut off unrecorded.
+fn request_timeout(check_timeout_secs: u64) -> Duration {
+    Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
+}
+
+async fn live_evidence(args: &DoctorArgs) -> Evidence {
+    let journal = Journal::new();
+    let kube = LiveKube::connect(
+        &KubeOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            request_timeout: request_timeout(args.selection.timeout),
+        },
+        journal.clone(),
+    )
+    .await;
+    let host = match (&args.host_root, &args.host_facts) {
+        (Some(root), _) => LiveHost::Root(root.clone()),
+        (None, Some(dir)) => LiveHost::FactsDir(dir.clone()),
+        (None, None) => LiveHost::None,
+    };
+    let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
+    Evidence {
+        kube: Arc::new(kube),
+        dns: probe.clone(),
+        http: probe.clone(),
+        tls: probe,
+        host: Arc::new(LiveHostSource::new(host, journal.clone())),
+        journal,
+        origin: Origin::Live,
+    }
+}
+
+fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
+    let source = Arc::new(ReplaySource::new(Bundle::open(root)?));
+    Ok(Evidence {
+        kube: source.clone(),
+        dns: source.clone(),
+        http: source.clone(),
+        tls: source.clone(),
+        host: source,
+        journal: Journal::new(),
+        origin: Origin::Bundle,
+    })
+}
+
+/// A bundle directory as is, or a `.tar.gz` extracted (safely) into a temporary directory.
+fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), StartError> {
+    if path.is_dir() {
+        return Ok((path.to_path_buf(), None));
+    }
+    if !path.exists() {
+        return Err(StartError(format!("bundle {} does not exist", path.display())));
+    }
+    let tmp = tempfile::tempdir().map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    let root = archive::extract(path, tmp.path())?;
+    Ok((root, Some(tmp)))
+}
+
+async fn execute(
+    mode: Mode,
+    profile: Profile,
+    config: Arc<ResolvedConfig>,
+    evidence: Evidence,
+    selected: &[&'static dyn Check],
+    sel: &SelectionArgs,
+) -> Report {
+    let mut ctx = Context::new(mode, profile, config, evidence);
+    ctx.selected = selected.iter().map(|c| c.meta()).collect();
+    let ctx = Arc::new(ctx);
+    let opts = RunOptions { jobs: usize::from(sel.jobs), timeout: Duration::from_secs(sel.timeout) };
+    let progress = mcp_doctor_runner::progress_for(std::io::stderr().is_terminal(), std::env::var_os("CI").is_some());
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let mut report = mcp_doctor_runner::run(selected, ctx.clone(), &opts, &progress, interrupt).await;
+    report.cluster = cluster_info(&ctx).await;
+    report
+}
+
+/// Identifies the cluster for the report header from evidence the checks already gathered (memoized);
+/// None when the cluster was never reached.
+async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
+    let version = ctx.evidence.kube.version().await.ok()?;
+    let nodes = mcp_doctor_checks::facts::nodes(ctx).await.ok();
+    Some(ClusterInfo {
+        distribution: ctx.distribution().await.map(|d| d.to_string()).unwrap_or_else(|| "unknown".into()),
+        server_version: version.git_version,
+        node_count: nodes.map(|n| n.len() as u64),
+    })
+}
+
+fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
+    let write = |path: &PathBuf, text: String| {
+        std::fs::write(path, text).map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
+    };
+    if let Some(p) = &out.json {
+        write(p, mcp_doctor_runner::reporters::json::render(report))?;
+    }
+    if let Some(p) = &out.junit {
+        write(p, mcp_doctor_runner::reporters::junit::render(report))?;
+    }
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let text = match out.format {
+        Format::Table => {
+            let opts = TableOptions { color, width: mcp_doctor_runner::reporters::table::terminal_width() };
+            mcp_doctor_runner::reporters::table::render(report, &opts)
+        }
+        Format::Json => mcp_doctor_runner::reporters::json::render(report),
+        Format::Junit => mcp_doctor_runner::reporters::junit::render(report),
+    };
+    println!("{}", text.trim_end());
+    let fail_on = match out.fail_on {
+        FailOnArg::Fail => FailOn::Fail,
+        FailOnArg::Warn => FailOn::Warn,
+    };
+    Ok(report.exit_code(fail_on))
+}
+
+/// `--record DIR`: the journal, the reports, the configuration and a manifest, in the bundle layout.
+fn record(dir: &Path, report: &Report, evidence: &Evidence, config: &ResolvedConfig) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    evidence.journal.write_to(dir)?;
+    let mut collected = vec!["kube".to_string()];
+    if dir.join("host").is_dir() {
+        collected.push("host".into());
+    }
+    let manifest = Manifest {
+        schema: BUNDLE_SCHEMA.into(),
+        tool: ToolInfo { name: report.tool.name.clone(), version: report.tool.version.clone() },
+        created_at: report.started_at.to_string(),
+        mode: report.mode,
+        profile: report.profile,
+        description: None,
+        collected,
+        redacted: bundle::redactions(),
+    };
+    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")?;
+    std::fs::write(dir.join("config.env"), bundle::config_env(config))?;
+    std::fs::write(dir.join("report.json"), mcp_doctor_runner::reporters::json::render(report))?;
+    std::fs::write(dir.join("report.junit.xml"), mcp_doctor_runner::reporters::junit::render(report))?;
+    Ok(())
+}
