@@ -1,1 +1,237 @@
+//! An HTTPS server that answers from a fixture directory the way a real kube-apiserver does, so tests drive
+//! the tool's real kube-rs client (kubeconfig, TLS, bearer token, paging, error decoding) without a cluster.
+//!
+//! What a fixture holds is decided by [`mcp_doctor_checks::evidence::replay::Bundle`], the same code that
+//! replays bundles, so a fixture means the same thing live and replayed. The wire format follows the
+//! recordings in `shared/reference/kube-apiserver-wire/`:
+//!
+//! - `GET /version`: the fixture's version, or `v1.32.0` when it holds none (a real server always answers).
+//! - Legacy discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`) built from
+//!   [`kinds::ALL`](mcp_doctor_checks::evidence::kinds::ALL) with verbs `get`/`list`, plus
+//!   `selfsubjectaccessreviews`. Aggregated discovery (v2) is not served; clients fall back, as with 1.26.
+//! - Lists (`/api/v1/<plural>`, `.../namespaces/<ns>/<plural>`, `/apis/<g>/<v>/...`) as `<Kind>List` with
+//!   `limit`/`continue` paging. Built-in items lose `kind`/`apiVersion` as in the server's lists; custom
+//!   resources keep them. A garbled continue token is a 400 `BadRequest`. `labelSelector`, `fieldSelector`
+//!   and `watch` are refused with a 400, rather than answered wrongly.
+//! - Single objects (`.../<plural>/<name>`), or a 404 `NotFound` Status.
+//! - `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, answered by `Bundle::access` (201).
+//! - Recorded errors: `forbidden` → 403 (an empty message gets the server's wording for user
+//!   `fixture-user`), `unauthorized` → 401, `timeout` → the request hangs (300 s, then 504),
+//!   `api` → that code and reason, `unreachable` → the connection is closed without an answer, a broken
+//!   fixture file → 500. Data not in the fixture: an empty list (or 404 Status for a get) for a kind the
+//!   server serves, a plain-text `404 page not found` for a custom resource whose CRD is not installed. A
+//!   custom resource counts as installed when the fixture's CRD list names its CRD or the fixture says
+//!   anything about its whole-cluster list.
+//! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
+//!
+//! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
+//! `mcp-doctor` binary) as well as async ones, and is stopped, with every pending request, on drop.
 
+mod api;
+mod tls;
+mod wire;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use mcp_doctor_checks::evidence::replay::Bundle;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+
+/// How the server behaves beyond what the fixture says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// The bearer token the server accepts; any other, or none, gets the 401 `Unauthorized` Status. The
+    /// generated kubeconfig carries it.
+    pub token: String,
+    /// A delay before every answer, to make a client's read timeout fire.
+    pub latency: Option<Duration>,
+    /// The largest page served when the client sends `limit`, to force continue tokens with a client that
+    /// asks for big pages. Lists asked for without `limit` are answered whole, as the real server does.
+    pub page_size_cap: Option<usize>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            token: "fixture-token".into(),
+            latency: None,
+            page_size_cap: None,
+        }
+    }
+}
+
+/// One request as received, before it was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLogEntry {
+    pub method: String,
+    /// The URL path, still percent-encoded.
+    pub path: String,
+    /// The raw query string, without the `?`; kube-rs sends e.g. `&limit=500`.
+    pub query: Option<String>,
+}
+
+/// A running fixture API server. Dropping it stops the server and deletes its kubeconfig and CA file.
+pub struct FixtureServer {
+    addr: SocketAddr,
+    kubeconfig: PathBuf,
+    ca_cert: PathBuf,
+    context: String,
+    log: Arc<Mutex<Vec<RequestLogEntry>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// Holds `kubeconfig` and `ca.crt`; removed on drop.
+    _dir: tempfile::TempDir,
+}
+
+impl FixtureServer {
+    /// Serves `fixture_dir` on `127.0.0.1:<free port>` and writes a kubeconfig for it. The kubeconfig's context
+    /// (and cluster and user) are named as the fixture's recorded target when it has one, else `fixture`
+    /// (and `fixture` / `fixture-user`).
+    pub fn start(fixture_dir: &Path, opts: ServerOptions) -> anyhow::Result<FixtureServer> {
+        let bundle = Bundle::open(fixture_dir).map_err(anyhow::Error::msg)?;
+        let identity = tls::identity()?;
+
+        let std_listener =
+            std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let server = format!("https://{addr}");
+
+        let target = bundle.target().unwrap_or_default();
+        let names = tls::KubeconfigNames {
+            context: target.context.unwrap_or_else(|| "fixture".into()),
+            cluster: target.cluster.unwrap_or_else(|| "fixture".into()),
+            user: target.user.unwrap_or_else(|| "fixture-user".into()),
+        };
+
+        let dir = tempfile::Builder::new()
+            .prefix("fixture-apiserver-")
+            .tempdir()?;
+        let ca_cert = dir.path().join("ca.crt");
+        std::fs::write(&ca_cert, &identity.ca_pem)
+            .with_context(|| format!("writing {}", ca_cert.display()))?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        let text = tls::kubeconfig(&names, &server, &ca_cert, &opts.token);
+        std::fs::write(&kubeconfig, text)
+            .with_context(|| format!("writing {}", kubeconfig.display()))?;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _context = runtime.enter();
+            TcpListener::from_std(std_listener)?
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let state = Arc::new(api::State {
+            bundle,
+            opts,
+            addr,
+            log: Arc::clone(&log),
+        });
+        let acceptor = TlsAcceptor::from(identity.server_config);
+        let (shutdown, stopped) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("fixture-apiserver-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async {
+                    tokio::select! {
+                        () = serve(listener, acceptor, state) => {}
+                        _ = stopped => {}
+                    }
+                });
+                // Dropping the runtime here cancels every connection task, including requests left hanging.
+            })?;
+
+        Ok(FixtureServer {
+            addr,
+            kubeconfig,
+            ca_cert,
+            context: names.context,
+            log,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            _dir: dir,
+        })
+    }
+
+    /// The generated kubeconfig: one cluster, user and context, selected as `current-context`.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The PEM CA certificate that signed the server's certificate, for tests that write their own kubeconfig.
+    pub fn ca_cert_path(&self) -> &Path {
+        &self.ca_cert
+    }
+
+    /// The kubeconfig's context name.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RequestLogEntry> {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for FixtureServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // Err only when the server thread has already ended.
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic on the server thread has already been printed; nothing more to report from a drop.
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<api::State>) {
+    loop {
+        let Ok((tcp, _peer)) = listener.accept().await else {
+            // Out of file descriptors or a connection reset before accept: try again shortly.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            // A failed handshake (a client that does not trust the CA) leaves nothing to serve.
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = service_fn(move |req| {
+                let state = Arc::clone(&state);
+                async move { state.answer(req).await }
+            });
+            // Connection errors (client gone, recorded hang-up) end this connection only.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}

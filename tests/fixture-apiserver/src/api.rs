@@ -1,0 +1,600 @@
+//! Routing and answers: every request is logged, delayed by the configured latency, authenticated, routed
+//! and answered from the [`Bundle`], whose rules decide what a fixture holds.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use mcp_doctor_checks::evidence::kinds::{self, ResourceKind};
+use mcp_doctor_checks::evidence::replay::Bundle;
+use mcp_doctor_checks::evidence::{AccessQuestion, EvidenceError, Scope};
+use serde_json::{Value, json};
+
+use crate::wire::{self, Reply};
+use crate::{RequestLogEntry, ServerOptions};
+
+/// How long a request whose recorded answer is a timeout hangs before the server gives up with a 504: far
+/// beyond any client timeout. Shutting the server down cancels it.
+const HANG: Duration = Duration::from_secs(300);
+
+/// The group and version that serve `selfsubjectaccessreviews`.
+const AUTHZ_GROUP: &str = "authorization.k8s.io";
+const AUTHZ_VERSION: &str = "v1";
+const ACCESS_REVIEWS: &str = "selfsubjectaccessreviews";
+
+/// Returned instead of an answer when the recorded outcome is that the server could not be reached: hyper
+/// then closes the connection without a response.
+#[derive(Debug)]
+pub(crate) struct Hangup(String);
+
+impl fmt::Display for Hangup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "closing the connection: the fixture records the server as unreachable ({})",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Hangup {}
+
+pub(crate) struct State {
+    pub(crate) bundle: Bundle,
+    pub(crate) opts: ServerOptions,
+    pub(crate) addr: SocketAddr,
+    pub(crate) log: Arc<Mutex<Vec<RequestLogEntry>>>,
+}
+
+/// What a path addresses.
+enum Route<'p> {
+    Version,
+    CoreVersions,
+    Groups,
+    Group(&'p str),
+    Resources {
+        group: &'p str,
+        version: &'p str,
+    },
+    Collection {
+        kind: &'static ResourceKind,
+        namespace: Option<&'p str>,
+    },
+    Object {
+        kind: &'static ResourceKind,
+        namespace: Option<&'p str>,
+        name: &'p str,
+    },
+    AccessReviews,
+    Unknown,
+}
+
+impl<'p> Route<'p> {
+    fn parse(path: &'p str) -> Route<'p> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match segments.as_slice() {
+            ["version"] => Route::Version,
+            ["api"] => Route::CoreVersions,
+            ["apis"] => Route::Groups,
+            ["apis", group] => Route::Group(group),
+            ["api", version] => Route::Resources { group: "", version },
+            ["apis", group, version] => Route::Resources { group, version },
+            ["api", version, rest @ ..] => Route::resource("", version, rest),
+            ["apis", group, version, rest @ ..] => Route::resource(group, version, rest),
+            _ => Route::Unknown,
+        }
+    }
+
+    /// `<plural>`, `<plural>/<name>`, `namespaces/<ns>/<plural>`, `namespaces/<ns>/<plural>/<name>`.
+    fn resource(group: &str, version: &str, rest: &[&'p str]) -> Route<'p> {
+        let find = |plural: &str| {
+            kinds::ALL
+                .iter()
+                .copied()
+                .find(|k| k.group == group && k.version == version && k.plural == plural)
+        };
+        match rest {
+            [ACCESS_REVIEWS] if group == AUTHZ_GROUP && version == AUTHZ_VERSION => {
+                Route::AccessReviews
+            }
+            ["namespaces", namespace, plural] => match find(plural) {
+                Some(kind) if kind.namespaced => Route::Collection {
+                    kind,
+                    namespace: Some(namespace),
+                },
+                _ => Route::Unknown,
+            },
+            ["namespaces", namespace, plural, name] => match find(plural) {
+                Some(kind) if kind.namespaced => Route::Object {
+                    kind,
+                    namespace: Some(namespace),
+                    name,
+                },
+                _ => Route::Unknown,
+            },
+            [plural] => match find(plural) {
+                Some(kind) => Route::Collection {
+                    kind,
+                    namespace: None,
+                },
+                None => Route::Unknown,
+            },
+            [plural, name] => match find(plural) {
+                Some(kind) if !kind.namespaced => Route::Object {
+                    kind,
+                    namespace: None,
+                    name,
+                },
+                _ => Route::Unknown,
+            },
+            _ => Route::Unknown,
+        }
+    }
+}
+
+/// What was asked, to word an error the way the server would.
+enum Ask<'a> {
+    Resource {
+        verb: &'static str,
+        kind: &'a ResourceKind,
+        namespace: Option<&'a str>,
+        name: Option<&'a str>,
+    },
+    /// A non-resource URL such as `/version`.
+    Path(&'a str),
+}
+
+impl State {
+    fn record(&self, entry: RequestLogEntry) {
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(entry);
+    }
+
+    pub(crate) async fn answer<B>(&self, req: Request<B>) -> Result<Reply, Hangup>
+    where
+        B: hyper::body::Body,
+    {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let query = req.uri().query().map(str::to_string);
+        self.record(RequestLogEntry {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+        });
+
+        if let Some(latency) = self.opts.latency {
+            tokio::time::sleep(latency).await;
+        }
+        let expected = format!("Bearer {}", self.opts.token);
+        let authorized = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+        if !authorized {
+            return Ok(wire::unauthorized());
+        }
+
+        let params = Params::parse(query.as_deref());
+        match (Route::parse(&path), method) {
+            (Route::Unknown, _) => Ok(wire::page_not_found()),
+            (Route::AccessReviews, Method::POST) => match req.into_body().collect().await {
+                Ok(body) => self.access_review(&body.to_bytes()).await,
+                Err(_) => Ok(wire::bad_request("the request body could not be read")),
+            },
+            (route, Method::GET) => self.get(route, &params).await,
+            _ => Ok(wire::method_not_allowed()),
+        }
+    }
+
+    async fn get(&self, route: Route<'_>, params: &Params) -> Result<Reply, Hangup> {
+        match route {
+            Route::Version => self.version().await,
+            Route::CoreVersions => Ok(wire::json_reply(StatusCode::OK, &self.core_versions())),
+            Route::Groups => Ok(wire::json_reply(StatusCode::OK, &self.groups())),
+            Route::Group(group) => Ok(match self.group(group) {
+                Some(body) => wire::json_reply(StatusCode::OK, &body),
+                None => wire::page_not_found(),
+            }),
+            Route::Resources { group, version } => Ok(match self.resources(group, version) {
+                Some(body) => wire::json_reply(StatusCode::OK, &body),
+                None => wire::page_not_found(),
+            }),
+            Route::Collection { kind, namespace } => self.list(kind, namespace, params).await,
+            Route::Object {
+                kind,
+                namespace,
+                name,
+            } => self.object(kind, namespace, name).await,
+            Route::AccessReviews => Ok(wire::method_not_allowed()),
+            Route::Unknown => Ok(wire::page_not_found()),
+        }
+    }
+
+    async fn version(&self) -> Result<Reply, Hangup> {
+        match self.bundle.version() {
+            Ok(v) => Ok(wire::json_reply(StatusCode::OK, &wire::version(&v))),
+            Err(e) if e.is_absent() => Ok(wire::json_reply(
+                StatusCode::OK,
+                &wire::version(&wire::default_version()),
+            )),
+            Err(e) => self.failure(e, Ask::Path("/version")).await,
+        }
+    }
+
+    /// Whether the server serves a kind: built-in kinds always; a custom resource when the fixture's CRD list
+    /// names its CRD, or when the fixture says anything (objects or an error) about its whole-cluster list.
+    fn installed(&self, kind: &ResourceKind) -> bool {
+        if wire::is_built_in(kind) {
+            return true;
+        }
+        let crd_name = kind.resource_key();
+        let crd_listed = self
+            .bundle
+            .list(&kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster)
+            .is_ok_and(|crds| {
+                crds.iter().any(|c| {
+                    c.pointer("/metadata/name").and_then(Value::as_str) == Some(crd_name.as_str())
+                })
+            });
+        crd_listed
+            || !matches!(self.bundle.list(kind, &Scope::everywhere(kind)), Err(e) if e.is_absent())
+    }
+
+    fn served(&self, group: &str, version: &str) -> Vec<&'static ResourceKind> {
+        kinds::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.group == group && k.version == version && self.installed(k))
+            .collect()
+    }
+
+    fn core_versions(&self) -> Value {
+        json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.addr.to_string()}],
+        })
+    }
+
+    /// Every named group with something served, in `kinds::ALL` order, then `authorization.k8s.io`.
+    fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+        for k in kinds::ALL
+            .iter()
+            .copied()
+            .filter(|k| !k.group.is_empty() && self.installed(k))
+        {
+            if !out.contains(&(k.group, k.version)) {
+                out.push((k.group, k.version));
+            }
+        }
+        out.push((AUTHZ_GROUP, AUTHZ_VERSION));
+        out
+    }
+
+    fn group_entry(group: &str, versions: &[&str]) -> Value {
+        let gv = |v: &str| json!({"groupVersion": format!("{group}/{v}"), "version": v});
+        json!({
+            "name": group,
+            "versions": versions.iter().map(|v| gv(v)).collect::<Vec<_>>(),
+            "preferredVersion": gv(versions[0]),
+        })
+    }
+
+    fn groups(&self) -> Value {
+        let mut names: Vec<&str> = Vec::new();
+        let all = self.group_versions();
+        for (group, _) in &all {
+            if !names.contains(group) {
+                names.push(group);
+            }
+        }
+        let groups: Vec<Value> = names
+            .iter()
+            .map(|name| {
+                let versions: Vec<&str> = all
+                    .iter()
+                    .filter(|(g, _)| g == name)
+                    .map(|(_, v)| *v)
+                    .collect();
+                State::group_entry(name, &versions)
+            })
+            .collect();
+        json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+    }
+
+    fn group(&self, group: &str) -> Option<Value> {
+        let versions: Vec<&str> = self
+            .group_versions()
+            .into_iter()
+            .filter(|(g, _)| *g == group)
+            .map(|(_, v)| v)
+            .collect();
+        if versions.is_empty() {
+            return None;
+        }
+        let mut body = State::group_entry(group, &versions);
+        let fields = body.as_object_mut().expect("group_entry builds an object");
+        fields.insert("kind".into(), "APIGroup".into());
+        fields.insert("apiVersion".into(), "v1".into());
+        Some(body)
+    }
+
+    /// `APIResourceList` for one group version, or None when nothing is served there.
+    fn resources(&self, group: &str, version: &str) -> Option<Value> {
+        let mut resources: Vec<Value> = self
+            .served(group, version)
+            .into_iter()
+            .map(|k| {
+                json!({
+                    "name": k.plural,
+                    "singularName": k.kind.to_lowercase(),
+                    "namespaced": k.namespaced,
+                    "kind": k.kind,
+                    "verbs": ["get", "list"],
+                })
+            })
+            .collect();
+        if group == AUTHZ_GROUP && version == AUTHZ_VERSION {
+            resources.push(json!({
+                "name": ACCESS_REVIEWS,
+                "singularName": "selfsubjectaccessreview",
+                "namespaced": false,
+                "kind": "SelfSubjectAccessReview",
+                "verbs": ["create"],
+            }));
+        }
+        if resources.is_empty() {
+            return None;
+        }
+        Some(if group.is_empty() {
+            json!({"kind": "APIResourceList", "groupVersion": version, "resources": resources})
+        } else {
+            json!({
+                "kind": "APIResourceList",
+                "apiVersion": "v1",
+                "groupVersion": format!("{group}/{version}"),
+                "resources": resources,
+            })
+        })
+    }
+
+    async fn list(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        params: &Params,
+    ) -> Result<Reply, Hangup> {
+        if let Some(message) = params.unsupported() {
+            return Ok(wire::bad_request(&message));
+        }
+        let page_size = match params.limit() {
+            Ok(limit) => limit.map(|n| self.opts.page_size_cap.map_or(n, |cap| n.min(cap.max(1)))),
+            Err(message) => return Ok(wire::bad_request(&message)),
+        };
+        let offset = match params.get("continue") {
+            Some(token) => match wire::decode_continue(token) {
+                Ok(offset) => offset,
+                Err(message) => return Ok(wire::bad_request(&message)),
+            },
+            None => 0,
+        };
+        let scope = match namespace {
+            Some(ns) => Scope::Namespace(ns.to_string()),
+            None => Scope::everywhere(kind),
+        };
+        let items = match self.bundle.list(kind, &scope) {
+            Ok(items) => items,
+            Err(e) if e.is_absent() && self.installed(kind) => Vec::new(),
+            Err(e) => {
+                return self
+                    .failure(
+                        e,
+                        Ask::Resource {
+                            verb: "list",
+                            kind,
+                            namespace,
+                            name: None,
+                        },
+                    )
+                    .await;
+            }
+        };
+        Ok(wire::json_reply(
+            StatusCode::OK,
+            &wire::list_page(kind, items, offset, page_size),
+        ))
+    }
+
+    async fn object(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Reply, Hangup> {
+        match self.bundle.get(kind, namespace, name) {
+            Ok(Some(item)) => Ok(wire::json_reply(StatusCode::OK, &wire::object(kind, item))),
+            Ok(None) => Ok(wire::object_not_found(kind, name)),
+            Err(e) if e.is_absent() && self.installed(kind) => {
+                Ok(wire::object_not_found(kind, name))
+            }
+            Err(e) => {
+                self.failure(
+                    e,
+                    Ask::Resource {
+                        verb: "get",
+                        kind,
+                        namespace,
+                        name: Some(name),
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    async fn access_review(&self, body: &Bytes) -> Result<Reply, Hangup> {
+        let review: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(wire::bad_request(&format!(
+                    "couldn't get version/kind; json parse error: {e}"
+                )));
+            }
+        };
+        let spec = review.get("spec").cloned().unwrap_or_else(|| json!({}));
+        let Some(attrs) = spec.get("resourceAttributes") else {
+            let message = if spec.get("nonResourceAttributes").is_some() {
+                "fixture-apiserver answers only resourceAttributes reviews; nonResourceAttributes are not supported"
+            } else {
+                "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified"
+            };
+            return Ok(wire::status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                message,
+                None,
+            ));
+        };
+        let field = |name: &str| {
+            attrs
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let question = AccessQuestion {
+            verb: field("verb"),
+            group: field("group"),
+            resource: field("resource"),
+            namespace: Some(field("namespace")).filter(|ns| !ns.is_empty()),
+        };
+        match self.bundle.access(&question) {
+            Ok(answer) => Ok(wire::json_reply(
+                StatusCode::CREATED,
+                &wire::access_review(spec, &answer),
+            )),
+            Err(e) => self.failure(e, Ask::Path(ACCESS_REVIEWS)).await,
+        }
+    }
+
+    /// The server's answer for a recorded error.
+    async fn failure(&self, err: EvidenceError, ask: Ask<'_>) -> Result<Reply, Hangup> {
+        Ok(match err {
+            EvidenceError::Forbidden { message } => match ask {
+                Ask::Resource {
+                    verb,
+                    kind,
+                    namespace,
+                    name,
+                } => {
+                    let message = if message.is_empty() {
+                        wire::forbidden_message(verb, kind, namespace, name)
+                    } else {
+                        message
+                    };
+                    wire::status(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden",
+                        &message,
+                        Some(wire::resource_details(kind, name)),
+                    )
+                }
+                Ask::Path(path) => {
+                    let message = if message.is_empty() {
+                        format!(
+                            "forbidden: User \"{}\" cannot get path \"{path}\"",
+                            wire::USER
+                        )
+                    } else {
+                        message
+                    };
+                    wire::status(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden",
+                        &message,
+                        Some(json!({})),
+                    )
+                }
+            },
+            EvidenceError::Unauthorized { .. } => wire::unauthorized(),
+            EvidenceError::NotFound { .. }
+            | EvidenceError::NotCollected { .. }
+            | EvidenceError::NotConfigured { .. } => wire::page_not_found(),
+            EvidenceError::Timeout { .. } => {
+                tokio::time::sleep(HANG).await;
+                wire::gateway_timeout()
+            }
+            EvidenceError::Api {
+                code,
+                reason,
+                message,
+            } => {
+                let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                wire::status(code, &reason, &message, Some(json!({})))
+            }
+            EvidenceError::Decode { what, message } => wire::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                &format!("fixture-apiserver could not read {what}: {message}"),
+                Some(json!({})),
+            ),
+            EvidenceError::Unreachable { message, .. } => return Err(Hangup(message)),
+        })
+    }
+}
+
+/// Query parameters, decoded.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: Option<&str>) -> Params {
+        Params(
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// The last non-empty value of a parameter.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `limit`: None when absent or 0 (no limit, as on the real server).
+    fn limit(&self) -> Result<Option<usize>, String> {
+        match self.get("limit") {
+            None => Ok(None),
+            Some(text) => match text.parse::<usize>() {
+                Ok(0) => Ok(None),
+                Ok(n) => Ok(Some(n)),
+                Err(e) => Err(format!("limit: Invalid value: \"{text}\": {e}")),
+            },
+        }
+    }
+
+    /// Why this list cannot be answered faithfully, if it asks for something the fixture server does not do.
+    fn unsupported(&self) -> Option<String> {
+        let asked = ["labelSelector", "fieldSelector"]
+            .into_iter()
+            .find(|p| self.get(p).is_some());
+        if let Some(p) = asked {
+            return Some(format!(
+                "fixture-apiserver does not implement {p}: list without it and filter client-side"
+            ));
+        }
+        matches!(self.get("watch"), Some("true" | "1"))
+            .then(|| "fixture-apiserver does not serve watches: list instead".to_string())
+    }
+}
