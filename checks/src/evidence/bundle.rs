@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Mode, Profile};
-use crate::settings::{ResolvedConfig, SETTINGS};
+use crate::settings::{ResolvedConfig, SETTINGS, ValueSource};
 
 pub const BUNDLE_SCHEMA: &str = "mcp-doctor.bundle/v1";
 /// What a masked secret setting reads as in `config.env`: present, value withheld.
@@ -64,10 +64,17 @@ pub fn read_manifest(root: &Path) -> Result<Option<Manifest>, String> {
 pub fn config_env(config: &ResolvedConfig) -> String {
     let mut out = String::from("# The configuration this run judged (mcp-doctor); secrets masked.\n");
     for (def, setting) in config.entries() {
-        let (Some(setting), Some(name)) = (setting, def.env.last()) else { continue };
-        if matches!(setting.source, crate::settings::ValueSource::Default) {
-            continue;
-        }
+        let Some(setting) = setting else { continue };
+        // Keep the variable name the value was given under, so replayed messages cite the same name.
+        let name = match &setting.source {
+            ValueSource::Default | ValueSource::Derived(_) => continue,
+            ValueSource::Env(name) => name.as_str(),
+            ValueSource::EnvFile(at) => at.rsplit(':').next().unwrap_or_default(),
+            ValueSource::Flag(_) => match def.env.first() {
+                Some(name) => name,
+                None => continue,
+            },
+        };
         let value = if def.secret { MASKED } else { setting.value.as_str() };
         out.push_str(&format!("{name}={value}\n"));
     }

@@ -28,6 +28,8 @@ pub mod keys {
 
     pub const TARGET: &str = "kube/target";
     pub const VERSION: &str = "kube/version";
+    /// Why node facts were not available, when they were not (the facts themselves live in `host/`).
+    pub const HOST: &str = "host/nodes";
 
     pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
         format!("kube/list/{}/{}", kind.resource_key(), safe(scope.file_stem()))

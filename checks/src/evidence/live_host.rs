@@ -185,8 +185,9 @@ impl HostSource for LiveHostSource {
                     LiveHost::Root(root) => collect(root).await.map(|f| BTreeMap::from([(f.node.clone(), f)])),
                     LiveHost::FactsDir(dir) => read_facts_dir(dir),
                 };
-                if let Ok(facts) = &res {
-                    self.journal.record_host(facts);
+                match &res {
+                    Ok(facts) => self.journal.record_host(facts),
+                    Err(e) => self.journal.record::<()>(super::journal::keys::HOST, &Err(e.clone())),
                 }
                 res.map(Arc::new)
             })

@@ -171,6 +171,9 @@ impl Bundle {
     }
 
     pub fn host(&self) -> Result<BTreeMap<String, HostFacts>, EvidenceError> {
+        if let Some(Err(e)) = self.entry(keys::HOST) {
+            return Err(e);
+        }
         let dir = self.root.join("host");
         if !dir.is_dir() {
             return Err(EvidenceError::NotCollected { what: "node facts (host/)".into() });
