@@ -11,6 +11,8 @@ pub mod facts;
 pub mod model;
 pub mod registry;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 
 pub mod cluster;
 pub mod config;
