@@ -1,12 +1,13 @@
 //! Facts derived from evidence that more than one check (or a remediation) needs. Each is computed from
 //! memoized evidence, so asking twice costs nothing.
 
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, NodeCondition};
 use mcp_doctor_remediations::Distribution;
 use serde::Serialize;
 
-use crate::check::Context;
+use crate::check::{Context, unreadable};
 use crate::evidence::{EvidenceError, Scope, kinds, list_typed};
+use crate::model::Outcome;
 
 /// The distribution and the signal that gave it away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,4 +80,59 @@ pub fn classify(nodes: &[Node], context: Option<&str>) -> DetectedDistribution {
         }
     }
     found(Distribution::Generic, "no distribution marker on the nodes (kubeadm or another distribution)".into())
+}
+
+/// The nodes a node check judges, or that check's outcome when it cannot judge: the evidence error as
+/// `skip`/`error` (never a pass), or `skip` for a cluster without nodes (which `nodes.ready` fails).
+pub async fn nodes_to_judge(ctx: &Context) -> Result<Vec<Node>, Outcome> {
+    match nodes(ctx).await {
+        Ok(nodes) if nodes.is_empty() => Err(Outcome::skip("the API server lists no nodes (nodes.ready fails on that)")),
+        Ok(nodes) => Ok(nodes),
+        Err(e) => Err(unreadable("the nodes", &e)),
+    }
+}
+
+/// A node's name (`?` when the object has none).
+pub fn node_name(node: &Node) -> &str {
+    node.metadata.name.as_deref().unwrap_or("?")
+}
+
+/// The value of one of a node's labels.
+pub fn node_label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
+    node.metadata.labels.as_ref()?.get(key).map(String::as_str)
+}
+
+/// The node's status condition of a type (`Ready`, `DiskPressure`, ...), as the kubelet last posted it.
+pub fn node_condition<'a>(node: &'a Node, type_: &str) -> Option<&'a NodeCondition> {
+    node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
+}
+
+/// A condition the way `kubectl describe node` reads it:
+/// `Ready=Unknown (NodeStatusUnknown: Kubelet stopped posting node status.)`.
+pub fn describe_condition(c: &NodeCondition) -> String {
+    let why = match (c.reason.as_deref().filter(|r| !r.is_empty()), c.message.as_deref().filter(|m| !m.is_empty())) {
+        (Some(r), Some(m)) => format!(" ({r}: {m})"),
+        (Some(x), None) | (None, Some(x)) => format!(" ({x})"),
+        (None, None) => String::new(),
+    };
+    format!("{}={}{why}", c.type_, c.status)
+}
+
+/// Labels that mark the public ingress node of the reference topology (any of them set to `true`).
+pub const INGRESS_NODE_LABELS: &[&str] = &[
+    "ingress.mcpruntime.org/public",
+    "node-role.mcpruntime.org/public-ingress",
+    "svccontroller.k3s.cattle.io/enablelb",
+];
+
+/// The ingress label a node carries (`key=true`), when it is a public ingress node.
+pub fn ingress_node_label(node: &Node) -> Option<&'static str> {
+    INGRESS_NODE_LABELS.iter().copied().find(|k| node_label(node, k) == Some("true"))
+}
+
+/// Carries `node-role.kubernetes.io/control-plane` or the older `node-role.kubernetes.io/master` label.
+pub fn is_control_plane(node: &Node) -> bool {
+    ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"]
+        .iter()
+        .any(|k| node_label(node, k).is_some())
 }
