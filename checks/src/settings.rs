@@ -93,6 +93,9 @@ pub const SETTINGS: &[SettingDef] = &[
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];
 
+/// A parsed `--env-file`: its path (for provenance) and its variables.
+pub type EnvFile = (String, BTreeMap<String, String>);
+
 /// The inputs configuration is resolved from.
 #[derive(Debug, Default, Clone)]
 pub struct ConfigInputs {
@@ -101,7 +104,7 @@ pub struct ConfigInputs {
     /// The process environment (only the variables in [`SETTINGS`] are read).
     pub env: BTreeMap<String, String>,
     /// Parsed `--env-file`, with its path for provenance.
-    pub env_file: Option<(String, BTreeMap<String, String>)>,
+    pub env_file: Option<EnvFile>,
 }
 
 /// The configuration a run judges.

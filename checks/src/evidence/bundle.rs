@@ -1,13 +1,12 @@
 //! The bundle's own files besides the journal: `manifest.json` (what was collected, in which mode) and
 //! `config.env` (the configuration the run judged, secrets masked), so `analyze` replays the same run.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Mode, Profile};
-use crate::settings::{ResolvedConfig, SETTINGS, ValueSource};
+use crate::settings::{EnvFile, ResolvedConfig, SETTINGS, ValueSource};
 
 pub const BUNDLE_SCHEMA: &str = "mcp-doctor.bundle/v1";
 /// What a masked secret setting reads as in `config.env`: present, value withheld.
@@ -82,7 +81,7 @@ pub fn config_env(config: &ResolvedConfig) -> String {
 }
 
 /// The env-file map of a bundle's `config.env`, if it has one.
-pub fn read_config_env(root: &Path) -> Result<Option<(String, BTreeMap<String, String>)>, String> {
+pub fn read_config_env(root: &Path) -> Result<Option<EnvFile>, String> {
     let path = root.join("config.env");
     if !path.exists() {
         return Ok(None);
