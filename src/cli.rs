@@ -151,7 +151,10 @@ impl SetupFlags {
         put("acme_email", self.acme_email.as_ref());
         put("tls_cluster_issuer", self.tls_cluster_issuer.as_ref());
         put("external_registry_url", self.external_registry_url.as_ref());
-        put("external_registry_username", self.external_registry_username.as_ref());
+        put(
+            "external_registry_username",
+            self.external_registry_username.as_ref(),
+        );
         for (k, on) in [
             ("with_tls", self.with_tls),
             ("strict_prod", self.strict_prod),

@@ -31,10 +31,16 @@ pub fn list(args: &ListArgs) -> Result<u8, StartError> {
         }
         ListFormat::Table => {
             let mut t = Table::new();
-            t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+            t.load_style(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
             t.set_header(vec!["ID", "MODES", "TITLE", "DEPENDS ON"]);
             for m in &metas {
-                t.add_row(vec![m.id.to_string(), m.modes.as_str().into(), m.title.into(), m.depends_on.join(", ")]);
+                t.add_row(vec![
+                    m.id.to_string(),
+                    m.modes.as_str().into(),
+                    m.title.into(),
+                    m.depends_on.join(", "),
+                ]);
             }
             println!("{t}");
         }
@@ -46,7 +52,16 @@ pub fn explain(args: &ExplainArgs) -> Result<u8, StartError> {
     if let Some(check) = registry().get(&args.id) {
         let m = check.meta();
         println!("{} — {}", m.id, m.title);
-        println!("category: {}   modes: {}   depends on: {}", m.category, m.modes.as_str(), if m.depends_on.is_empty() { "nothing".to_string() } else { m.depends_on.join(", ") });
+        println!(
+            "category: {}   modes: {}   depends on: {}",
+            m.category,
+            m.modes.as_str(),
+            if m.depends_on.is_empty() {
+                "nothing".to_string()
+            } else {
+                m.depends_on.join(", ")
+            }
+        );
         println!("\n{}", doc_text(m.doc));
         return Ok(0);
     }
@@ -54,7 +69,10 @@ pub fn explain(args: &ExplainArgs) -> Result<u8, StartError> {
         println!("{}", rem.explain().trim_end());
         return Ok(0);
     }
-    Err(StartError(format!("no check or remediation has id {:?}; `mcp-doctor list` shows the checks", args.id)))
+    Err(StartError(format!(
+        "no check or remediation has id {:?}; `mcp-doctor list` shows the checks",
+        args.id
+    )))
 }
 
 pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
@@ -65,18 +83,33 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
     let env = mcp_doctor_checks::evidence::bundle::known_env_names()
         .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
         .collect();
-    let config = ResolvedConfig::resolve(&ConfigInputs { flags: args.config.setup.to_map(), env, env_file });
+    let config = ResolvedConfig::resolve(&ConfigInputs {
+        flags: args.config.setup.to_map(),
+        env,
+        env_file,
+    });
     let hosts = config.public_hosts();
-    let shown = |def_secret: bool, v: &str| if def_secret { "<set>".to_string() } else { v.to_string() };
+    let shown = |def_secret: bool, v: &str| {
+        if def_secret {
+            "<set>".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     if args.json {
         let settings: serde_json::Map<_, _> = config
             .entries()
             .map(|(d, s)| {
-                let v = s.map(|s| json!({"value": shown(d.secret, &s.value), "source": s.source.to_string()}));
+                let v = s.map(
+                    |s| json!({"value": shown(d.secret, &s.value), "source": s.source.to_string()}),
+                );
                 (d.key.to_string(), v.unwrap_or(serde_json::Value::Null))
             })
             .collect();
-        let host = |h: &Option<mcp_doctor_checks::settings::Setting>| h.as_ref().map(|s| json!({"value": s.value, "source": s.source.to_string()}));
+        let host = |h: &Option<mcp_doctor_checks::settings::Setting>| {
+            h.as_ref()
+                .map(|s| json!({"value": s.value, "source": s.source.to_string()}))
+        };
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
@@ -87,18 +120,38 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         return Ok(0);
     }
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     t.set_header(vec!["SETTING", "VALUE", "FROM"]);
-    for (name, h) in [("platform host", &hosts.platform), ("registry host", &hosts.registry), ("mcp host", &hosts.mcp)] {
+    for (name, h) in [
+        ("platform host", &hosts.platform),
+        ("registry host", &hosts.registry),
+        ("mcp host", &hosts.mcp),
+    ] {
         match h {
-            Some(s) => t.add_row(vec![name.to_string(), s.value.clone(), s.source.to_string()]),
-            None => t.add_row(vec![name.to_string(), "(unset)".into(), "set MCP_PLATFORM_DOMAIN".into()]),
+            Some(s) => t.add_row(vec![
+                name.to_string(),
+                s.value.clone(),
+                s.source.to_string(),
+            ]),
+            None => t.add_row(vec![
+                name.to_string(),
+                "(unset)".into(),
+                "set MCP_PLATFORM_DOMAIN".into(),
+            ]),
         };
     }
     for (d, s) in config.entries() {
-        let flag_or_env = d.flag.map(str::to_string).unwrap_or_else(|| d.env.first().copied().unwrap_or("").to_string());
+        let flag_or_env = d
+            .flag
+            .map(str::to_string)
+            .unwrap_or_else(|| d.env.first().copied().unwrap_or("").to_string());
         match s {
-            Some(s) => t.add_row(vec![flag_or_env, shown(d.secret, &s.value), s.source.to_string()]),
+            Some(s) => t.add_row(vec![
+                flag_or_env,
+                shown(d.secret, &s.value),
+                s.source.to_string(),
+            ]),
             None => t.add_row(vec![flag_or_env, "(unset)".into(), String::new()]),
         };
     }
@@ -110,7 +163,8 @@ pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {
     let facts = live_host::collect(&args.host_root).await?;
     let text = serde_json::to_string_pretty(&facts)? + "\n";
     match &args.output {
-        Some(p) => std::fs::write(p, text).map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
         None => print!("{text}"),
     }
     Ok(0)

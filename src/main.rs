@@ -28,7 +28,10 @@ fn main() -> ExitCode {
     // One crypto provider for every TLS client (kube, probes): ring. Err means already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return start_error(StartError(format!("cannot start the async runtime: {e}"))),
     };

@@ -11,7 +11,7 @@ use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
-use mcp_doctor_checks::evidence::replay::{Bundle, ReplaySource};
+use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
 use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
@@ -19,7 +19,9 @@ use mcp_doctor_runner::reporters::table::TableOptions;
 use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
 
 use crate::StartError;
-use crate::cli::{AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs};
+use crate::cli::{
+    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs,
+};
 
 /// The registry lives for the whole process: checks run on tokio tasks.
 pub fn registry() -> &'static Registry {
@@ -28,7 +30,11 @@ pub fn registry() -> &'static Registry {
 }
 
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
-    let mode = if preflight || args.for_setup { Mode::Setup } else { Mode::Doctor };
+    let mode = if preflight || args.for_setup {
+        Mode::Setup
+    } else {
+        Mode::Doctor
+    };
     let profile = profile_of(args.selection.profile);
     let selected = select(mode, &args.selection)?;
     let env_file = match &args.config.env_file {
@@ -50,11 +56,28 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         }
         None => (live_evidence(&args).await, env_file),
     };
-    let inputs = ConfigInputs { flags: args.config.setup.to_map(), env: process_env(), env_file };
+    let inputs = ConfigInputs {
+        flags: args.config.setup.to_map(),
+        env: process_env(),
+        env_file,
+    };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
-    let report = execute(mode, profile, config.clone(), evidence.clone(), &selected, &args.selection).await;
+    let report = execute(
+        mode,
+        profile,
+        config.clone(),
+        evidence.clone(),
+        &selected,
+        &args.selection,
+    )
+    .await;
     if let Some(dir) = &args.record {
-        record(dir, &report, &evidence, &config).map_err(|e| StartError(format!("cannot write the recording to {}: {e}", dir.display())))?;
+        record(dir, &report, &evidence, &config).map_err(|e| {
+            StartError(format!(
+                "cannot write the recording to {}: {e}",
+                dir.display()
+            ))
+        })?;
     }
     emit(&report, &args.output)
 }
@@ -63,8 +86,15 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
     let (root, _extracted) = open_bundle(&args.bundle)?;
     let manifest = bundle::read_manifest(&root)?;
     let mode = manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor);
-    let profile = args.profile.map(profile_of).or(manifest.as_ref().map(|m| m.profile)).unwrap_or_default();
-    let inputs = ConfigInputs { env_file: bundle::read_config_env(&root)?, ..Default::default() };
+    let profile = args
+        .profile
+        .map(profile_of)
+        .or(manifest.as_ref().map(|m| m.profile))
+        .unwrap_or_default();
+    let inputs = ConfigInputs {
+        env_file: bundle::read_config_env(&root)?,
+        ..Default::default()
+    };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
     let selection = SelectionArgs {
         only: Vec::new(),
@@ -91,7 +121,9 @@ fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, St
     let registry = registry();
     for id in sel.only.iter().chain(&sel.skip) {
         if registry.get(id).is_none() {
-            return Err(StartError(format!("unknown check id {id:?}; `mcp-doctor list` shows them all")));
+            return Err(StartError(format!(
+                "unknown check id {id:?}; `mcp-doctor list` shows them all"
+            )));
         }
     }
     Ok(registry
@@ -106,7 +138,9 @@ fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, St
 
 /// Only the variables the settings read, so the resolved configuration is reproducible from its sources.
 fn process_env() -> BTreeMap<String, String> {
-    bundle::known_env_names().filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v))).collect()
+    bundle::known_env_names()
+        .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+        .collect()
 }
 
 /// Requests must give up before the runner's per-check timeout does, so a hung server is journaled as a
@@ -144,16 +178,7 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
 }
 
 fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
-    let source = Arc::new(ReplaySource::new(Bundle::open(root)?));
-    Ok(Evidence {
-        kube: source.clone(),
-        dns: source.clone(),
-        http: source.clone(),
-        tls: source.clone(),
-        host: source,
-        journal: Journal::new(),
-        origin: Origin::Bundle,
-    })
+    Ok(Evidence::replay(Bundle::open(root)?))
 }
 
 /// A bundle directory as is, or a `.tar.gz` extracted (safely) into a temporary directory.
@@ -162,9 +187,13 @@ fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Star
         return Ok((path.to_path_buf(), None));
     }
     if !path.exists() {
-        return Err(StartError(format!("bundle {} does not exist", path.display())));
+        return Err(StartError(format!(
+            "bundle {} does not exist",
+            path.display()
+        )));
     }
-    let tmp = tempfile::tempdir().map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    let tmp = tempfile::tempdir()
+        .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
     let root = archive::extract(path, tmp.path())?;
     Ok((root, Some(tmp)))
 }
@@ -180,14 +209,21 @@ async fn execute(
     let mut ctx = Context::new(mode, profile, config, evidence);
     ctx.selected = selected.iter().map(|c| c.meta()).collect();
     let ctx = Arc::new(ctx);
-    let opts = RunOptions { jobs: usize::from(sel.jobs), timeout: Duration::from_secs(sel.timeout) };
-    let progress = mcp_doctor_runner::progress_for(std::io::stderr().is_terminal(), std::env::var_os("CI").is_some());
+    let opts = RunOptions {
+        jobs: usize::from(sel.jobs),
+        timeout: Duration::from_secs(sel.timeout),
+    };
+    let progress = mcp_doctor_runner::progress_for(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("CI").is_some(),
+    );
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    let mut report = mcp_doctor_runner::run(selected, ctx.clone(), &opts, &progress, interrupt).await;
+    let mut report =
+        mcp_doctor_runner::run(selected, ctx.clone(), &opts, &progress, interrupt).await;
     report.cluster = cluster_info(&ctx).await;
     report
 }
@@ -198,7 +234,11 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
     let version = ctx.evidence.kube.version().await.ok()?;
     let nodes = mcp_doctor_checks::facts::nodes(ctx).await.ok();
     Some(ClusterInfo {
-        distribution: ctx.distribution().await.map(|d| d.to_string()).unwrap_or_else(|| "unknown".into()),
+        distribution: ctx
+            .distribution()
+            .await
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "unknown".into()),
         server_version: version.git_version,
         node_count: nodes.map(|n| n.len() as u64),
     })
@@ -206,7 +246,8 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
 
 fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
     let write = |path: &PathBuf, text: String| {
-        std::fs::write(path, text).map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
+        std::fs::write(path, text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
     };
     if let Some(p) = &out.json {
         write(p, mcp_doctor_runner::reporters::json::render(report))?;
@@ -217,7 +258,10 @@ fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match out.format {
         Format::Table => {
-            let opts = TableOptions { color, width: mcp_doctor_runner::reporters::table::terminal_width() };
+            let opts = TableOptions {
+                color,
+                width: mcp_doctor_runner::reporters::table::terminal_width(),
+            };
             mcp_doctor_runner::reporters::table::render(report, &opts)
         }
         Format::Json => mcp_doctor_runner::reporters::json::render(report),
@@ -232,7 +276,12 @@ fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
 }
 
 /// `--record DIR`: the journal, the reports, the configuration and a manifest, in the bundle layout.
-fn record(dir: &Path, report: &Report, evidence: &Evidence, config: &ResolvedConfig) -> std::io::Result<()> {
+fn record(
+    dir: &Path,
+    report: &Report,
+    evidence: &Evidence,
+    config: &ResolvedConfig,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
@@ -241,7 +290,10 @@ fn record(dir: &Path, report: &Report, evidence: &Evidence, config: &ResolvedCon
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),
-        tool: ToolInfo { name: report.tool.name.clone(), version: report.tool.version.clone() },
+        tool: ToolInfo {
+            name: report.tool.name.clone(),
+            version: report.tool.version.clone(),
+        },
         created_at: report.started_at.to_string(),
         mode: report.mode,
         profile: report.profile,
@@ -249,9 +301,18 @@ fn record(dir: &Path, report: &Report, evidence: &Evidence, config: &ResolvedCon
         collected,
         redacted: bundle::redactions(),
     };
-    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")?;
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n",
+    )?;
     std::fs::write(dir.join("config.env"), bundle::config_env(config))?;
-    std::fs::write(dir.join("report.json"), mcp_doctor_runner::reporters::json::render(report))?;
-    std::fs::write(dir.join("report.junit.xml"), mcp_doctor_runner::reporters::junit::render(report))?;
+    std::fs::write(
+        dir.join("report.json"),
+        mcp_doctor_runner::reporters::json::render(report),
+    )?;
+    std::fs::write(
+        dir.join("report.junit.xml"),
+        mcp_doctor_runner::reporters::junit::render(report),
+    )?;
     Ok(())
 }

@@ -9,21 +9,36 @@ use predicates::prelude::*;
 #[test]
 fn healthy_fixture_exits_0_and_failing_one_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
-    mcp_doctor(tmp.path()).arg("analyze").arg(fixture("k3s-4node-healthy")).assert().code(0);
+    mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(fixture("k3s-4node-healthy"))
+        .assert()
+        .code(0);
     mcp_doctor(tmp.path())
         .arg("analyze")
         .arg(fixture("k3s-disk-pressure"))
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("node mcp-worker-1 has DiskPressure=True"));
+        .stdout(predicate::str::contains(
+            "node mcp-worker-1 has DiskPressure=True",
+        ));
 }
 
 #[test]
 fn warn_fails_the_run_only_with_fail_on_warn() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fixture("k3s-two-default-storageclasses");
-    mcp_doctor(tmp.path()).arg("analyze").arg(&dir).assert().code(0);
-    mcp_doctor(tmp.path()).arg("analyze").arg(&dir).args(["--fail-on", "warn"]).assert().code(1);
+    mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(&dir)
+        .assert()
+        .code(0);
+    mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(&dir)
+        .args(["--fail-on", "warn"])
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -31,16 +46,31 @@ fn cannot_start_exits_2_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: Vec<Vec<String>> = vec![
         vec!["doctor".into(), "--no-such-flag".into()],
-        vec!["preflight".into(), "--env-file".into(), tmp.path().join("missing.env").display().to_string()],
+        vec![
+            "preflight".into(),
+            "--env-file".into(),
+            tmp.path().join("missing.env").display().to_string(),
+        ],
         vec!["doctor".into(), "--only".into(), "nodes.nope".into()],
-        vec!["analyze".into(), tmp.path().join("missing-bundle").display().to_string()],
+        vec![
+            "analyze".into(),
+            tmp.path().join("missing-bundle").display().to_string(),
+        ],
         vec!["explain".into(), "no.such-check".into()],
     ];
     for args in cases {
         let out = mcp_doctor(tmp.path()).args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
@@ -48,7 +78,11 @@ fn cannot_start_exits_2_with_one_line() {
 fn malformed_env_file_and_hostile_bundle_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let env = tmp.path().join("bad.env");
-    std::fs::write(&env, "MCP_PLATFORM_DOMAIN=example.com\nthis line has no equals sign\n").unwrap();
+    std::fs::write(
+        &env,
+        "MCP_PLATFORM_DOMAIN=example.com\nthis line has no equals sign\n",
+    )
+    .unwrap();
     mcp_doctor(tmp.path())
         .args(["preflight", "--env-file"])
         .arg(&env)
@@ -57,7 +91,12 @@ fn malformed_env_file_and_hostile_bundle_exit_2() {
         .stderr(predicate::str::contains("line 2"));
     let bundle = tmp.path().join("evil.tar.gz");
     std::fs::write(&bundle, b"\x1f\x8b\x08\x00garbage").unwrap();
-    mcp_doctor(tmp.path()).arg("analyze").arg(&bundle).assert().code(2).stderr(predicate::str::contains("evil.tar.gz"));
+    mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(&bundle)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("evil.tar.gz"));
 }
 
 #[test]
@@ -66,7 +105,13 @@ fn only_and_skip_select_checks() {
     let out = mcp_doctor(tmp.path())
         .args(["doctor", "--from"])
         .arg(fixture("k3s-disk-pressure"))
-        .args(["--for-setup", "--only", "nodes.ready,nodes.pressure", "--format", "json"])
+        .args([
+            "--for-setup",
+            "--only",
+            "nodes.ready,nodes.pressure",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -77,10 +122,19 @@ fn only_and_skip_select_checks() {
     let out = mcp_doctor(tmp.path())
         .args(["doctor", "--for-setup", "--from"])
         .arg(fixture("k3s-disk-pressure"))
-        .args(["--skip", "nodes.pressure,node.disk-usage", "--format", "json"])
+        .args([
+            "--skip",
+            "nodes.pressure,node.disk-usage",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "skipping the failing checks leaves a passing run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "skipping the failing checks leaves a passing run"
+    );
     let report = valid_report(&String::from_utf8_lossy(&out.stdout));
     assert!(!statuses(&report).contains_key("nodes.pressure"));
 }
@@ -88,7 +142,10 @@ fn only_and_skip_select_checks() {
 #[test]
 fn list_json_names_every_check_with_its_shape() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = mcp_doctor(tmp.path()).args(["list", "--format", "json"]).output().unwrap();
+    let out = mcp_doctor(tmp.path())
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let registered = mcp_doctor_checks::Registry::builtin().checks().len();
@@ -98,7 +155,10 @@ fn list_json_names_every_check_with_its_shape() {
             assert!(row.get(key).is_some(), "{row} lacks {key}");
         }
     }
-    assert!(rows.iter().any(|r| r["id"] == "cluster.api-reachable" && r["modes"] == "both"));
+    assert!(
+        rows.iter()
+            .any(|r| r["id"] == "cluster.api-reachable" && r["modes"] == "both")
+    );
 }
 
 #[test]
@@ -109,29 +169,63 @@ fn explain_prints_the_checks_own_doc() {
             .args(["explain", id])
             .assert()
             .success()
-            .stdout(predicate::str::contains("What it checks").and(predicate::str::contains("How to fix")));
+            .stdout(
+                predicate::str::contains("What it checks")
+                    .and(predicate::str::contains("How to fix")),
+            );
     }
-    mcp_doctor(tmp.path()).args(["explain", "rem.disk-pressure"]).assert().success().stdout(predicate::str::contains("DiskPressure"));
+    mcp_doctor(tmp.path())
+        .args(["explain", "rem.disk-pressure"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("DiskPressure"));
 }
 
 #[test]
 fn config_shows_each_value_and_its_origin() {
     let tmp = tempfile::tempdir().unwrap();
     let env = tmp.path().join("deploy.env");
-    std::fs::write(&env, "MCP_PLATFORM_DOMAIN=example.com\nMCP_REGISTRY_ENDPOINT=registry.example.com\n").unwrap();
+    std::fs::write(
+        &env,
+        "MCP_PLATFORM_DOMAIN=example.com\nMCP_REGISTRY_ENDPOINT=registry.example.com\n",
+    )
+    .unwrap();
     let out = mcp_doctor(tmp.path())
         .env("MCP_PLATFORM_ADMIN_EMAIL", "admin@example.com")
-        .args(["config", "--json", "--platform-mode", "public", "--env-file"])
+        .args([
+            "config",
+            "--json",
+            "--platform-mode",
+            "public",
+            "--env-file",
+        ])
         .arg(&env)
         .output()
         .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["public_hosts"]["registry"]["value"], "registry.example.com");
-    assert_eq!(v["public_hosts"]["platform"]["source"], "derived from MCP_PLATFORM_DOMAIN");
-    assert_eq!(v["settings"]["platform_mode"]["source"], "flag --platform-mode");
-    assert_eq!(v["settings"]["platform_admin_email"]["source"], "env MCP_PLATFORM_ADMIN_EMAIL");
-    assert!(v["settings"]["platform_domain"]["source"].as_str().unwrap().starts_with("env-file"));
+    assert_eq!(
+        v["public_hosts"]["registry"]["value"],
+        "registry.example.com"
+    );
+    assert_eq!(
+        v["public_hosts"]["platform"]["source"],
+        "derived from MCP_PLATFORM_DOMAIN"
+    );
+    assert_eq!(
+        v["settings"]["platform_mode"]["source"],
+        "flag --platform-mode"
+    );
+    assert_eq!(
+        v["settings"]["platform_admin_email"]["source"],
+        "env MCP_PLATFORM_ADMIN_EMAIL"
+    );
+    assert!(
+        v["settings"]["platform_domain"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("env-file")
+    );
     assert_eq!(v["settings"]["storage_mode"]["source"], "default");
 }
 
@@ -151,7 +245,12 @@ fn preflight_public_mode_without_admin_allowlist_fails_with_valid_junit() {
         .arg(&json)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_valid_junit(&junit);
     let report = valid_report(&std::fs::read_to_string(&json).unwrap());
     assert_eq!(statuses(&report)["config.platform-mode"], "fail");

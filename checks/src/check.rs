@@ -37,15 +37,32 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(mode: Mode, profile: Profile, config: Arc<ResolvedConfig>, evidence: Evidence) -> Self {
-        Context { mode, profile, config, evidence, selected: Vec::new(), distribution: OnceCell::new() }
+    pub fn new(
+        mode: Mode,
+        profile: Profile,
+        config: Arc<ResolvedConfig>,
+        evidence: Evidence,
+    ) -> Self {
+        Context {
+            mode,
+            profile,
+            config,
+            evidence,
+            selected: Vec::new(),
+            distribution: OnceCell::new(),
+        }
     }
 
     /// The detected distribution (memoized), used to render remediations; None when it cannot be told.
     pub async fn distribution(&self) -> Option<Distribution> {
         *self
             .distribution
-            .get_or_init(|| async { crate::facts::detect_distribution(self).await.ok().map(|d| d.distribution) })
+            .get_or_init(|| async {
+                crate::facts::detect_distribution(self)
+                    .await
+                    .ok()
+                    .map(|d| d.distribution)
+            })
             .await
     }
 }
@@ -57,10 +74,10 @@ pub fn unreadable(needed: &str, err: &EvidenceError) -> Outcome {
         EvidenceError::NotCollected { .. } | EvidenceError::NotConfigured { .. } => {
             Outcome::skip(format!("cannot read {needed}: {err}"))
         }
-        EvidenceError::Forbidden { message } => {
-            Outcome::error(format!("cannot read {needed}: permission denied ({message})"))
-                .detail("missing_permission", message)
-        }
+        EvidenceError::Forbidden { message } => Outcome::error(format!(
+            "cannot read {needed}: permission denied ({message})"
+        ))
+        .detail("missing_permission", message),
         _ => Outcome::error(format!("cannot read {needed}: {err}")),
     }
     .detail("evidence_error", err)
@@ -68,7 +85,12 @@ pub fn unreadable(needed: &str, err: &EvidenceError) -> Outcome {
 
 /// Strips the single leading space rustdoc leaves on each `///` line.
 pub fn doc_text(raw: &str) -> String {
-    raw.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n").trim().to_string()
+    raw.lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 /// Declares a check: a unit struct carrying its doc comment and a `META` constant built from it.

@@ -26,41 +26,84 @@ pub async fn nodes(ctx: &Context) -> Result<Vec<Node>, EvidenceError> {
 /// (`docker-desktop`, `*-control-plane` with kind's labels), and last the context name.
 pub async fn detect_distribution(ctx: &Context) -> Result<DetectedDistribution, EvidenceError> {
     let nodes = nodes(ctx).await?;
-    let context = ctx.evidence.kube.target().await.ok().and_then(|t| t.context);
+    let context = ctx
+        .evidence
+        .kube
+        .target()
+        .await
+        .ok()
+        .and_then(|t| t.context);
     Ok(classify(&nodes, context.as_deref()))
 }
 
 /// The pure part of [`detect_distribution`].
 pub fn classify(nodes: &[Node], context: Option<&str>) -> DetectedDistribution {
-    let found = |d: Distribution, evidence: String| DetectedDistribution { distribution: d, evidence };
+    let found = |d: Distribution, evidence: String| DetectedDistribution {
+        distribution: d,
+        evidence,
+    };
     for n in nodes {
         let name = n.metadata.name.as_deref().unwrap_or("?");
-        let kubelet = n.status.as_ref().and_then(|s| s.node_info.as_ref()).map(|i| i.kubelet_version.as_str()).unwrap_or("");
+        let kubelet = n
+            .status
+            .as_ref()
+            .and_then(|s| s.node_info.as_ref())
+            .map(|i| i.kubelet_version.as_str())
+            .unwrap_or("");
         if kubelet.contains("+k3s") {
-            return found(Distribution::K3s, format!("node {name} runs kubelet {kubelet}"));
+            return found(
+                Distribution::K3s,
+                format!("node {name} runs kubelet {kubelet}"),
+            );
         }
         if kubelet.contains("+rke2") {
-            return found(Distribution::Rke2, format!("node {name} runs kubelet {kubelet}"));
+            return found(
+                Distribution::Rke2,
+                format!("node {name} runs kubelet {kubelet}"),
+            );
         }
     }
     for n in nodes {
         let name = n.metadata.name.as_deref().unwrap_or("?");
-        let provider = n.spec.as_ref().and_then(|s| s.provider_id.as_deref()).unwrap_or("");
+        let provider = n
+            .spec
+            .as_ref()
+            .and_then(|s| s.provider_id.as_deref())
+            .unwrap_or("");
         if provider.starts_with("kind://") {
-            return found(Distribution::Kind, format!("node {name} has providerID {provider}"));
+            return found(
+                Distribution::Kind,
+                format!("node {name} has providerID {provider}"),
+            );
         }
         if provider.starts_with("k3s://") {
-            return found(Distribution::K3s, format!("node {name} has providerID {provider}"));
+            return found(
+                Distribution::K3s,
+                format!("node {name} has providerID {provider}"),
+            );
         }
         let labels = n.metadata.labels.clone().unwrap_or_default();
         if labels.keys().any(|k| k.starts_with("minikube.k8s.io/")) {
-            return found(Distribution::Minikube, format!("node {name} carries minikube.k8s.io labels"));
+            return found(
+                Distribution::Minikube,
+                format!("node {name} carries minikube.k8s.io labels"),
+            );
         }
-        if labels.get("node.kubernetes.io/instance-type").map(String::as_str) == Some("k3s") {
-            return found(Distribution::K3s, format!("node {name} has label node.kubernetes.io/instance-type=k3s"));
+        if labels
+            .get("node.kubernetes.io/instance-type")
+            .map(String::as_str)
+            == Some("k3s")
+        {
+            return found(
+                Distribution::K3s,
+                format!("node {name} has label node.kubernetes.io/instance-type=k3s"),
+            );
         }
         if name == "docker-desktop" {
-            return found(Distribution::DockerDesktop, "node is named docker-desktop".into());
+            return found(
+                Distribution::DockerDesktop,
+                "node is named docker-desktop".into(),
+            );
         }
         if name == "minikube" {
             return found(Distribution::Minikube, "node is named minikube".into());
@@ -79,14 +122,19 @@ pub fn classify(nodes: &[Node], context: Option<&str>) -> DetectedDistribution {
             }
         }
     }
-    found(Distribution::Generic, "no distribution marker on the nodes (kubeadm or another distribution)".into())
+    found(
+        Distribution::Generic,
+        "no distribution marker on the nodes (kubeadm or another distribution)".into(),
+    )
 }
 
 /// The nodes a node check judges, or that check's outcome when it cannot judge: the evidence error as
 /// `skip`/`error` (never a pass), or `skip` for a cluster without nodes (which `nodes.ready` fails).
 pub async fn nodes_to_judge(ctx: &Context) -> Result<Vec<Node>, Outcome> {
     match nodes(ctx).await {
-        Ok(nodes) if nodes.is_empty() => Err(Outcome::skip("the API server lists no nodes (nodes.ready fails on that)")),
+        Ok(nodes) if nodes.is_empty() => Err(Outcome::skip(
+            "the API server lists no nodes (nodes.ready fails on that)",
+        )),
         Ok(nodes) => Ok(nodes),
         Err(e) => Err(unreadable("the nodes", &e)),
     }
@@ -104,13 +152,21 @@ pub fn node_label<'a>(node: &'a Node, key: &str) -> Option<&'a str> {
 
 /// The node's status condition of a type (`Ready`, `DiskPressure`, ...), as the kubelet last posted it.
 pub fn node_condition<'a>(node: &'a Node, type_: &str) -> Option<&'a NodeCondition> {
-    node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
+    node.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
 }
 
 /// A condition the way `kubectl describe node` reads it:
 /// `Ready=Unknown (NodeStatusUnknown: Kubelet stopped posting node status.)`.
 pub fn describe_condition(c: &NodeCondition) -> String {
-    let why = match (c.reason.as_deref().filter(|r| !r.is_empty()), c.message.as_deref().filter(|m| !m.is_empty())) {
+    let why = match (
+        c.reason.as_deref().filter(|r| !r.is_empty()),
+        c.message.as_deref().filter(|m| !m.is_empty()),
+    ) {
         (Some(r), Some(m)) => format!(" ({r}: {m})"),
         (Some(x), None) | (None, Some(x)) => format!(" ({x})"),
         (None, None) => String::new(),
@@ -127,12 +183,18 @@ pub const INGRESS_NODE_LABELS: &[&str] = &[
 
 /// The ingress label a node carries (`key=true`), when it is a public ingress node.
 pub fn ingress_node_label(node: &Node) -> Option<&'static str> {
-    INGRESS_NODE_LABELS.iter().copied().find(|k| node_label(node, k) == Some("true"))
+    INGRESS_NODE_LABELS
+        .iter()
+        .copied()
+        .find(|k| node_label(node, k) == Some("true"))
 }
 
 /// Carries `node-role.kubernetes.io/control-plane` or the older `node-role.kubernetes.io/master` label.
 pub fn is_control_plane(node: &Node) -> bool {
-    ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"]
-        .iter()
-        .any(|k| node_label(node, k).is_some())
+    [
+        "node-role.kubernetes.io/control-plane",
+        "node-role.kubernetes.io/master",
+    ]
+    .iter()
+    .any(|k| node_label(node, k).is_some())
 }

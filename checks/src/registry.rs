@@ -40,7 +40,10 @@ impl Registry {
     }
 
     pub fn get(&self, id: &str) -> Option<&dyn Check> {
-        self.checks.iter().find(|c| c.meta().id == id).map(|c| c.as_ref())
+        self.checks
+            .iter()
+            .find(|c| c.meta().id == id)
+            .map(|c| c.as_ref())
     }
 
     pub fn metas(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
@@ -50,11 +53,17 @@ impl Registry {
 
 /// `^[a-z0-9]+\.[a-z0-9-]+$`
 pub fn valid_id(id: &str) -> bool {
-    let Some((area, name)) = id.split_once('.') else { return false };
+    let Some((area, name)) = id.split_once('.') else {
+        return false;
+    };
     !area.is_empty()
         && !name.is_empty()
-        && area.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && area
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn validate<'a>(metas: impl Iterator<Item = &'a CheckMeta>) -> Result<(), RegistryError> {
@@ -70,7 +79,10 @@ fn validate<'a>(metas: impl Iterator<Item = &'a CheckMeta>) -> Result<(), Regist
     for (id, ds) in &deps {
         for d in ds.iter() {
             if !deps.contains_key(d) {
-                return Err(RegistryError::UnknownDependency { check: (*id).into(), dependency: (*d).into() });
+                return Err(RegistryError::UnknownDependency {
+                    check: (*id).into(),
+                    dependency: (*d).into(),
+                });
             }
         }
     }
@@ -144,13 +156,23 @@ mod tests {
 
     #[test]
     fn rejects_duplicate_ids() {
-        let err = Registry::new(vec![fake("a.one", &[]), fake("a.one", &[])]).err().unwrap();
+        let err = Registry::new(vec![fake("a.one", &[]), fake("a.one", &[])])
+            .err()
+            .unwrap();
         assert_eq!(err, RegistryError::DuplicateId("a.one".into()));
     }
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["nodot", "Upper.case", "a.b.c", "a.under_score", ".x", "x.", "a-b.c"] {
+        for bad in [
+            "nodot",
+            "Upper.case",
+            "a.b.c",
+            "a.under_score",
+            ".x",
+            "x.",
+            "a-b.c",
+        ] {
             let err = Registry::new(vec![fake(bad, &[])]).err().unwrap();
             assert_eq!(err, RegistryError::BadId(bad.into()), "{bad}");
         }
@@ -158,17 +180,39 @@ mod tests {
 
     #[test]
     fn rejects_unknown_dependencies() {
-        let err = Registry::new(vec![fake("a.one", &["a.missing"])]).err().unwrap();
-        assert_eq!(err, RegistryError::UnknownDependency { check: "a.one".into(), dependency: "a.missing".into() });
+        let err = Registry::new(vec![fake("a.one", &["a.missing"])])
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            RegistryError::UnknownDependency {
+                check: "a.one".into(),
+                dependency: "a.missing".into()
+            }
+        );
     }
 
     #[test]
     fn rejects_cycles_and_names_them() {
-        let err = Registry::new(vec![fake("a.one", &["a.two"]), fake("a.two", &["a.three"]), fake("a.three", &["a.one"])])
+        let err = Registry::new(vec![
+            fake("a.one", &["a.two"]),
+            fake("a.two", &["a.three"]),
+            fake("a.three", &["a.one"]),
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(
+            err,
+            RegistryError::Cycle(vec![
+                "a.one".into(),
+                "a.two".into(),
+                "a.three".into(),
+                "a.one".into()
+            ])
+        );
+        let err = Registry::new(vec![fake("a.self", &["a.self"])])
             .err()
             .unwrap();
-        assert_eq!(err, RegistryError::Cycle(vec!["a.one".into(), "a.two".into(), "a.three".into(), "a.one".into()]));
-        let err = Registry::new(vec![fake("a.self", &["a.self"])]).err().unwrap();
         assert!(matches!(err, RegistryError::Cycle(_)));
     }
 
@@ -177,8 +221,17 @@ mod tests {
         let r = Registry::new(crate::all_checks()).expect("valid");
         for m in r.metas() {
             let doc = crate::check::doc_text(m.doc);
-            for section in ["What it checks", "Why it matters", "What a failure looks like", "How to fix"] {
-                assert!(doc.contains(section), "{} doc lacks section {section:?}", m.id);
+            for section in [
+                "What it checks",
+                "Why it matters",
+                "What a failure looks like",
+                "How to fix",
+            ] {
+                assert!(
+                    doc.contains(section),
+                    "{} doc lacks section {section:?}",
+                    m.id
+                );
             }
             assert!(m.id.starts_with(&format!("{}.", m.id.split('.').next().unwrap())));
         }

@@ -52,43 +52,149 @@ pub struct SettingDef {
     pub secret: bool,
 }
 
-const fn def(key: &'static str, flag: Option<&'static str>, env: &'static [&'static str]) -> SettingDef {
-    SettingDef { key, flag, env, default: None, secret: false }
+const fn def(
+    key: &'static str,
+    flag: Option<&'static str>,
+    env: &'static [&'static str],
+) -> SettingDef {
+    SettingDef {
+        key,
+        flag,
+        env,
+        default: None,
+        secret: false,
+    }
 }
 
 /// Every setting setup (and so preflight) reads. Keys are the names checks use.
 pub const SETTINGS: &[SettingDef] = &[
-    SettingDef { default: Some("tenant"), ..def("platform_mode", Some("--platform-mode"), &["MCP_SETUP_PLATFORM_MODE", "MCP_PLATFORM_MODE"]) },
-    SettingDef { default: Some("auto"), ..def("registry_mode", Some("--registry-mode"), &["MCP_SETUP_REGISTRY_MODE", "MCP_REGISTRY_MODE"]) },
-    SettingDef { default: Some("dynamic"), ..def("storage_mode", Some("--storage-mode"), &["MCP_STORAGE_MODE"]) },
-    SettingDef { default: Some("traefik"), ..def("ingress", Some("--ingress"), &["MCP_SETUP_INGRESS"]) },
-    SettingDef { default: Some("false"), ..def("with_tls", Some("--with-tls"), &["MCP_SETUP_WITH_TLS"]) },
-    SettingDef { default: Some("false"), ..def("strict_prod", Some("--strict-prod"), &["MCP_STRICT_PROD"]) },
-    SettingDef { default: Some("false"), ..def("skip_cert_manager_install", Some("--skip-cert-manager-install"), &["MCP_SETUP_SKIP_CERT_MANAGER_INSTALL"]) },
-    SettingDef { default: Some("false"), ..def("test_mode", Some("--test-mode"), &["MCP_SETUP_TEST_MODE"]) },
-    SettingDef { default: Some("false"), ..def("acme_staging", Some("--acme-staging"), &["MCP_ACME_STAGING"]) },
-    SettingDef { default: Some("false"), ..def("provided_tls_secrets", Some("--provided-tls-secrets"), &["MCP_SETUP_PROVIDED_TLS_SECRETS"]) },
+    SettingDef {
+        default: Some("tenant"),
+        ..def(
+            "platform_mode",
+            Some("--platform-mode"),
+            &["MCP_SETUP_PLATFORM_MODE", "MCP_PLATFORM_MODE"],
+        )
+    },
+    SettingDef {
+        default: Some("auto"),
+        ..def(
+            "registry_mode",
+            Some("--registry-mode"),
+            &["MCP_SETUP_REGISTRY_MODE", "MCP_REGISTRY_MODE"],
+        )
+    },
+    SettingDef {
+        default: Some("dynamic"),
+        ..def(
+            "storage_mode",
+            Some("--storage-mode"),
+            &["MCP_STORAGE_MODE"],
+        )
+    },
+    SettingDef {
+        default: Some("traefik"),
+        ..def("ingress", Some("--ingress"), &["MCP_SETUP_INGRESS"])
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def("with_tls", Some("--with-tls"), &["MCP_SETUP_WITH_TLS"])
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def("strict_prod", Some("--strict-prod"), &["MCP_STRICT_PROD"])
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "skip_cert_manager_install",
+            Some("--skip-cert-manager-install"),
+            &["MCP_SETUP_SKIP_CERT_MANAGER_INSTALL"],
+        )
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def("test_mode", Some("--test-mode"), &["MCP_SETUP_TEST_MODE"])
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "acme_staging",
+            Some("--acme-staging"),
+            &["MCP_ACME_STAGING"],
+        )
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "provided_tls_secrets",
+            Some("--provided-tls-secrets"),
+            &["MCP_SETUP_PROVIDED_TLS_SECRETS"],
+        )
+    },
     def("acme_email", Some("--acme-email"), &["MCP_ACME_EMAIL"]),
-    def("tls_cluster_issuer", Some("--tls-cluster-issuer"), &["MCP_SETUP_TLS_CLUSTER_ISSUER", "MCP_TLS_CLUSTER_ISSUER"]),
-    def("external_registry_url", Some("--external-registry-url"), &["PROVISIONED_REGISTRY_URL"]),
-    def("external_registry_username", Some("--external-registry-username"), &["PROVISIONED_REGISTRY_USERNAME"]),
-    SettingDef { secret: true, ..def("external_registry_password", Some("--external-registry-password"), &["PROVISIONED_REGISTRY_PASSWORD"]) },
+    def(
+        "tls_cluster_issuer",
+        Some("--tls-cluster-issuer"),
+        &["MCP_SETUP_TLS_CLUSTER_ISSUER", "MCP_TLS_CLUSTER_ISSUER"],
+    ),
+    def(
+        "external_registry_url",
+        Some("--external-registry-url"),
+        &["PROVISIONED_REGISTRY_URL"],
+    ),
+    def(
+        "external_registry_username",
+        Some("--external-registry-username"),
+        &["PROVISIONED_REGISTRY_USERNAME"],
+    ),
+    SettingDef {
+        secret: true,
+        ..def(
+            "external_registry_password",
+            Some("--external-registry-password"),
+            &["PROVISIONED_REGISTRY_PASSWORD"],
+        )
+    },
     def("platform_domain", None, &["MCP_PLATFORM_DOMAIN"]),
-    def("platform_ingress_host", None, &["MCP_PLATFORM_INGRESS_HOST"]),
-    def("registry_ingress_host", None, &["MCP_REGISTRY_INGRESS_HOST"]),
+    def(
+        "platform_ingress_host",
+        None,
+        &["MCP_PLATFORM_INGRESS_HOST"],
+    ),
+    def(
+        "registry_ingress_host",
+        None,
+        &["MCP_REGISTRY_INGRESS_HOST"],
+    ),
     def("mcp_ingress_host", None, &["MCP_MCP_INGRESS_HOST"]),
     def("registry_host", None, &["MCP_REGISTRY_HOST"]),
     def("registry_endpoint", None, &["MCP_REGISTRY_ENDPOINT"]),
     def("image_platform", None, &["MCP_IMAGE_PLATFORM"]),
     def("platform_admin_email", None, &["MCP_PLATFORM_ADMIN_EMAIL"]),
     def("admin_users", None, &["ADMIN_USERS", "MCP_ADMIN_USERS"]),
-    def("google_client_id", None, &["GOOGLE_CLIENT_ID", "MCP_GOOGLE_CLIENT_ID"]),
+    def(
+        "google_client_id",
+        None,
+        &["GOOGLE_CLIENT_ID", "MCP_GOOGLE_CLIENT_ID"],
+    ),
     def("oidc_issuer", None, &["OIDC_ISSUER"]),
     def("oidc_audience", None, &["OIDC_AUDIENCE"]),
     def("oidc_jwks_url", None, &["OIDC_JWKS_URL"]),
     def("password_admin_email", None, &["PLATFORM_ADMIN_EMAIL"]),
-    SettingDef { secret: true, ..def("password_admin_password", None, &["PLATFORM_ADMIN_PASSWORD"]) },
-    def("platform_image_pull_secret", None, &["MCP_PLATFORM_IMAGE_PULL_SECRET"]),
+    SettingDef {
+        secret: true,
+        ..def(
+            "password_admin_password",
+            None,
+            &["PLATFORM_ADMIN_PASSWORD"],
+        )
+    },
+    def(
+        "platform_image_pull_secret",
+        None,
+        &["MCP_PLATFORM_IMAGE_PULL_SECRET"],
+    ),
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];
@@ -125,16 +231,26 @@ pub struct PublicHosts {
 #[derive(Debug, thiserror::Error)]
 pub enum EnvFileError {
     #[error("cannot read env file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("env file {path} line {line}: expected KEY=value, found {text:?}")]
-    Syntax { path: String, line: usize, text: String },
+    Syntax {
+        path: String,
+        line: usize,
+        text: String,
+    },
 }
 
 /// Parses the `KEY=value` format of the deployment env files: `#` comments, blank lines, an optional
 /// `export ` prefix, and values optionally wrapped in one pair of single or double quotes.
 pub fn parse_env_file(path: &Path) -> Result<BTreeMap<String, String>, EnvFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EnvFileError::Read { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| EnvFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     let mut out = BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -143,11 +259,19 @@ pub fn parse_env_file(path: &Path) -> Result<BTreeMap<String, String>, EnvFileEr
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err(EnvFileError::Syntax { path: shown, line: i + 1, text: raw.to_string() });
+            return Err(EnvFileError::Syntax {
+                path: shown,
+                line: i + 1,
+                text: raw.to_string(),
+            });
         };
         let key = key.trim();
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(EnvFileError::Syntax { path: shown, line: i + 1, text: raw.to_string() });
+            return Err(EnvFileError::Syntax {
+                path: shown,
+                line: i + 1,
+                text: raw.to_string(),
+            });
         }
         let value = value.trim();
         let value = ['"', '\'']
@@ -164,28 +288,46 @@ impl ResolvedConfig {
         let mut values = BTreeMap::new();
         for d in SETTINGS {
             let from_flag = d.flag.and_then(|flag| {
-                inputs.flags.get(d.key).map(|v| Setting { value: v.clone(), source: ValueSource::Flag(flag.to_string()) })
+                inputs.flags.get(d.key).map(|v| Setting {
+                    value: v.clone(),
+                    source: ValueSource::Flag(flag.to_string()),
+                })
             });
             let from_env = || {
                 d.env.iter().find_map(|name| {
-                    inputs.env.get(*name).filter(|v| !v.trim().is_empty()).map(|v| Setting {
-                        value: v.clone(),
-                        source: ValueSource::Env(name.to_string()),
-                    })
+                    inputs
+                        .env
+                        .get(*name)
+                        .filter(|v| !v.trim().is_empty())
+                        .map(|v| Setting {
+                            value: v.clone(),
+                            source: ValueSource::Env(name.to_string()),
+                        })
                 })
             };
             let from_file = || {
                 inputs.env_file.as_ref().and_then(|(path, vars)| {
                     d.env.iter().find_map(|name| {
-                        vars.get(*name).filter(|v| !v.trim().is_empty()).map(|v| Setting {
-                            value: v.clone(),
-                            source: ValueSource::EnvFile(format!("{path}:{name}")),
-                        })
+                        vars.get(*name)
+                            .filter(|v| !v.trim().is_empty())
+                            .map(|v| Setting {
+                                value: v.clone(),
+                                source: ValueSource::EnvFile(format!("{path}:{name}")),
+                            })
                     })
                 })
             };
-            let from_default = || d.default.map(|v| Setting { value: v.to_string(), source: ValueSource::Default });
-            if let Some(s) = from_flag.or_else(from_env).or_else(from_file).or_else(from_default) {
+            let from_default = || {
+                d.default.map(|v| Setting {
+                    value: v.to_string(),
+                    source: ValueSource::Default,
+                })
+            };
+            if let Some(s) = from_flag
+                .or_else(from_env)
+                .or_else(from_file)
+                .or_else(from_default)
+            {
                 values.insert(d.key, s);
             }
         }
@@ -199,7 +341,9 @@ impl ResolvedConfig {
 
     /// The trimmed value of a setting, None when unset or blank.
     pub fn value(&self, key: &str) -> Option<&str> {
-        self.get(key).map(|s| s.value.trim()).filter(|v| !v.is_empty())
+        self.get(key)
+            .map(|s| s.value.trim())
+            .filter(|v| !v.is_empty())
     }
 
     /// A boolean setting: setup accepts only `1` and `true` as true.
@@ -215,19 +359,24 @@ impl ResolvedConfig {
     /// The apex domain as given, normalised the way setup does: trimmed, scheme, path and port stripped,
     /// lower-cased. `dns.hosts-config` reports when normalisation had to change anything.
     pub fn platform_domain(&self) -> Option<String> {
-        self.value("platform_domain").map(normalize_domain).filter(|d| !d.is_empty())
+        self.value("platform_domain")
+            .map(normalize_domain)
+            .filter(|d| !d.is_empty())
     }
 
     /// The public hosts setup derives: an explicit `MCP_*_INGRESS_HOST` wins, else `<name>.<domain>`.
     pub fn public_hosts(&self) -> PublicHosts {
         let domain = self.platform_domain();
         let pick = |explicit: &[&str], prefix: &str| -> Option<Setting> {
-            explicit.iter().find_map(|k| self.get(k).filter(|s| !s.value.trim().is_empty()).cloned()).or_else(|| {
-                domain.as_ref().map(|d| Setting {
-                    value: format!("{prefix}.{d}"),
-                    source: ValueSource::Derived("MCP_PLATFORM_DOMAIN".into()),
+            explicit
+                .iter()
+                .find_map(|k| self.get(k).filter(|s| !s.value.trim().is_empty()).cloned())
+                .or_else(|| {
+                    domain.as_ref().map(|d| Setting {
+                        value: format!("{prefix}.{d}"),
+                        source: ValueSource::Derived("MCP_PLATFORM_DOMAIN".into()),
+                    })
                 })
-            })
         };
         PublicHosts {
             platform: pick(&["platform_ingress_host"], "platform"),
@@ -240,7 +389,10 @@ impl ResolvedConfig {
 /// Trim, strip `http(s)://`, any path and port, a trailing dot, and lower-case.
 pub fn normalize_domain(raw: &str) -> String {
     let s = raw.trim();
-    let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+    let s = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
     let s = s.split('/').next().unwrap_or("");
     let s = s.rsplit_once(':').map(|(h, _)| h).unwrap_or(s);
     s.trim_end_matches('.').to_ascii_lowercase()
@@ -252,8 +404,14 @@ mod tests {
 
     fn inputs(flags: &[(&str, &str)], env: &[(&str, &str)]) -> ConfigInputs {
         ConfigInputs {
-            flags: flags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            flags: flags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             env_file: None,
         }
     }
@@ -261,29 +419,59 @@ mod tests {
     #[test]
     fn flag_beats_env_beats_file_beats_default() {
         let mut i = inputs(&[], &[("MCP_PLATFORM_MODE", "org")]);
-        i.env_file = Some(("deploy.env".into(), [("MCP_PLATFORM_MODE".to_string(), "public".to_string())].into()));
+        i.env_file = Some((
+            "deploy.env".into(),
+            [("MCP_PLATFORM_MODE".to_string(), "public".to_string())].into(),
+        ));
         let c = ResolvedConfig::resolve(&i);
-        assert_eq!(c.get("platform_mode").unwrap().source, ValueSource::Env("MCP_PLATFORM_MODE".into()));
+        assert_eq!(
+            c.get("platform_mode").unwrap().source,
+            ValueSource::Env("MCP_PLATFORM_MODE".into())
+        );
         i.flags.insert("platform_mode".into(), "public".into());
         let c = ResolvedConfig::resolve(&i);
-        assert_eq!(c.get("platform_mode").unwrap().source, ValueSource::Flag("--platform-mode".into()));
+        assert_eq!(
+            c.get("platform_mode").unwrap().source,
+            ValueSource::Flag("--platform-mode".into())
+        );
         i.flags.clear();
         i.env.clear();
         let c = ResolvedConfig::resolve(&i);
-        assert_eq!(c.get("platform_mode").unwrap().source, ValueSource::EnvFile("deploy.env:MCP_PLATFORM_MODE".into()));
+        assert_eq!(
+            c.get("platform_mode").unwrap().source,
+            ValueSource::EnvFile("deploy.env:MCP_PLATFORM_MODE".into())
+        );
         let c = ResolvedConfig::resolve(&ConfigInputs::default());
-        assert_eq!(c.get("platform_mode").unwrap(), &Setting { value: "tenant".into(), source: ValueSource::Default });
+        assert_eq!(
+            c.get("platform_mode").unwrap(),
+            &Setting {
+                value: "tenant".into(),
+                source: ValueSource::Default
+            }
+        );
     }
 
     #[test]
     fn setup_prefixed_env_is_read_first() {
-        let c = ResolvedConfig::resolve(&inputs(&[], &[("MCP_TLS_CLUSTER_ISSUER", "a"), ("MCP_SETUP_TLS_CLUSTER_ISSUER", "b")]));
+        let c = ResolvedConfig::resolve(&inputs(
+            &[],
+            &[
+                ("MCP_TLS_CLUSTER_ISSUER", "a"),
+                ("MCP_SETUP_TLS_CLUSTER_ISSUER", "b"),
+            ],
+        ));
         assert_eq!(c.value("tls_cluster_issuer"), Some("b"));
     }
 
     #[test]
     fn hosts_derive_from_apex_and_explicit_vars_override() {
-        let c = ResolvedConfig::resolve(&inputs(&[], &[("MCP_PLATFORM_DOMAIN", "Example.COM"), ("MCP_MCP_INGRESS_HOST", "tools.example.com")]));
+        let c = ResolvedConfig::resolve(&inputs(
+            &[],
+            &[
+                ("MCP_PLATFORM_DOMAIN", "Example.COM"),
+                ("MCP_MCP_INGRESS_HOST", "tools.example.com"),
+            ],
+        ));
         let h = c.public_hosts();
         assert_eq!(h.platform.unwrap().value, "platform.example.com");
         assert_eq!(h.registry.unwrap().value, "registry.example.com");
@@ -294,7 +482,10 @@ mod tests {
 
     #[test]
     fn normalize_strips_scheme_port_path() {
-        assert_eq!(normalize_domain(" https://Example.com:8443/x "), "example.com");
+        assert_eq!(
+            normalize_domain(" https://Example.com:8443/x "),
+            "example.com"
+        );
         assert_eq!(normalize_domain("example.com."), "example.com");
     }
 

@@ -25,9 +25,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::check::{Check, Context};
-use crate::evidence::journal::{Journal, keys};
-use crate::evidence::replay::{Bundle, ReplaySource};
-use crate::evidence::{Evidence, EvidenceError, Origin, ResourceKind, Scope, kinds};
+use crate::evidence::journal::keys;
+use crate::evidence::replay::Bundle;
+use crate::evidence::{Evidence, EvidenceError, ResourceKind, Scope, kinds};
 use crate::model::{Mode, Outcome, Profile, Status};
 use crate::settings::{ConfigInputs, ResolvedConfig};
 
@@ -113,18 +113,7 @@ impl Case {
             std::fs::create_dir_all(path.parent().expect("file has a parent")).expect("parent dir");
             std::fs::write(&path, contents).expect("write bundle file");
         }
-        let source = Arc::new(ReplaySource::new(
-            Bundle::open(dir.path()).expect("bundle opens"),
-        ));
-        let evidence = Evidence {
-            kube: source.clone(),
-            dns: source.clone(),
-            http: source.clone(),
-            tls: source.clone(),
-            host: source,
-            journal: Journal::new(),
-            origin: Origin::Bundle,
-        };
+        let evidence = Evidence::replay(Bundle::open(dir.path()).expect("bundle opens"));
         let config = Arc::new(ResolvedConfig::resolve(&self.inputs));
         TestContext {
             ctx: Context::new(Mode::Setup, self.profile, config, evidence),

@@ -9,8 +9,14 @@ pub static CLUSTER: &[RemediationDef] = &[
         title: "Point mcp-doctor at the cluster",
         text: "Pass --kubeconfig PATH (or export KUBECONFIG=PATH). On a k3s server the admin kubeconfig is /etc/rancher/k3s/k3s.yaml; from a workstation copy it first (see rem.kubeconfig-loopback).",
         per_distribution: &[
-            (Distribution::Kind, "kind writes the context into ~/.kube/config: `kind get kubeconfig --name kind > kind.yaml` and pass --kubeconfig kind.yaml."),
-            (Distribution::Minikube, "`minikube update-context` writes the context into ~/.kube/config."),
+            (
+                Distribution::Kind,
+                "kind writes the context into ~/.kube/config: `kind get kubeconfig --name kind > kind.yaml` and pass --kubeconfig kind.yaml.",
+            ),
+            (
+                Distribution::Minikube,
+                "`minikube update-context` writes the context into ~/.kube/config.",
+            ),
         ],
     },
     RemediationDef {

@@ -43,14 +43,25 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     let text = std::fs::read_to_string(workspace().join("runner/schema/report-v1.json")).unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft202012::options().should_validate_formats(true).build(&schema).unwrap()
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
 });
 
 /// Parses a JSON report and asserts it satisfies `runner/schema/report-v1.json`.
 pub fn valid_report(text: &str) -> Value {
-    let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
-    let errors: Vec<String> = VALIDATOR.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "report violates the schema:\n{}", errors.join("\n"));
+    let doc: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    let errors: Vec<String> = VALIDATOR
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report violates the schema:\n{}",
+        errors.join("\n")
+    );
     doc
 }
 
@@ -59,7 +70,11 @@ pub fn assert_valid_junit(path: &Path) {
     let xsd = std::env::var_os("MCP_DOCTOR_JUNIT_XSD")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("../shared/schemas/junit.xsd"));
-    assert!(xsd.is_file(), "JUnit XSD not found at {}: set MCP_DOCTOR_JUNIT_XSD", xsd.display());
+    assert!(
+        xsd.is_file(),
+        "JUnit XSD not found at {}: set MCP_DOCTOR_JUNIT_XSD",
+        xsd.display()
+    );
     let out = std::process::Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
@@ -67,7 +82,12 @@ pub fn assert_valid_junit(path: &Path) {
         .arg(path)
         .output()
         .unwrap_or_else(|e| panic!("cannot run xmllint ({e}): apt-get install -y libxml2-utils"));
-    assert!(out.status.success(), "{} does not validate: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{} does not validate: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// id -> status of a report.
@@ -76,7 +96,12 @@ pub fn statuses(report: &Value) -> std::collections::BTreeMap<String, String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["id"].as_str().unwrap().to_string(), c["status"].as_str().unwrap().to_string()))
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 

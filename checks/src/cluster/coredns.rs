@@ -46,7 +46,8 @@ impl Check for CoreDns {
     async fn run(&self, ctx: &Context) -> Outcome {
         let scope = Scope::Namespace(NAMESPACE.into());
         let kube = ctx.evidence.kube.as_ref();
-        let deployments: Vec<Deployment> = match list_typed(kube, &kinds::DEPLOYMENTS, &scope).await {
+        let deployments: Vec<Deployment> = match list_typed(kube, &kinds::DEPLOYMENTS, &scope).await
+        {
             Ok(d) => d,
             Err(e) => return unreadable("deployments in kube-system", &e),
         };
@@ -56,20 +57,36 @@ impl Check for CoreDns {
         };
         let distribution = ctx.distribution().await;
         let mut vars = Vars::new();
-        let Some(dep) = deployments.iter().find(|d| is_coredns(d.metadata.name.as_deref(), d.metadata.labels.as_ref())) else {
+        let Some(dep) = deployments
+            .iter()
+            .find(|d| is_coredns(d.metadata.name.as_deref(), d.metadata.labels.as_ref()))
+        else {
             return Outcome::fail("no CoreDNS deployment in kube-system (looked for `coredns` or label k8s-app=kube-dns)")
                 .remediate("rem.coredns-missing", distribution, &vars);
         };
         let name = dep.metadata.name.clone().unwrap_or_default();
         vars.insert("deployment", name.clone());
         let want = dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let ready = dep.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
-        let dns_pods: Vec<&Pod> = pods.iter().filter(|p| is_coredns(p.metadata.name.as_deref(), p.metadata.labels.as_ref())).collect();
-        let unready: Vec<String> = dns_pods.iter().filter(|p| !pod_ready(p)).map(|p| describe_pod(p)).collect();
+        let ready = dep
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
+        let dns_pods: Vec<&Pod> = pods
+            .iter()
+            .filter(|p| is_coredns(p.metadata.name.as_deref(), p.metadata.labels.as_ref()))
+            .collect();
+        let unready: Vec<String> = dns_pods
+            .iter()
+            .filter(|p| !pod_ready(p))
+            .map(|p| describe_pod(p))
+            .collect();
         if want > 0 && ready >= want && unready.is_empty() && !dns_pods.is_empty() {
-            return Outcome::pass(format!("CoreDNS deployment {name}: {ready}/{want} replicas ready"))
-                .detail("ready_replicas", ready)
-                .detail("pods", dns_pods.len());
+            return Outcome::pass(format!(
+                "CoreDNS deployment {name}: {ready}/{want} replicas ready"
+            ))
+            .detail("ready_replicas", ready)
+            .detail("pods", dns_pods.len());
         }
         let mut message = format!("CoreDNS in kube-system has {ready}/{want} ready replicas");
         if dns_pods.is_empty() {
@@ -77,12 +94,20 @@ impl Check for CoreDns {
         } else if !unready.is_empty() {
             message.push_str(&format!("; {}", unready.join("; ")));
         }
-        Outcome::fail(message).detail("unready_pods", &unready).remediate("rem.coredns-unready", distribution, &vars)
+        Outcome::fail(message)
+            .detail("unready_pods", &unready)
+            .remediate("rem.coredns-unready", distribution, &vars)
     }
 }
 
-fn is_coredns(name: Option<&str>, labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
-    labels.and_then(|l| l.get("k8s-app")).is_some_and(|v| v == "kube-dns") || name.is_some_and(|n| n == "coredns")
+fn is_coredns(
+    name: Option<&str>,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> bool {
+    labels
+        .and_then(|l| l.get("k8s-app"))
+        .is_some_and(|v| v == "kube-dns")
+        || name.is_some_and(|n| n == "coredns")
 }
 
 fn pod_ready(p: &Pod) -> bool {
@@ -103,13 +128,27 @@ fn describe_pod(p: &Pod) -> String {
         .into_iter()
         .flatten()
         .find_map(|c| c.state.as_ref().and_then(|st| st.waiting.as_ref()))
-        .map(|w| format!("{} {}", w.reason.as_deref().unwrap_or(""), w.message.as_deref().unwrap_or("")).trim().to_string());
+        .map(|w| {
+            format!(
+                "{} {}",
+                w.reason.as_deref().unwrap_or(""),
+                w.message.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_string()
+        });
     let unscheduled = status
         .and_then(|s| s.conditions.as_ref())
         .into_iter()
         .flatten()
         .find(|c| c.type_ == "PodScheduled" && c.status == "False")
-        .map(|c| format!("{} ({})", c.reason.as_deref().unwrap_or(""), c.message.as_deref().unwrap_or("")));
+        .map(|c| {
+            format!(
+                "{} ({})",
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            )
+        });
     match waiting.or(unscheduled) {
         Some(why) if !why.is_empty() => format!("pod {name} is {phase}: {why}"),
         _ => format!("pod {name} is {phase} and not Ready"),

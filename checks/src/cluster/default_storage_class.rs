@@ -8,8 +8,10 @@ use crate::evidence::{Scope, kinds, list_typed};
 use crate::model::{CheckMeta, Outcome, Profile};
 
 /// The GA annotation and the beta one older clusters still carry; either marks a default class.
-const DEFAULT_ANNOTATIONS: [&str; 2] =
-    ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"];
+const DEFAULT_ANNOTATIONS: [&str; 2] = [
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.beta.kubernetes.io/is-default-class",
+];
 
 declare_check! {
     /// ### What it checks
@@ -47,15 +49,27 @@ impl Check for DefaultStorageClass {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let classes: Vec<StorageClass> = match list_typed(ctx.evidence.kube.as_ref(), &kinds::STORAGE_CLASSES, &Scope::Cluster).await {
+        let classes: Vec<StorageClass> = match list_typed(
+            ctx.evidence.kube.as_ref(),
+            &kinds::STORAGE_CLASSES,
+            &Scope::Cluster,
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => return unreadable("StorageClasses", &e),
         };
-        let names: Vec<String> = classes.iter().filter_map(|c| c.metadata.name.clone()).collect();
+        let names: Vec<String> = classes
+            .iter()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect();
         let defaults: Vec<&StorageClass> = classes.iter().filter(|c| is_default(c)).collect();
         let distribution = ctx.distribution().await;
         let mut vars = Vars::new();
-        vars.insert("class", names.first().cloned().unwrap_or_else(|| "<name>".into()));
+        vars.insert(
+            "class",
+            names.first().cloned().unwrap_or_else(|| "<name>".into()),
+        );
         match defaults.as_slice() {
             [] => Outcome::fail(format!(
                 "no default StorageClass: PVCs without a storageClassName (registry, Sentinel) will stay Pending; classes present: {}",
@@ -97,8 +111,9 @@ impl Check for DefaultStorageClass {
 }
 
 fn is_default(c: &StorageClass) -> bool {
-    c.metadata
-        .annotations
-        .as_ref()
-        .is_some_and(|a| DEFAULT_ANNOTATIONS.iter().any(|k| a.get(*k).is_some_and(|v| v.eq_ignore_ascii_case("true"))))
+    c.metadata.annotations.as_ref().is_some_and(|a| {
+        DEFAULT_ANNOTATIONS
+            .iter()
+            .any(|k| a.get(*k).is_some_and(|v| v.eq_ignore_ascii_case("true")))
+    })
 }

@@ -46,7 +46,10 @@ impl Check for Permissions {
         let mut needed: BTreeMap<AccessQuestion, Vec<&'static str>> = BTreeMap::new();
         for meta in &ctx.selected {
             for kind in meta.reads {
-                needed.entry(AccessQuestion::list(kind, &Scope::everywhere(kind))).or_default().push(meta.id);
+                needed
+                    .entry(AccessQuestion::list(kind, &Scope::everywhere(kind)))
+                    .or_default()
+                    .push(meta.id);
             }
         }
         let mut denied = Vec::new();
@@ -55,22 +58,31 @@ impl Check for Permissions {
             match ctx.evidence.kube.access(question).await {
                 Ok(answer) if answer.allowed => {}
                 Ok(_) => {
-                    denied.push(format!("cannot {question} (needed by {})", checks.join(", ")));
+                    denied.push(format!(
+                        "cannot {question} (needed by {})",
+                        checks.join(", ")
+                    ));
                     blocked.extend(checks.iter().copied());
                 }
                 Err(e) => return unreadable(&format!("whether this identity may {question}"), &e),
             }
         }
         if denied.is_empty() {
-            return Outcome::pass(format!("allowed to list all {} resource types the selected checks read", needed.len()));
+            return Outcome::pass(format!(
+                "allowed to list all {} resource types the selected checks read",
+                needed.len()
+            ));
         }
         blocked.sort();
         blocked.dedup();
         let mut vars = Vars::new();
         vars.insert("missing", denied.join("\n"));
-        Outcome::warn(format!("{}: those checks will report error", denied.join(", ")))
-            .detail("denied", &denied)
-            .detail("affected_checks", &blocked)
-            .remediate("rem.read-permissions", ctx.distribution().await, &vars)
+        Outcome::warn(format!(
+            "{}: those checks will report error",
+            denied.join(", ")
+        ))
+        .detail("denied", &denied)
+        .detail("affected_checks", &blocked)
+        .remediate("rem.read-permissions", ctx.distribution().await, &vars)
     }
 }

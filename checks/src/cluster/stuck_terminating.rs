@@ -9,7 +9,8 @@ use crate::evidence::{Scope, kinds, list_typed};
 use crate::model::{CheckMeta, Outcome};
 
 /// The namespaces the platform installs into.
-pub const PLATFORM_NAMESPACES: [&str; 4] = ["mcp-runtime", "registry", "mcp-sentinel", "mcp-servers"];
+pub const PLATFORM_NAMESPACES: [&str; 4] =
+    ["mcp-runtime", "registry", "mcp-sentinel", "mcp-servers"];
 /// The platform's CRD.
 pub const MCPSERVER_CRD: &str = "mcpservers.mcpruntime.org";
 
@@ -48,10 +49,11 @@ impl Check for StuckTerminating {
 
     async fn run(&self, ctx: &Context) -> Outcome {
         let kube = ctx.evidence.kube.as_ref();
-        let namespaces: Vec<Namespace> = match list_typed(kube, &kinds::NAMESPACES, &Scope::Cluster).await {
-            Ok(n) => n,
-            Err(e) => return unreadable("namespaces", &e),
-        };
+        let namespaces: Vec<Namespace> =
+            match list_typed(kube, &kinds::NAMESPACES, &Scope::Cluster).await {
+                Ok(n) => n,
+                Err(e) => return unreadable("namespaces", &e),
+            };
         let crds: Vec<CustomResourceDefinition> =
             match list_typed(kube, &kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster).await {
                 Ok(c) => c,
@@ -68,25 +70,55 @@ impl Check for StuckTerminating {
             if !terminating {
                 continue;
             }
-            let since = ns.metadata.deletion_timestamp.as_ref().map(|t| format!(" since {}", t.0)).unwrap_or_default();
+            let since = ns
+                .metadata
+                .deletion_timestamp
+                .as_ref()
+                .map(|t| format!(" since {}", t.0))
+                .unwrap_or_default();
             let held_by: Vec<String> = ns
                 .status
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref())
                 .into_iter()
                 .flatten()
-                .filter(|c| c.status == "True" && matches!(c.type_.as_str(), "NamespaceFinalizersRemaining" | "NamespaceContentRemaining" | "NamespaceDeletionContentFailure" | "NamespaceDeletionDiscoveryFailure"))
+                .filter(|c| {
+                    c.status == "True"
+                        && matches!(
+                            c.type_.as_str(),
+                            "NamespaceFinalizersRemaining"
+                                | "NamespaceContentRemaining"
+                                | "NamespaceDeletionContentFailure"
+                                | "NamespaceDeletionDiscoveryFailure"
+                        )
+                })
                 .filter_map(|c| c.message.clone())
                 .collect();
-            let finalizers = ns.spec.as_ref().and_then(|s| s.finalizers.clone()).unwrap_or_default();
-            let why = if held_by.is_empty() { format!("finalizers {}", finalizers.join(", ")) } else { held_by.join("; ") };
-            stuck.push(format!("namespace {name} is stuck Terminating{since}: {why}"));
+            let finalizers = ns
+                .spec
+                .as_ref()
+                .and_then(|s| s.finalizers.clone())
+                .unwrap_or_default();
+            let why = if held_by.is_empty() {
+                format!("finalizers {}", finalizers.join(", "))
+            } else {
+                held_by.join("; ")
+            };
+            stuck.push(format!(
+                "namespace {name} is stuck Terminating{since}: {why}"
+            ));
         }
-        if let Some(crd) = crds.iter().find(|c| c.metadata.name.as_deref() == Some(MCPSERVER_CRD))
+        if let Some(crd) = crds
+            .iter()
+            .find(|c| c.metadata.name.as_deref() == Some(MCPSERVER_CRD))
             && let Some(ts) = &crd.metadata.deletion_timestamp
         {
             let finalizers = crd.metadata.finalizers.clone().unwrap_or_default();
-            stuck.push(format!("CRD {MCPSERVER_CRD} is stuck Terminating since {}: finalizers {}", ts.0, finalizers.join(", ")));
+            stuck.push(format!(
+                "CRD {MCPSERVER_CRD} is stuck Terminating since {}: finalizers {}",
+                ts.0,
+                finalizers.join(", ")
+            ));
         }
         if stuck.is_empty() {
             return Outcome::pass("no platform namespace or CRD is Terminating");
@@ -97,9 +129,14 @@ impl Check for StuckTerminating {
             namespaces
                 .iter()
                 .filter_map(|n| n.metadata.name.clone())
-                .find(|n| PLATFORM_NAMESPACES.contains(&n.as_str()) && stuck.iter().any(|s| s.contains(&format!("namespace {n} "))))
+                .find(|n| {
+                    PLATFORM_NAMESPACES.contains(&n.as_str())
+                        && stuck.iter().any(|s| s.contains(&format!("namespace {n} ")))
+                })
                 .unwrap_or_else(|| "mcp-runtime".into()),
         );
-        Outcome::fail(stuck.join("; ")).detail("stuck", &stuck).remediate("rem.stuck-terminating", ctx.distribution().await, &vars)
+        Outcome::fail(stuck.join("; "))
+            .detail("stuck", &stuck)
+            .remediate("rem.stuck-terminating", ctx.distribution().await, &vars)
     }
 }

@@ -49,7 +49,10 @@ impl Check for VersionSkew {
             Err(e) => return unreadable("the API server version", &e),
         };
         let Some((major, minor)) = server.major_minor() else {
-            return Outcome::error(format!("cannot parse the API server version {:?}", server.git_version));
+            return Outcome::error(format!(
+                "cannot parse the API server version {:?}",
+                server.git_version
+            ));
         };
         let nodes = match crate::facts::nodes(ctx).await {
             Ok(n) => n,
@@ -68,13 +71,23 @@ impl Check for VersionSkew {
         let mut problems = Vec::new();
         for n in &nodes {
             let name = n.metadata.name.as_deref().unwrap_or("?");
-            let kubelet = n.status.as_ref().and_then(|s| s.node_info.as_ref()).map(|i| i.kubelet_version.as_str()).unwrap_or("");
+            let kubelet = n
+                .status
+                .as_ref()
+                .and_then(|s| s.node_info.as_ref())
+                .map(|i| i.kubelet_version.as_str())
+                .unwrap_or("");
             let Some((_, kminor)) = parse_major_minor(kubelet) else {
-                problems.push(format!("node {name} reports no parseable kubelet version ({kubelet:?})"));
+                problems.push(format!(
+                    "node {name} reports no parseable kubelet version ({kubelet:?})"
+                ));
                 continue;
             };
             if kminor > minor {
-                problems.push(format!("kubelet on {name} is {kubelet}, newer than the API server {}", server.git_version));
+                problems.push(format!(
+                    "kubelet on {name} is {kubelet}, newer than the API server {}",
+                    server.git_version
+                ));
             } else if minor - kminor > MAX_KUBELET_LAG {
                 problems.push(format!(
                     "kubelet on {name} is {kubelet}, {} minors behind the API server {} (at most {MAX_KUBELET_LAG} allowed)",
@@ -84,9 +97,15 @@ impl Check for VersionSkew {
             }
         }
         if problems.is_empty() {
-            Outcome::pass(format!("API server {}; {} kubelets within the supported skew", server.git_version, nodes.len()))
+            Outcome::pass(format!(
+                "API server {}; {} kubelets within the supported skew",
+                server.git_version,
+                nodes.len()
+            ))
         } else {
-            Outcome::fail(problems.join("; ")).detail("problems", &problems).remediate("rem.version-skew", distribution, &vars)
+            Outcome::fail(problems.join("; "))
+                .detail("problems", &problems)
+                .remediate("rem.version-skew", distribution, &vars)
         }
     }
 }

@@ -52,7 +52,9 @@ pub fn redactions() -> Vec<String> {
 pub fn read_manifest(root: &Path) -> Result<Option<Manifest>, String> {
     let path = root.join("manifest.json");
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| format!("{} is not a bundle manifest: {e}", path.display())),
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{} is not a bundle manifest: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
@@ -61,7 +63,8 @@ pub fn read_manifest(root: &Path) -> Result<Option<Manifest>, String> {
 /// Renders the resolved configuration as the env file setup reads, one line per set value, under the first
 /// env name of each setting; secrets masked.
 pub fn config_env(config: &ResolvedConfig) -> String {
-    let mut out = String::from("# The configuration this run judged (mcp-doctor); secrets masked.\n");
+    let mut out =
+        String::from("# The configuration this run judged (mcp-doctor); secrets masked.\n");
     for (def, setting) in config.entries() {
         let Some(setting) = setting else { continue };
         // Keep the variable name the value was given under, so replayed messages cite the same name.
@@ -74,7 +77,11 @@ pub fn config_env(config: &ResolvedConfig) -> String {
                 None => continue,
             },
         };
-        let value = if def.secret { MASKED } else { setting.value.as_str() };
+        let value = if def.secret {
+            MASKED
+        } else {
+            setting.value.as_str()
+        };
         out.push_str(&format!("{name}={value}\n"));
     }
     out
@@ -86,7 +93,9 @@ pub fn read_config_env(root: &Path) -> Result<Option<EnvFile>, String> {
     if !path.exists() {
         return Ok(None);
     }
-    crate::settings::parse_env_file(&path).map(|m| Some((path.display().to_string(), m))).map_err(|e| e.to_string())
+    crate::settings::parse_env_file(&path)
+        .map(|m| Some((path.display().to_string(), m)))
+        .map_err(|e| e.to_string())
 }
 
 /// Every env var name the settings read, so callers can tell which process variables matter.

@@ -44,10 +44,18 @@ pub enum EvidenceError {
     #[error("no answer from {what} within {secs}s")]
     Timeout { what: String, secs: u64 },
     #[error("{message}")]
-    Unreachable { cause: UnreachableCause, server: String, message: String },
+    Unreachable {
+        cause: UnreachableCause,
+        server: String,
+        message: String,
+    },
     /// Any other non-success HTTP status, with the `Status` reason and message.
     #[error("API error {code} {reason}: {message}")]
-    Api { code: u16, reason: String, message: String },
+    Api {
+        code: u16,
+        reason: String,
+        message: String,
+    },
     /// An answer arrived but is not what the API promises (e.g. a field of the wrong type).
     #[error("unexpected answer from {what}: {message}")]
     Decode { what: String, message: String },
@@ -56,6 +64,9 @@ pub enum EvidenceError {
 impl EvidenceError {
     /// True when the evidence simply is not there (replay gap, source not configured): checks `skip`.
     pub fn is_absent(&self) -> bool {
-        matches!(self, EvidenceError::NotCollected { .. } | EvidenceError::NotConfigured { .. })
+        matches!(
+            self,
+            EvidenceError::NotCollected { .. } | EvidenceError::NotConfigured { .. }
+        )
     }
 }

@@ -19,7 +19,10 @@ pub const CONTENT_FILES: &[&str] = &[
 ];
 
 /// Directories whose `*/hosts.toml` files are collected (containerd's per-registry host config).
-pub const CERTS_D_DIRS: &[&str] = &["/etc/containerd/certs.d", "/var/lib/rancher/k3s/agent/etc/containerd/certs.d"];
+pub const CERTS_D_DIRS: &[&str] = &[
+    "/etc/containerd/certs.d",
+    "/var/lib/rancher/k3s/agent/etc/containerd/certs.d",
+];
 
 /// Credential files: only their mode and owner are collected, never their contents.
 pub const CREDENTIAL_FILES: &[&str] = &[
@@ -30,7 +33,12 @@ pub const CREDENTIAL_FILES: &[&str] = &[
 ];
 
 /// Paths whose filesystem usage is measured: the node filesystem and the image filesystems.
-pub const DISK_PATHS: &[&str] = &["/", "/var/lib/rancher", "/var/lib/containerd", "/var/lib/kubelet"];
+pub const DISK_PATHS: &[&str] = &[
+    "/",
+    "/var/lib/rancher",
+    "/var/lib/containerd",
+    "/var/lib/kubelet",
+];
 
 /// The facts of one node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,9 +91,17 @@ pub struct DiskUsage {
 impl DiskUsage {
     /// Available space as a percentage of the total (100 when the size is unknown).
     pub fn available_percent(&self) -> f64 {
-        if self.total_bytes == 0 { 100.0 } else { self.available_bytes as f64 * 100.0 / self.total_bytes as f64 }
+        if self.total_bytes == 0 {
+            100.0
+        } else {
+            self.available_bytes as f64 * 100.0 / self.total_bytes as f64
+        }
     }
     pub fn free_inodes_percent(&self) -> f64 {
-        if self.total_inodes == 0 { 100.0 } else { self.free_inodes as f64 * 100.0 / self.total_inodes as f64 }
+        if self.total_inodes == 0 {
+            100.0
+        } else {
+            self.free_inodes as f64 * 100.0 / self.total_inodes as f64
+        }
     }
 }

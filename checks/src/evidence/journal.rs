@@ -32,30 +32,61 @@ pub mod keys {
     pub const HOST: &str = "host/nodes";
 
     pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
-        format!("kube/list/{}/{}", kind.resource_key(), safe(scope.file_stem()))
+        format!(
+            "kube/list/{}/{}",
+            kind.resource_key(),
+            safe(scope.file_stem())
+        )
     }
 
     pub fn get(kind: &ResourceKind, namespace: Option<&str>, name: &str) -> String {
-        format!("kube/get/{}/{}/{}", kind.resource_key(), safe(namespace.unwrap_or("_cluster")), safe(name))
+        format!(
+            "kube/get/{}/{}/{}",
+            kind.resource_key(),
+            safe(namespace.unwrap_or("_cluster")),
+            safe(name)
+        )
     }
 
     pub fn access(q: &AccessQuestion) -> String {
-        let res = if q.group.is_empty() { q.resource.clone() } else { format!("{}.{}", q.resource, q.group) };
-        format!("kube/access/{}/{}/{}", safe(&q.verb), safe(&res), safe(q.namespace.as_deref().unwrap_or("_cluster")))
+        let res = if q.group.is_empty() {
+            q.resource.clone()
+        } else {
+            format!("{}.{}", q.resource, q.group)
+        };
+        format!(
+            "kube/access/{}/{}/{}",
+            safe(&q.verb),
+            safe(&res),
+            safe(q.namespace.as_deref().unwrap_or("_cluster"))
+        )
     }
 
     /// Where the objects of a list live in a bundle.
     pub fn objects_file(kind: &ResourceKind, scope: &Scope) -> String {
-        format!("cluster/{}/{}.json", kind.resource_key(), safe(scope.file_stem()))
+        format!(
+            "cluster/{}/{}.json",
+            kind.resource_key(),
+            safe(scope.file_stem())
+        )
     }
 
     pub fn dns(q: &DnsQuery) -> String {
         let server = q.server.as_deref().unwrap_or("system");
-        format!("dns/{}/{}/{}", safe(server), safe(&q.record_type), safe(&q.name))
+        format!(
+            "dns/{}/{}/{}",
+            safe(server),
+            safe(&q.record_type),
+            safe(&q.name)
+        )
     }
 
     pub fn http(p: &HttpProbe) -> String {
-        format!("http/{}/{}", safe(p.connect_to.as_deref().unwrap_or("direct")), safe(&p.url))
+        format!(
+            "http/{}/{}",
+            safe(p.connect_to.as_deref().unwrap_or("direct")),
+            safe(&p.url)
+        )
     }
 
     pub fn tls(p: &TlsProbe) -> String {
@@ -65,9 +96,21 @@ pub mod keys {
     /// A path component that cannot escape its folder: Kubernetes names are already `[a-z0-9.-]`, anything
     /// else is replaced.
     pub fn safe(s: &str) -> String {
-        let cleaned: String =
-            s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
-        if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') { "_".into() } else { cleaned }
+        let cleaned: String = s
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+            "_".into()
+        } else {
+            cleaned
+        }
     }
 }
 
@@ -90,11 +133,19 @@ impl Journal {
             Ok(v) => json!({"key": key, "ok": v}),
             Err(e) => json!({"key": key, "error": e}),
         };
-        self.entries.lock().expect("journal lock").insert(key.to_string(), entry);
+        self.entries
+            .lock()
+            .expect("journal lock")
+            .insert(key.to_string(), entry);
     }
 
     /// Records a list: the entry, and the objects as the List the API returned.
-    pub fn record_list(&self, kind: &ResourceKind, scope: &Scope, result: &Result<Arc<Vec<Value>>, EvidenceError>) {
+    pub fn record_list(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+        result: &Result<Arc<Vec<Value>>, EvidenceError>,
+    ) {
         let key = keys::list(kind, scope);
         match result {
             Ok(items) => {
@@ -106,7 +157,10 @@ impl Journal {
                     "metadata": {},
                     "items": items.as_slice(),
                 });
-                self.objects.lock().expect("journal lock").insert(file, list);
+                self.objects
+                    .lock()
+                    .expect("journal lock")
+                    .insert(file, list);
             }
             Err(e) => self.record::<Value>(&key, &Err(e.clone())),
         }
@@ -117,7 +171,8 @@ impl Journal {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.lock().expect("journal lock").is_empty() && self.host.lock().expect("journal lock").is_none()
+        self.entries.lock().expect("journal lock").is_empty()
+            && self.host.lock().expect("journal lock").is_none()
     }
 
     /// Writes the journal under `dir` in the bundle layout; returns the relative paths written.
@@ -140,7 +195,10 @@ impl Journal {
         }
         if let Some(host) = self.host.lock().expect("journal lock").as_ref() {
             for (node, facts) in host {
-                put(format!("host/{}.json", keys::safe(node)), &serde_json::to_value(facts).unwrap_or(Value::Null))?;
+                put(
+                    format!("host/{}.json", keys::safe(node)),
+                    &serde_json::to_value(facts).unwrap_or(Value::Null),
+                )?;
             }
         }
         Ok(written)

@@ -42,7 +42,9 @@ impl ResourceKind {
             format!("/apis/{}/{}", self.group, self.version)
         };
         match scope {
-            Scope::Namespace(ns) if self.namespaced => format!("{prefix}/namespaces/{ns}/{}", self.plural),
+            Scope::Namespace(ns) if self.namespaced => {
+                format!("{prefix}/namespaces/{ns}/{}", self.plural)
+            }
             _ => format!("{prefix}/{}", self.plural),
         }
     }
@@ -94,7 +96,11 @@ impl Scope {
 
     /// The natural whole-cluster scope of a kind.
     pub fn everywhere(kind: &ResourceKind) -> Scope {
-        if kind.namespaced { Scope::AllNamespaces } else { Scope::Cluster }
+        if kind.namespaced {
+            Scope::AllNamespaces
+        } else {
+            Scope::Cluster
+        }
     }
 }
 
@@ -147,9 +153,18 @@ mod tests {
     fn paths_follow_the_api_layout() {
         assert_eq!(NODES.list_path(&Scope::Cluster), "/api/v1/nodes");
         assert_eq!(PODS.list_path(&Scope::AllNamespaces), "/api/v1/pods");
-        assert_eq!(PODS.list_path(&Scope::Namespace("kube-system".into())), "/api/v1/namespaces/kube-system/pods");
-        assert_eq!(DEPLOYMENTS.list_path(&Scope::Namespace("a".into())), "/apis/apps/v1/namespaces/a/deployments");
-        assert_eq!(STORAGE_CLASSES.resource_key(), "storageclasses.storage.k8s.io");
+        assert_eq!(
+            PODS.list_path(&Scope::Namespace("kube-system".into())),
+            "/api/v1/namespaces/kube-system/pods"
+        );
+        assert_eq!(
+            DEPLOYMENTS.list_path(&Scope::Namespace("a".into())),
+            "/apis/apps/v1/namespaces/a/deployments"
+        );
+        assert_eq!(
+            STORAGE_CLASSES.resource_key(),
+            "storageclasses.storage.k8s.io"
+        );
         assert_eq!(ResourceKind::by_key("deployments.apps"), Some(&DEPLOYMENTS));
     }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::host::{
-    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact, HOST_FACTS_SCHEMA, HostFacts,
+    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact,
+    HOST_FACTS_SCHEMA, HostFacts,
 };
 use super::{EvidenceError, HostSource};
 
@@ -23,7 +24,9 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
         message: format!("host root {} cannot be read: {e}", root.display()),
     })?;
     if !meta.is_dir() {
-        return Err(EvidenceError::NotConfigured { message: format!("host root {} is not a directory", root.display()) });
+        return Err(EvidenceError::NotConfigured {
+            message: format!("host root {} is not a directory", root.display()),
+        });
     }
     let mut files = BTreeMap::new();
     for path in CONTENT_FILES {
@@ -54,9 +57,19 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
         .and_then(|f| f.content.as_deref())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .or_else(|| rustix::system::uname().nodename().to_str().ok().map(str::to_string))
+        .or_else(|| {
+            rustix::system::uname()
+                .nodename()
+                .to_str()
+                .ok()
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown".into());
-    let versions = if root == Path::new("/") { binary_versions().await } else { BTreeMap::new() };
+    let versions = if root == Path::new("/") {
+        binary_versions().await
+    } else {
+        BTreeMap::new()
+    };
     Ok(HostFacts {
         schema: HOST_FACTS_SCHEMA.into(),
         node,
@@ -78,15 +91,24 @@ fn file_fact(root: &Path, abs: &str, with_content: bool) -> Option<FileFact> {
         return None;
     }
     let content = if with_content && meta.len() <= MAX_CONTENT_BYTES {
-        std::fs::read(&p).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+        std::fs::read(&p)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
     } else {
         None
     };
-    Some(FileFact { mode: meta.mode() & 0o7777, uid: meta.uid(), size: meta.len(), content })
+    Some(FileFact {
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        size: meta.len(),
+        content,
+    })
 }
 
 fn certs_d_files(root: &Path, dir: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(under(root, dir)) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(under(root, dir)) else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = entries
         .flatten()
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
@@ -111,13 +133,23 @@ async fn binary_versions() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (name, candidates) in [
         ("k3s", &["/usr/local/bin/k3s", "/usr/bin/k3s"][..]),
-        ("containerd", &["/usr/bin/containerd", "/usr/local/bin/containerd", "/usr/local/bin/k3s-containerd"][..]),
+        (
+            "containerd",
+            &[
+                "/usr/bin/containerd",
+                "/usr/local/bin/containerd",
+                "/usr/local/bin/k3s-containerd",
+            ][..],
+        ),
     ] {
         for bin in candidates {
             if !Path::new(bin).is_file() {
                 continue;
             }
-            let run = tokio::process::Command::new(bin).arg("--version").kill_on_drop(true).output();
+            let run = tokio::process::Command::new(bin)
+                .arg("--version")
+                .kill_on_drop(true)
+                .output();
             if let Ok(Ok(o)) = tokio::time::timeout(Duration::from_secs(3), run).await
                 && let Some(line) = String::from_utf8_lossy(&o.stdout).lines().next()
             {
@@ -135,15 +167,22 @@ pub fn read_facts_dir(dir: &Path) -> Result<BTreeMap<String, HostFacts>, Evidenc
         message: format!("host facts directory {} cannot be read: {e}", dir.display()),
     })?;
     let mut out = BTreeMap::new();
-    let mut paths: Vec<PathBuf> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
     paths.sort();
     for p in paths {
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| EvidenceError::Decode { what: p.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&p).map_err(|e| EvidenceError::Decode {
+            what: p.display().to_string(),
+            message: e.to_string(),
+        })?;
         let facts: HostFacts = serde_json::from_str(&text).map_err(|e| EvidenceError::Decode {
             what: p.display().to_string(),
-            message: format!("not a host-facts document ({e}); write one with `mcp-doctor host-facts -o FILE`"),
+            message: format!(
+                "not a host-facts document ({e}); write one with `mcp-doctor host-facts -o FILE`"
+            ),
         })?;
         out.insert(facts.node.clone(), facts);
     }
@@ -167,7 +206,11 @@ pub struct LiveHostSource {
 
 impl LiveHostSource {
     pub fn new(how: LiveHost, journal: Arc<super::Journal>) -> Self {
-        LiveHostSource { how, cache: tokio::sync::OnceCell::new(), journal }
+        LiveHostSource {
+            how,
+            cache: tokio::sync::OnceCell::new(),
+            journal,
+        }
     }
 }
 

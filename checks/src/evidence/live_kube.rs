@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;
@@ -22,8 +24,8 @@ use tokio::sync::OnceCell;
 
 use super::journal::keys;
 use super::{
-    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, ResourceKind, Scope, ServerVersion,
-    UnreachableCause,
+    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, ResourceKind,
+    Scope, ServerVersion, UnreachableCause,
 };
 
 /// How to reach the API server.
@@ -57,7 +59,10 @@ impl LiveKube {
     /// by every request, so the checks report it.
     pub async fn connect(opts: &KubeOptions, journal: Arc<Journal>) -> LiveKube {
         let connection = build_client(opts).await;
-        let target = connection.as_ref().map(|(_, t)| t.clone()).map_err(Clone::clone);
+        let target = connection
+            .as_ref()
+            .map(|(_, t)| t.clone())
+            .map_err(Clone::clone);
         journal.record(keys::TARGET, &target);
         LiveKube {
             connection,
@@ -72,7 +77,10 @@ impl LiveKube {
     }
 
     fn client(&self) -> Result<(&kube::Client, &KubeTarget), EvidenceError> {
-        self.connection.as_ref().map(|(c, t)| (c, t)).map_err(Clone::clone)
+        self.connection
+            .as_ref()
+            .map(|(c, t)| (c, t))
+            .map_err(Clone::clone)
     }
 
     /// Runs one request under the timeout and classifies its error.
@@ -81,18 +89,29 @@ impl LiveKube {
         what: String,
         fut: impl std::future::Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, EvidenceError> {
-        let server = self.target.as_ref().map(|t| t.server.clone()).unwrap_or_default();
+        let server = self
+            .target
+            .as_ref()
+            .map(|t| t.server.clone())
+            .unwrap_or_default();
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(&e, &server)),
-            Err(_) => Err(EvidenceError::Timeout { what, secs: self.timeout.as_secs().max(1) }),
+            Err(_) => Err(EvidenceError::Timeout {
+                what,
+                secs: self.timeout.as_secs().max(1),
+            }),
         }
     }
 }
 
 /// One memoized answer per key: concurrent callers share the single request in flight.
 fn memo_cell<T>(map: &Mutex<HashMap<String, Shared<T>>>, key: &str) -> Shared<T> {
-    map.lock().expect("memo lock").entry(key.to_string()).or_default().clone()
+    map.lock()
+        .expect("memo lock")
+        .entry(key.to_string())
+        .or_default()
+        .clone()
 }
 
 #[async_trait]
@@ -108,7 +127,12 @@ impl KubeSource for LiveKube {
                     Ok((client, t)) => self
                         .call(format!("{} /version", t.server), client.apiserver_version())
                         .await
-                        .map(|i| ServerVersion { major: i.major, minor: i.minor, git_version: i.git_version, platform: i.platform }),
+                        .map(|i| ServerVersion {
+                            major: i.major,
+                            minor: i.minor,
+                            git_version: i.git_version,
+                            platform: i.platform,
+                        }),
                     Err(e) => Err(e),
                 };
                 self.journal.record(keys::VERSION, &res);
@@ -118,7 +142,11 @@ impl KubeSource for LiveKube {
             .clone()
     }
 
-    async fn list(&self, kind: &'static ResourceKind, scope: &Scope) -> Result<Arc<Vec<Value>>, EvidenceError> {
+    async fn list(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
         let key = keys::list(kind, scope);
         let cell = memo_cell(&self.lists, &key);
         cell.get_or_init(|| async {
@@ -133,7 +161,12 @@ impl KubeSource for LiveKube {
         .clone()
     }
 
-    async fn get(&self, kind: &'static ResourceKind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, EvidenceError> {
+    async fn get(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, EvidenceError> {
         let key = keys::get(kind, namespace, name);
         let cell = memo_cell(&self.gets, &key);
         cell.get_or_init(|| async {
@@ -141,7 +174,9 @@ impl KubeSource for LiveKube {
                 Ok((client, _)) => {
                     let api = dynamic_api(client, kind, namespace);
                     let what = format!("get {} {}", kind.resource_key(), name);
-                    self.call(what, api.get_opt(name)).await.map(|o| o.map(|o| sanitize(kind, to_value(o))))
+                    self.call(what, api.get_opt(name))
+                        .await
+                        .map(|o| o.map(|o| sanitize(kind, to_value(o))))
                 }
                 Err(e) => Err(e),
             };
@@ -172,9 +207,17 @@ impl KubeSource for LiveKube {
                         ..Default::default()
                     };
                     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-                    self.call(format!("access review {q}"), api.create(&PostParams::default(), &review)).await.map(|r| {
+                    self.call(
+                        format!("access review {q}"),
+                        api.create(&PostParams::default(), &review),
+                    )
+                    .await
+                    .map(|r| {
                         let status = r.status.unwrap_or_default();
-                        AccessAnswer { allowed: status.allowed, reason: status.reason.filter(|s| !s.is_empty()) }
+                        AccessAnswer {
+                            allowed: status.allowed,
+                            reason: status.reason.filter(|s| !s.is_empty()),
+                        }
                     })
                 }
                 Err(e) => Err(e),
@@ -210,7 +253,11 @@ impl LiveKube {
     }
 }
 
-fn dynamic_api(client: &kube::Client, kind: &ResourceKind, namespace: Option<&str>) -> Api<DynamicObject> {
+fn dynamic_api(
+    client: &kube::Client,
+    kind: &ResourceKind,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     let ar = ApiResource {
         group: kind.group.into(),
         version: kind.version.into(),
@@ -254,19 +301,35 @@ pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
 pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
 
 async fn build_client(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), EvidenceError> {
-    let bad = |message: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message };
+    let bad = |message: String| EvidenceError::Unreachable {
+        cause: UnreachableCause::BadKubeconfig,
+        server: String::new(),
+        message,
+    };
     let (kubeconfig, path) = match load_kubeconfig(opts)? {
         Some(found) => found,
         None => return in_cluster(opts),
     };
     let shown = path.display().to_string();
-    let context_name = opts.context.clone().or_else(|| kubeconfig.current_context.clone());
+    let context_name = opts
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone());
     let Some(context_name) = context_name else {
-        return Err(bad(format!("kubeconfig {shown} has no current-context; pass --context NAME")));
+        return Err(bad(format!(
+            "kubeconfig {shown} has no current-context; pass --context NAME"
+        )));
     };
     let Some(ctx) = kubeconfig.contexts.iter().find(|c| c.name == context_name) else {
-        let names: Vec<_> = kubeconfig.contexts.iter().map(|c| c.name.as_str()).collect();
-        return Err(bad(format!("context {context_name:?} is not in kubeconfig {shown} (it has: {})", names.join(", "))));
+        let names: Vec<_> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(bad(format!(
+            "context {context_name:?} is not in kubeconfig {shown} (it has: {})",
+            names.join(", ")
+        )));
     };
     let cluster_name = ctx.context.as_ref().map(|c| c.cluster.clone());
     let user = ctx.context.as_ref().and_then(|c| c.user.clone());
@@ -285,20 +348,29 @@ async fn build_client(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), 
         server,
         in_cluster: false,
     };
-    let options = KubeConfigOptions { context: Some(context_name), ..Default::default() };
+    let options = KubeConfigOptions {
+        context: Some(context_name),
+        ..Default::default()
+    };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
     tune(&mut config, opts);
-    let client = kube::Client::try_from(config).map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
+    let client = kube::Client::try_from(config)
+        .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
     Ok((client, target))
 }
 
 /// Finds the kubeconfig to use: the flag, then `KUBECONFIG` (merged as kubectl does), then `~/.kube/config`.
 fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, EvidenceError> {
-    let bad = |message: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message };
+    let bad = |message: String| EvidenceError::Unreachable {
+        cause: UnreachableCause::BadKubeconfig,
+        server: String::new(),
+        message,
+    };
     let read = |p: &Path| {
-        Kubeconfig::read_from(p).map_err(|e| bad(format!("cannot read kubeconfig {}: {e}", p.display())))
+        Kubeconfig::read_from(p)
+            .map_err(|e| bad(format!("cannot read kubeconfig {}: {e}", p.display())))
     };
     if let Some(p) = &opts.kubeconfig {
         if !p.exists() {
@@ -314,12 +386,20 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
         let first = std::env::split_paths(&env).find(|p| p.exists());
         return match first {
             Some(p) => Kubeconfig::from_env()
-                .map_err(|e| bad(format!("cannot read KUBECONFIG={}: {e}", env.to_string_lossy())))
+                .map_err(|e| {
+                    bad(format!(
+                        "cannot read KUBECONFIG={}: {e}",
+                        env.to_string_lossy()
+                    ))
+                })
                 .map(|k| k.map(|k| (k, p))),
             None => Err(EvidenceError::Unreachable {
                 cause: UnreachableCause::NoKubeconfig,
                 server: String::new(),
-                message: format!("KUBECONFIG={} names no existing file", env.to_string_lossy()),
+                message: format!(
+                    "KUBECONFIG={} names no existing file",
+                    env.to_string_lossy()
+                ),
             }),
         };
     }
@@ -338,12 +418,25 @@ fn in_cluster(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), Evidence
             message: "no kubeconfig: --kubeconfig not given, KUBECONFIG unset, ~/.kube/config missing, and not running in a pod".into(),
         });
     }
-    let fail = |e: String| EvidenceError::Unreachable { cause: UnreachableCause::BadKubeconfig, server: String::new(), message: e };
-    let mut config = kube::Config::incluster().map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
+    let fail = |e: String| EvidenceError::Unreachable {
+        cause: UnreachableCause::BadKubeconfig,
+        server: String::new(),
+        message: e,
+    };
+    let mut config = kube::Config::incluster()
+        .map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
     tune(&mut config, opts);
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
-    Ok((client, KubeTarget { server, in_cluster: true, ..Default::default() }))
+    let client = kube::Client::try_from(config)
+        .map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
+    Ok((
+        client,
+        KubeTarget {
+            server,
+            in_cluster: true,
+            ..Default::default()
+        },
+    ))
 }
 
 /// A diagnostics tool must not retry or wait forever: set explicit timeouts and no automatic retries.
@@ -362,27 +455,45 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
             403 => EvidenceError::Forbidden { message },
             401 => EvidenceError::Unauthorized { message },
             404 => EvidenceError::NotFound { message },
-            code => EvidenceError::Api { code, reason: status.reason.clone(), message },
+            code => EvidenceError::Api {
+                code,
+                reason: status.reason.clone(),
+                message,
+            },
         };
     }
     if let kube::Error::SerdeError(e) = err {
-        return EvidenceError::Decode { what: server.into(), message: e.to_string() };
+        return EvidenceError::Decode {
+            what: server.into(),
+            message: e.to_string(),
+        };
     }
     let chain = error_chain(err);
     let text = chain.join(": ");
     let lower = text.to_ascii_lowercase();
-    let cause = if chain_has_rustls(err) || lower.contains("invalid peer certificate") || lower.contains("certificate") {
+    let cause = if chain_has_rustls(err)
+        || lower.contains("invalid peer certificate")
+        || lower.contains("certificate")
+    {
         UnreachableCause::Tls
-    } else if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service not known") {
+    } else if lower.contains("dns error")
+        || lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
         UnreachableCause::Dns
     } else if lower.contains("connection refused") {
         UnreachableCause::Refused
-    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("deadline") {
+    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("deadline")
+    {
         UnreachableCause::Timeout
     } else {
         UnreachableCause::Other
     };
-    EvidenceError::Unreachable { cause, server: server.into(), message: text }
+    EvidenceError::Unreachable {
+        cause,
+        server: server.into(),
+        message: text,
+    }
 }
 
 /// The messages of an error and its causes, deduplicated (kube's Display already repeats its source).
@@ -395,7 +506,9 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
             out.push(msg);
         }
         cur = match e.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|i| i as &(dyn std::error::Error + 'static)),
+            Some(io) => io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static)),
             None => e.source(),
         };
     }
@@ -410,7 +523,9 @@ fn chain_has_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
             return true;
         }
         cur = match e.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|i| i as &(dyn std::error::Error + 'static)),
+            Some(io) => io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static)),
             None => e.source(),
         };
     }

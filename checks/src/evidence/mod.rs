@@ -91,7 +91,11 @@ impl AccessQuestion {
 
 impl std::fmt::Display for AccessQuestion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let res = if self.group.is_empty() { self.resource.clone() } else { format!("{}.{}", self.resource, self.group) };
+        let res = if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
         match &self.namespace {
             Some(ns) => write!(f, "{} {} in namespace {}", self.verb, res, ns),
             None => write!(f, "{} {} at the cluster scope", self.verb, res),
@@ -116,10 +120,18 @@ pub trait KubeSource: Send + Sync {
     async fn version(&self) -> Result<ServerVersion, EvidenceError>;
     /// Every object of a kind in a scope, all pages merged. Live sources list each (kind, scope) at most once
     /// per run.
-    async fn list(&self, kind: &'static ResourceKind, scope: &Scope) -> Result<Arc<Vec<Value>>, EvidenceError>;
+    async fn list(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError>;
     /// One object; `Ok(None)` when it does not exist.
-    async fn get(&self, kind: &'static ResourceKind, namespace: Option<&str>, name: &str)
-    -> Result<Option<Value>, EvidenceError>;
+    async fn get(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, EvidenceError>;
     /// A SelfSubjectAccessReview.
     async fn access(&self, question: &AccessQuestion) -> Result<AccessAnswer, EvidenceError>;
 }
@@ -242,14 +254,18 @@ pub struct NoLiveProbe {
 #[async_trait]
 impl DnsSource for NoLiveProbe {
     async fn resolve(&self, query: &DnsQuery) -> Result<DnsAnswer, EvidenceError> {
-        Err(EvidenceError::NotConfigured { message: format!("{} cannot look up {} in this build", self.what, query.name) })
+        Err(EvidenceError::NotConfigured {
+            message: format!("{} cannot look up {} in this build", self.what, query.name),
+        })
     }
 }
 
 #[async_trait]
 impl HttpSource for NoLiveProbe {
     async fn fetch(&self, probe: &HttpProbe) -> Result<HttpAnswer, EvidenceError> {
-        Err(EvidenceError::NotConfigured { message: format!("{} cannot fetch {} in this build", self.what, probe.url) })
+        Err(EvidenceError::NotConfigured {
+            message: format!("{} cannot fetch {} in this build", self.what, probe.url),
+        })
     }
 }
 
@@ -257,7 +273,10 @@ impl HttpSource for NoLiveProbe {
 impl TlsSource for NoLiveProbe {
     async fn handshake(&self, probe: &TlsProbe) -> Result<TlsAnswer, EvidenceError> {
         Err(EvidenceError::NotConfigured {
-            message: format!("{} cannot connect to {} in this build", self.what, probe.address),
+            message: format!(
+                "{} cannot connect to {} in this build",
+                self.what, probe.address
+            ),
         })
     }
 }

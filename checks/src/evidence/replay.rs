@@ -19,8 +19,9 @@ use serde_json::Value;
 use super::journal::keys;
 use super::live_host::read_facts_dir;
 use super::{
-    AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostFacts, HostSource, HttpAnswer,
-    HttpProbe, HttpSource, KubeSource, KubeTarget, ResourceKind, Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
+    AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostFacts,
+    HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, ResourceKind, Scope,
+    ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
 /// A bundle or fixture directory opened for replay.
@@ -34,14 +35,18 @@ impl Bundle {
         if !root.is_dir() {
             return Err(format!("{} is not a bundle directory", root.display()));
         }
-        let has_content = ["evidence", "cluster", "host", "manifest.json"].iter().any(|p| root.join(p).exists());
+        let has_content = ["evidence", "cluster", "host", "manifest.json"]
+            .iter()
+            .any(|p| root.join(p).exists());
         if !has_content {
             return Err(format!(
                 "{} holds no evidence/, cluster/, host/ or manifest.json: not a bundle made by `mcp-doctor bundle` or `doctor --record`",
                 root.display()
             ));
         }
-        Ok(Bundle { root: root.to_path_buf() })
+        Ok(Bundle {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -52,13 +57,18 @@ impl Bundle {
     pub fn entry(&self, key: &str) -> Option<Result<Value, EvidenceError>> {
         let path = self.root.join("evidence").join(format!("{key}.json"));
         let text = std::fs::read_to_string(&path).ok()?;
-        let decode = |message: String| EvidenceError::Decode { what: path.display().to_string(), message };
+        let decode = |message: String| EvidenceError::Decode {
+            what: path.display().to_string(),
+            message,
+        };
         let v: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) => return Some(Err(decode(e.to_string()))),
         };
         if let Some(err) = v.get("error") {
-            return Some(Err(serde_json::from_value(err.clone()).unwrap_or_else(|e| decode(e.to_string()))));
+            return Some(Err(
+                serde_json::from_value(err.clone()).unwrap_or_else(|e| decode(e.to_string()))
+            ));
         }
         match v.get("ok") {
             Some(ok) => Some(Ok(ok.clone())),
@@ -69,7 +79,10 @@ impl Bundle {
     fn typed_entry<T: DeserializeOwned>(&self, key: &str) -> Option<Result<T, EvidenceError>> {
         self.entry(key).map(|r| {
             r.and_then(|v| {
-                serde_json::from_value(v).map_err(|e| EvidenceError::Decode { what: key.into(), message: e.to_string() })
+                serde_json::from_value(v).map_err(|e| EvidenceError::Decode {
+                    what: key.into(),
+                    message: e.to_string(),
+                })
             })
         })
     }
@@ -77,7 +90,10 @@ impl Bundle {
     fn read_list_file(&self, rel: &str) -> Option<Result<Vec<Value>, EvidenceError>> {
         let path = self.root.join(rel);
         let text = std::fs::read_to_string(&path).ok()?;
-        let decode = |message: String| EvidenceError::Decode { what: path.display().to_string(), message };
+        let decode = |message: String| EvidenceError::Decode {
+            what: path.display().to_string(),
+            message,
+        };
         Some(match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(mut o)) => match o.remove("items") {
                 Some(Value::Array(items)) => Ok(items),
@@ -100,28 +116,44 @@ impl Bundle {
             return all.map(|items| {
                 items
                     .into_iter()
-                    .filter(|o| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str()))
+                    .filter(|o| {
+                        o.pointer("/metadata/namespace").and_then(Value::as_str)
+                            == Some(ns.as_str())
+                    })
                     .collect()
             });
         }
-        Err(EvidenceError::NotCollected { what: format!("list of {} in {}", kind.resource_key(), scope) })
+        Err(EvidenceError::NotCollected {
+            what: format!("list of {} in {}", kind.resource_key(), scope),
+        })
     }
 
-    fn list_exact(&self, kind: &ResourceKind, scope: &Scope) -> Option<Result<Vec<Value>, EvidenceError>> {
+    fn list_exact(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Option<Result<Vec<Value>, EvidenceError>> {
         match self.entry(&keys::list(kind, scope)) {
             Some(Err(e)) => Some(Err(e)),
             Some(Ok(v)) => {
                 let file = v.get("objects").and_then(Value::as_str).map(str::to_string);
                 let file = file.unwrap_or_else(|| keys::objects_file(kind, scope));
                 Some(self.read_list_file(&file).unwrap_or_else(|| {
-                    Err(EvidenceError::NotCollected { what: format!("{file} (named by the journal) is missing") })
+                    Err(EvidenceError::NotCollected {
+                        what: format!("{file} (named by the journal) is missing"),
+                    })
                 }))
             }
             None => self.read_list_file(&keys::objects_file(kind, scope)),
         }
     }
 
-    pub fn get(&self, kind: &ResourceKind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, EvidenceError> {
+    pub fn get(
+        &self,
+        kind: &ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, EvidenceError> {
         if let Some(found) = self.entry(&keys::get(kind, namespace, name)) {
             return match found {
                 Ok(Value::Null) => Ok(None),
@@ -135,14 +167,20 @@ impl Bundle {
             None => Scope::Cluster,
         };
         let items = self.list(kind, &scope)?;
-        Ok(items.into_iter().find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)))
+        Ok(items
+            .into_iter()
+            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)))
     }
 
     pub fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
         if let Some(found) = self.typed_entry(&keys::access(q)) {
             return found;
         }
-        let kind = ResourceKind::by_key(&if q.group.is_empty() { q.resource.clone() } else { format!("{}.{}", q.resource, q.group) });
+        let kind = ResourceKind::by_key(&if q.group.is_empty() {
+            q.resource.clone()
+        } else {
+            format!("{}.{}", q.resource, q.group)
+        });
         let denied = kind.is_some_and(|k| {
             let scope = match &q.namespace {
                 Some(ns) => Scope::Namespace(ns.clone()),
@@ -150,7 +188,10 @@ impl Bundle {
             };
             q.verb == "list" && matches!(self.list(k, &scope), Err(EvidenceError::Forbidden { .. }))
         });
-        Ok(AccessAnswer { allowed: !denied, reason: None })
+        Ok(AccessAnswer {
+            allowed: !denied,
+            reason: None,
+        })
     }
 
     pub fn version(&self) -> Result<ServerVersion, EvidenceError> {
@@ -159,15 +200,22 @@ impl Bundle {
         }
         let path = self.root.join("cluster/version.json");
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| EvidenceError::Decode { what: path.display().to_string(), message: e.to_string() }),
-            Err(_) => Err(EvidenceError::NotCollected { what: "the API server version (/version)".into() }),
+            Ok(text) => serde_json::from_str(&text).map_err(|e| EvidenceError::Decode {
+                what: path.display().to_string(),
+                message: e.to_string(),
+            }),
+            Err(_) => Err(EvidenceError::NotCollected {
+                what: "the API server version (/version)".into(),
+            }),
         }
     }
 
     pub fn target(&self) -> Result<KubeTarget, EvidenceError> {
-        self.typed_entry(keys::TARGET)
-            .unwrap_or_else(|| Err(EvidenceError::NotCollected { what: "the kubeconfig and context in use".into() }))
+        self.typed_entry(keys::TARGET).unwrap_or_else(|| {
+            Err(EvidenceError::NotCollected {
+                what: "the kubeconfig and context in use".into(),
+            })
+        })
     }
 
     pub fn host(&self) -> Result<BTreeMap<String, HostFacts>, EvidenceError> {
@@ -176,9 +224,27 @@ impl Bundle {
         }
         let dir = self.root.join("host");
         if !dir.is_dir() {
-            return Err(EvidenceError::NotCollected { what: "node facts (host/)".into() });
+            return Err(EvidenceError::NotCollected {
+                what: "node facts (host/)".into(),
+            });
         }
         read_facts_dir(&dir)
+    }
+}
+
+impl super::Evidence {
+    /// Every source answered from one bundle: what `analyze` and `doctor --from` read.
+    pub fn replay(bundle: Bundle) -> super::Evidence {
+        let source = Arc::new(ReplaySource::new(bundle));
+        super::Evidence {
+            kube: source.clone(),
+            dns: source.clone(),
+            http: source.clone(),
+            tls: source.clone(),
+            host: source,
+            journal: super::Journal::new(),
+            origin: super::Origin::Bundle,
+        }
     }
 }
 
@@ -190,7 +256,10 @@ pub struct ReplaySource {
 
 impl ReplaySource {
     pub fn new(bundle: Bundle) -> Self {
-        ReplaySource { bundle, host: tokio::sync::OnceCell::new() }
+        ReplaySource {
+            bundle,
+            host: tokio::sync::OnceCell::new(),
+        }
     }
 }
 
@@ -202,10 +271,19 @@ impl KubeSource for ReplaySource {
     async fn version(&self) -> Result<ServerVersion, EvidenceError> {
         self.bundle.version()
     }
-    async fn list(&self, kind: &'static ResourceKind, scope: &Scope) -> Result<Arc<Vec<Value>>, EvidenceError> {
+    async fn list(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
         self.bundle.list(kind, scope).map(Arc::new)
     }
-    async fn get(&self, kind: &'static ResourceKind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, EvidenceError> {
+    async fn get(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, EvidenceError> {
         self.bundle.get(kind, namespace, name)
     }
     async fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
@@ -216,33 +294,54 @@ impl KubeSource for ReplaySource {
 #[async_trait]
 impl HostSource for ReplaySource {
     async fn nodes(&self) -> Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError> {
-        self.host.get_or_init(|| async { self.bundle.host().map(Arc::new) }).await.clone()
+        self.host
+            .get_or_init(|| async { self.bundle.host().map(Arc::new) })
+            .await
+            .clone()
     }
 }
 
 /// Replays a journaled probe answer by its key, or reports it as not collected.
-fn replay_probe<T: DeserializeOwned>(bundle: &Bundle, key: String, what: String) -> Result<T, EvidenceError> {
-    bundle.typed_entry(&key).unwrap_or(Err(EvidenceError::NotCollected { what }))
+fn replay_probe<T: DeserializeOwned>(
+    bundle: &Bundle,
+    key: String,
+    what: String,
+) -> Result<T, EvidenceError> {
+    bundle
+        .typed_entry(&key)
+        .unwrap_or(Err(EvidenceError::NotCollected { what }))
 }
 
 #[async_trait]
 impl DnsSource for ReplaySource {
     async fn resolve(&self, q: &DnsQuery) -> Result<DnsAnswer, EvidenceError> {
         let server = q.server.as_deref().unwrap_or("the system resolver");
-        replay_probe(&self.bundle, keys::dns(q), format!("DNS {} {} via {server}", q.record_type, q.name))
+        replay_probe(
+            &self.bundle,
+            keys::dns(q),
+            format!("DNS {} {} via {server}", q.record_type, q.name),
+        )
     }
 }
 
 #[async_trait]
 impl HttpSource for ReplaySource {
     async fn fetch(&self, p: &HttpProbe) -> Result<HttpAnswer, EvidenceError> {
-        replay_probe(&self.bundle, keys::http(p), format!("HTTP {} {}", p.method, p.url))
+        replay_probe(
+            &self.bundle,
+            keys::http(p),
+            format!("HTTP {} {}", p.method, p.url),
+        )
     }
 }
 
 #[async_trait]
 impl TlsSource for ReplaySource {
     async fn handshake(&self, p: &TlsProbe) -> Result<TlsAnswer, EvidenceError> {
-        replay_probe(&self.bundle, keys::tls(p), format!("TLS handshake with {} (SNI {})", p.address, p.server_name))
+        replay_probe(
+            &self.bundle,
+            keys::tls(p),
+            format!("TLS handshake with {} (SNI {})", p.address, p.server_name),
+        )
     }
 }

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use mcp_doctor_checks::evidence::replay::{Bundle, ReplaySource};
-use mcp_doctor_checks::evidence::{Evidence, Journal, Origin};
+use mcp_doctor_checks::evidence::Evidence;
+use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::settings::ResolvedConfig;
 use mcp_doctor_checks::{Check, CheckMeta, Context, Mode, Modes, Outcome, Profile};
 use mcp_doctor_runner::{Event, EventSink, REPORT_SCHEMA, Report, RunOptions, reporters};
@@ -166,18 +166,7 @@ impl EventSink for Recorder {
 /// A doctor/dev context over an empty bundle (synthetic checks read no evidence), with `selected` set.
 pub fn context(checks: &[&'static dyn Check]) -> Arc<Context> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/empty-bundle");
-    let source = Arc::new(ReplaySource::new(
-        Bundle::open(&dir).expect("the empty bundle opens"),
-    ));
-    let evidence = Evidence {
-        kube: source.clone(),
-        dns: source.clone(),
-        http: source.clone(),
-        tls: source.clone(),
-        host: source,
-        journal: Journal::new(),
-        origin: Origin::Bundle,
-    };
+    let evidence = Evidence::replay(Bundle::open(&dir).expect("the empty bundle opens"));
     let mut ctx = Context::new(
         Mode::Doctor,
         Profile::Dev,

@@ -124,7 +124,10 @@ impl FixtureServer {
         std::fs::write(&kubeconfig, text)
             .with_context(|| format!("writing {}", kubeconfig.display()))?;
         // Credentials are kept private, as `chmod 0600` does for a real kubeconfig.
-        std::fs::set_permissions(&kubeconfig, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        std::fs::set_permissions(
+            &kubeconfig,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )?;
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
