@@ -259,3 +259,94 @@ fn preflight_public_mode_without_admin_allowlist_fails_with_valid_junit() {
     // No cluster here: the cluster checks fail or skip, they do not crash the run.
     assert_eq!(statuses(&report)["cluster.api-reachable"], "fail");
 }
+
+#[test]
+fn host_facts_reads_a_host_root_and_doctor_reads_them_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("node");
+    std::fs::create_dir_all(root.join("etc/rancher/k3s")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/rancher/k3s/server")).unwrap();
+    std::fs::write(root.join("etc/hostname"), "mcp-worker-9\n").unwrap();
+    std::fs::write(
+        root.join("etc/hosts"),
+        "127.0.0.1 localhost registry.local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/rancher/k3s/registries.yaml"),
+        "mirrors:\n  registry.local:\n    endpoint: [\"http://127.0.0.1:32000\"]\n",
+    )
+    .unwrap();
+    let token = root.join("var/lib/rancher/k3s/server/node-token");
+    std::fs::write(&token, "K10secret::server:secret\n").unwrap();
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+
+    let facts_dir = tmp.path().join("facts");
+    std::fs::create_dir_all(&facts_dir).unwrap();
+    let out_file = facts_dir.join("mcp-worker-9.json");
+    mcp_doctor(tmp.path())
+        .args(["host-facts", "--host-root"])
+        .arg(&root)
+        .arg("-o")
+        .arg(&out_file)
+        .assert()
+        .success();
+    let facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(facts["node"], "mcp-worker-9");
+    assert!(
+        facts["files"]["/etc/rancher/k3s/registries.yaml"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("registry.local")
+    );
+    let token_fact = &facts["files"]["/var/lib/rancher/k3s/server/node-token"];
+    assert_eq!(token_fact["mode"], 0o644);
+    assert!(
+        token_fact.get("content").is_none(),
+        "a credential file's content must never be collected"
+    );
+    assert!(facts["disks"]["/"]["total_bytes"].as_u64().unwrap() > 0);
+
+    // The readable node token fails node.kubeconfig when the facts are read back.
+    let out = mcp_doctor(tmp.path())
+        .args([
+            "preflight",
+            "--only",
+            "node.kubeconfig",
+            "--format",
+            "json",
+            "--host-facts",
+        ])
+        .arg(&facts_dir)
+        .output()
+        .unwrap();
+    let report = valid_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(statuses(&report)["node.kubeconfig"], "fail", "{report}");
+}
+
+#[test]
+fn a_tar_gz_bundle_replays_like_its_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("bundle.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(workspace().join("fixtures"))
+        .arg("k3s-node-not-ready")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(&archive)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        statuses(&valid_report(&String::from_utf8_lossy(&out.stdout))),
+        expected("k3s-node-not-ready")
+    );
+}
