@@ -43,13 +43,8 @@ pub fn classify(nodes: &[Node], context: Option<&str>) -> DetectedDistribution {
         evidence,
     };
     for n in nodes {
-        let name = n.metadata.name.as_deref().unwrap_or("?");
-        let kubelet = n
-            .status
-            .as_ref()
-            .and_then(|s| s.node_info.as_ref())
-            .map(|i| i.kubelet_version.as_str())
-            .unwrap_or("");
+        let name = node_name(n);
+        let kubelet = kubelet_version(n);
         if kubelet.contains("+k3s") {
             return found(
                 Distribution::K3s,
@@ -143,6 +138,15 @@ pub async fn nodes_to_judge(ctx: &Context) -> Result<Vec<Node>, Outcome> {
 /// A node's name (`?` when the object has none).
 pub fn node_name(node: &Node) -> &str {
     node.metadata.name.as_deref().unwrap_or("?")
+}
+
+/// The kubelet version a node reports (`v1.32.3+k3s1`), empty when it has posted none.
+pub fn kubelet_version(node: &Node) -> &str {
+    node.status
+        .as_ref()
+        .and_then(|s| s.node_info.as_ref())
+        .map(|i| i.kubelet_version.as_str())
+        .unwrap_or("")
 }
 
 /// The value of one of a node's labels.

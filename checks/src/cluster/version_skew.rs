@@ -70,13 +70,8 @@ impl Check for VersionSkew {
         }
         let mut problems = Vec::new();
         for n in &nodes {
-            let name = n.metadata.name.as_deref().unwrap_or("?");
-            let kubelet = n
-                .status
-                .as_ref()
-                .and_then(|s| s.node_info.as_ref())
-                .map(|i| i.kubelet_version.as_str())
-                .unwrap_or("");
+            let name = crate::facts::node_name(n);
+            let kubelet = crate::facts::kubelet_version(n);
             let Some((_, kminor)) = parse_major_minor(kubelet) else {
                 problems.push(format!(
                     "node {name} reports no parseable kubelet version ({kubelet:?})"
