@@ -154,3 +154,80 @@ fn describe_pod(p: &Pod) -> String {
         _ => format!("pod {name} is {phase} and not Ready"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::Status;
+    use crate::test_support::{Case, expect, forbidden};
+
+    fn deployment(ready: i64) -> Value {
+        json!({"metadata": {"name": "coredns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+               "spec": {"replicas": 1}, "status": {"replicas": 1, "readyReplicas": ready}})
+    }
+
+    fn pod(phase: &str, ready: &str, scheduled: Option<(&str, &str)>) -> Value {
+        let mut conditions = vec![json!({"type": "Ready", "status": ready})];
+        if let Some((reason, message)) = scheduled {
+            conditions.push(json!({"type": "PodScheduled", "status": "False", "reason": reason, "message": message}));
+        }
+        json!({"metadata": {"name": "coredns-ccb96694c-x7x2q", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+               "status": {"phase": phase, "conditions": conditions}})
+    }
+
+    fn case(deployments: Vec<Value>, pods: Vec<Value>) -> Case {
+        let ns = Scope::Namespace(NAMESPACE.into());
+        Case::new()
+            .objects(&kinds::DEPLOYMENTS, ns.clone(), deployments)
+            .objects(&kinds::PODS, ns, pods)
+    }
+
+    #[tokio::test]
+    async fn ready_coredns_passes() {
+        let o = case(vec![deployment(1)], vec![pod("Running", "True", None)])
+            .run(&CoreDns)
+            .await;
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+    }
+
+    #[tokio::test]
+    async fn unscheduled_coredns_fails_naming_the_pod_and_cause() {
+        let pending = pod(
+            "Pending",
+            "False",
+            Some((
+                "Unschedulable",
+                "0/4 nodes are available: 4 node(s) had untolerated taint(s).",
+            )),
+        );
+        let o = case(vec![deployment(0)], vec![pending]).run(&CoreDns).await;
+        expect(
+            &o,
+            Status::Fail,
+            &[
+                "0/1 ready replicas",
+                "coredns-ccb96694c-x7x2q is Pending",
+                "untolerated taint",
+            ],
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_coredns_fails() {
+        let o = case(vec![], vec![]).run(&CoreDns).await;
+        expect(&o, Status::Fail, &["no CoreDNS deployment in kube-system"]);
+    }
+
+    #[tokio::test]
+    async fn forbidden_pods_are_an_error() {
+        let ns = Scope::Namespace(NAMESPACE.into());
+        let o = Case::new()
+            .objects(&kinds::DEPLOYMENTS, ns.clone(), vec![deployment(1)])
+            .list_error(&kinds::PODS, ns.clone(), forbidden(&kinds::PODS, &ns))
+            .run(&CoreDns)
+            .await;
+        assert_eq!(o.status, Status::Error, "{}", o.message);
+    }
+}

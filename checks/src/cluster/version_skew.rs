@@ -104,3 +104,81 @@ impl Check for VersionSkew {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::evidence::Scope;
+    use crate::model::Status;
+    use crate::test_support::{Case, expect, node};
+
+    fn with_kubelet(name: &str, version: &str) -> serde_json::Value {
+        let mut n = node(name);
+        n["status"]["nodeInfo"]["kubeletVersion"] = json!(version);
+        n
+    }
+
+    fn case(server: &str, nodes: Vec<serde_json::Value>) -> Case {
+        Case::new()
+            .file(
+                "cluster/version.json",
+                json!({"major": "1", "minor": "32", "gitVersion": server}).to_string(),
+            )
+            .objects(&kinds::NODES, Scope::Cluster, nodes)
+    }
+
+    #[tokio::test]
+    async fn kubelets_within_three_minors_pass() {
+        let o = case(
+            "v1.32.3+k3s1",
+            vec![
+                with_kubelet("a", "v1.32.3+k3s1"),
+                with_kubelet("b", "v1.29.1+k3s1"),
+            ],
+        )
+        .run(&VersionSkew)
+        .await;
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+    }
+
+    #[tokio::test]
+    async fn a_kubelet_four_minors_behind_fails() {
+        let o = case(
+            "v1.32.3+k3s1",
+            vec![with_kubelet("mcp-worker-2", "v1.28.5+k3s1")],
+        )
+        .run(&VersionSkew)
+        .await;
+        expect(
+            &o,
+            Status::Fail,
+            &["mcp-worker-2", "4 minors behind", "at most 3"],
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kubelet_newer_than_the_server_fails() {
+        let o = case("v1.30.2", vec![with_kubelet("mcp-worker-1", "v1.31.0")])
+            .run(&VersionSkew)
+            .await;
+        expect(
+            &o,
+            Status::Fail,
+            &["mcp-worker-1", "newer than the API server"],
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_older_than_1_26_fails() {
+        let o = case("v1.25.9", vec![with_kubelet("a", "v1.25.9")])
+            .run(&VersionSkew)
+            .await;
+        expect(
+            &o,
+            Status::Fail,
+            &["older than the oldest supported Kubernetes 1.26"],
+        );
+    }
+}
