@@ -152,6 +152,12 @@ impl Outcome {
         }
     }
 
+    /// A fail or warn (or any status) chosen at run time, e.g. by the worst of several findings.
+    /// For `skip`, use [`Outcome::skip`], which also records the reason.
+    pub fn of(status: Status, message: impl Into<String>) -> Self {
+        Self::new(status, message)
+    }
+
     pub fn pass(message: impl Into<String>) -> Self {
         Self::new(Status::Pass, message)
     }

@@ -122,10 +122,7 @@ pub fn verdict(mut findings: Vec<Finding>, pass_message: impl Into<String>) -> O
             findings.len() - 1
         ));
     }
-    let base = match first.status {
-        Status::Fail => Outcome::fail(message),
-        _ => Outcome::warn(message),
-    };
+    let base = Outcome::of(first.status, message);
     let problems: Vec<_> = findings
         .iter()
         .map(|f| serde_json::json!({ "status": f.status, "message": f.message, "remediation": f.remediation }))

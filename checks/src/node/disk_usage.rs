@@ -228,12 +228,7 @@ impl Check for NodeDiskUsage {
             .map(|f| f.message.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        let outcome = if lead.status == Status::Fail {
-            Outcome::fail(message)
-        } else {
-            Outcome::warn(message)
-        };
-        outcome
+        Outcome::of(lead.status, message)
             .detail("filesystems", &measured)
             .detail("not_measured", &not_measured)
             .remediate(remediation, ctx.distribution().await, &vars)

@@ -202,12 +202,7 @@ impl Check for NodeKubeconfig {
             .map(|f| f.message.as_str())
             .collect::<Vec<_>>()
             .join("; ");
-        let outcome = if lead.status == Status::Fail {
-            Outcome::fail(message)
-        } else {
-            Outcome::warn(message)
-        };
-        outcome
+        Outcome::of(lead.status, message)
             .detail(
                 "files",
                 findings
