@@ -49,15 +49,10 @@ pub mod keys {
     }
 
     pub fn access(q: &AccessQuestion) -> String {
-        let res = if q.group.is_empty() {
-            q.resource.clone()
-        } else {
-            format!("{}.{}", q.resource, q.group)
-        };
         format!(
             "kube/access/{}/{}/{}",
             safe(&q.verb),
-            safe(&res),
+            safe(&q.resource_key()),
             safe(q.namespace.as_deref().unwrap_or("_cluster"))
         )
     }

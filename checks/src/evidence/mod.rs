@@ -89,13 +89,20 @@ impl AccessQuestion {
     }
 }
 
-impl std::fmt::Display for AccessQuestion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let res = if self.group.is_empty() {
+impl AccessQuestion {
+    /// The resource in kubectl's naming (`pods`, `deployments.apps`), as [`ResourceKind::resource_key`].
+    pub fn resource_key(&self) -> String {
+        if self.group.is_empty() {
             self.resource.clone()
         } else {
             format!("{}.{}", self.resource, self.group)
-        };
+        }
+    }
+}
+
+impl std::fmt::Display for AccessQuestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let res = self.resource_key();
         match &self.namespace {
             Some(ns) => write!(f, "{} {} in namespace {}", self.verb, res, ns),
             None => write!(f, "{} {} at the cluster scope", self.verb, res),

@@ -176,11 +176,7 @@ impl Bundle {
         if let Some(found) = self.typed_entry(&keys::access(q)) {
             return found;
         }
-        let kind = ResourceKind::by_key(&if q.group.is_empty() {
-            q.resource.clone()
-        } else {
-            format!("{}.{}", q.resource, q.group)
-        });
+        let kind = ResourceKind::by_key(&q.resource_key());
         let denied = kind.is_some_and(|k| {
             let scope = match &q.namespace {
                 Some(ns) => Scope::Namespace(ns.clone()),
