@@ -123,18 +123,19 @@ impl KubeSource for LiveKube {
     async fn version(&self) -> Result<ServerVersion, EvidenceError> {
         self.version
             .get_or_init(|| async {
-                let res = match self.client() {
-                    Ok((client, t)) => self
+                let res = async {
+                    let (client, t) = self.client()?;
+                    let i = self
                         .call(format!("{} /version", t.server), client.apiserver_version())
-                        .await
-                        .map(|i| ServerVersion {
-                            major: i.major,
-                            minor: i.minor,
-                            git_version: i.git_version,
-                            platform: i.platform,
-                        }),
-                    Err(e) => Err(e),
-                };
+                        .await?;
+                    Ok(ServerVersion {
+                        major: i.major,
+                        minor: i.minor,
+                        git_version: i.git_version,
+                        platform: i.platform,
+                    })
+                }
+                .await;
                 self.journal.record(keys::VERSION, &res);
                 res
             })
@@ -150,10 +151,11 @@ impl KubeSource for LiveKube {
         let key = keys::list(kind, scope);
         let cell = memo_cell(&self.lists, &key);
         cell.get_or_init(|| async {
-            let res = match self.client() {
-                Ok((client, _)) => self.list_all_pages(client, kind, scope).await.map(Arc::new),
-                Err(e) => Err(e),
-            };
+            let res = async {
+                let (client, _) = self.client()?;
+                self.list_all_pages(client, kind, scope).await.map(Arc::new)
+            }
+            .await;
             self.journal.record_list(kind, scope, &res);
             res
         })
@@ -170,16 +172,14 @@ impl KubeSource for LiveKube {
         let key = keys::get(kind, namespace, name);
         let cell = memo_cell(&self.gets, &key);
         cell.get_or_init(|| async {
-            let res = match self.client() {
-                Ok((client, _)) => {
-                    let api = dynamic_api(client, kind, namespace);
-                    let what = format!("get {} {}", kind.resource_key(), name);
-                    self.call(what, api.get_opt(name))
-                        .await
-                        .map(|o| o.map(|o| sanitize(kind, to_value(o))))
-                }
-                Err(e) => Err(e),
-            };
+            let res = async {
+                let (client, _) = self.client()?;
+                let api = dynamic_api(client, kind, namespace);
+                let what = format!("get {} {}", kind.resource_key(), name);
+                let found = self.call(what, api.get_opt(name)).await?;
+                Ok(found.map(|o| sanitize(kind, to_value(o))))
+            }
+            .await;
             self.journal.record(&key, &res);
             res
         })
@@ -191,37 +191,35 @@ impl KubeSource for LiveKube {
         let key = keys::access(q);
         let cell = memo_cell(&self.access, &key);
         cell.get_or_init(|| async {
-            let res = match self.client() {
-                Ok((client, _)) => {
-                    let review = SelfSubjectAccessReview {
-                        spec: SelfSubjectAccessReviewSpec {
-                            resource_attributes: Some(ResourceAttributes {
-                                verb: Some(q.verb.clone()),
-                                group: Some(q.group.clone()),
-                                resource: Some(q.resource.clone()),
-                                namespace: q.namespace.clone(),
-                                ..Default::default()
-                            }),
+            let res = async {
+                let (client, _) = self.client()?;
+                let review = SelfSubjectAccessReview {
+                    spec: SelfSubjectAccessReviewSpec {
+                        resource_attributes: Some(ResourceAttributes {
+                            verb: Some(q.verb.clone()),
+                            group: Some(q.group.clone()),
+                            resource: Some(q.resource.clone()),
+                            namespace: q.namespace.clone(),
                             ..Default::default()
-                        },
+                        }),
                         ..Default::default()
-                    };
-                    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-                    self.call(
+                    },
+                    ..Default::default()
+                };
+                let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+                let answered = self
+                    .call(
                         format!("access review {q}"),
                         api.create(&PostParams::default(), &review),
                     )
-                    .await
-                    .map(|r| {
-                        let status = r.status.unwrap_or_default();
-                        AccessAnswer {
-                            allowed: status.allowed,
-                            reason: status.reason.filter(|s| !s.is_empty()),
-                        }
-                    })
-                }
-                Err(e) => Err(e),
-            };
+                    .await?;
+                let status = answered.status.unwrap_or_default();
+                Ok(AccessAnswer {
+                    allowed: status.allowed,
+                    reason: status.reason.filter(|s| !s.is_empty()),
+                })
+            }
+            .await;
             self.journal.record(&key, &res);
             res
         })
