@@ -49,7 +49,8 @@ struct Signal {
     remediation: &'static str,
 }
 
-const SIGNALS: &[Signal] = &[
+// A `static`, not a `const`: a const may be a fresh copy at every use, so nothing may rely on its address.
+static SIGNALS: &[Signal] = &[
     Signal {
         condition: "DiskPressure",
         taint: "node.kubernetes.io/disk-pressure",
@@ -136,7 +137,7 @@ impl Check for NodesPressure {
         // The most pressing signal (SIGNALS order) on the first node that shows it picks the remediation.
         let Some(lead) = SIGNALS
             .iter()
-            .find_map(|s| found.iter().find(|f| std::ptr::eq(f.signal, s)))
+            .find_map(|s| found.iter().find(|f| f.signal.condition == s.condition))
         else {
             return Outcome::pass(format!(
                 "no node reports disk, memory or PID pressure or an unavailable network ({} checked)",
