@@ -139,6 +139,11 @@ pub struct Outcome {
     pub skipped_because: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub remediation: Option<Remediation>,
+    /// What the finding is about, as `kind/name` or `kind/namespace/name` (`node/mcp-worker-1`,
+    /// `service/kube-system/traefik`, `host/registry.example.com`). Two checks that point at the same
+    /// remediation for the same subjects share one root cause in the report.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub subjects: Vec<String>,
 }
 
 impl Outcome {
@@ -149,6 +154,7 @@ impl Outcome {
             details: Map::new(),
             skipped_because: None,
             remediation: None,
+            subjects: Vec::new(),
         }
     }
 
@@ -197,6 +203,21 @@ impl Outcome {
             None => debug_assert!(false, "unknown remediation id {id}"),
         }
         self
+    }
+
+    /// Names one thing the finding is about (`node/mcp-worker-1`); repeated subjects are kept once, in the
+    /// order first given.
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        let subject = subject.into();
+        if !self.subjects.contains(&subject) {
+            self.subjects.push(subject);
+        }
+        self
+    }
+
+    /// Names several subjects at once, see [`Outcome::subject`].
+    pub fn subjects<S: Into<String>>(self, subjects: impl IntoIterator<Item = S>) -> Self {
+        subjects.into_iter().fold(self, |o, s| o.subject(s))
     }
 
     /// Attaches a generated snippet (e.g. the exact command or file that fixes this cluster).

@@ -12,7 +12,7 @@ pub use events::{
 };
 pub use report::{
     CheckResult, ClusterInfo, EXIT_INTERRUPTED, FailOn, REPORT_SCHEMA, REPORT_SCHEMA_ID, Report,
-    Summary, Tool,
+    RootCause, Summary, Tool,
 };
 pub use reporters::table::{TableOptions, terminal_width};
 pub use run::{RunOptions, run};

@@ -40,6 +40,11 @@ pub struct Report {
     pub summary: Summary,
     /// One result per selected check, in registry order whatever order they finished in.
     pub checks: Vec<CheckResult>,
+    /// The distinct fixes the non-passing checks point to, each naming every check and subject it
+    /// resolves, in the order of the first check that points to it. Derived from `checks` by
+    /// [`RootCause::of`]; absent in reports written before it existed.
+    #[serde(default)]
+    pub root_causes: Vec<RootCause>,
     /// True when Ctrl-C stopped the run: checks that had not finished are `skip` "run interrupted".
     /// Omitted when false so a complete report carries no noise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -136,6 +141,9 @@ pub struct CheckResult {
     /// Never present on `pass`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<Remediation>,
+    /// What the finding is about (`node/mcp-worker-1`); omitted when the check named nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
     pub duration_ms: u64,
 }
 
@@ -150,6 +158,7 @@ impl CheckResult {
             details,
             skipped_because,
             remediation,
+            subjects,
         } = outcome;
         let skipped_because = match status {
             Status::Skip => Some(skipped_because.unwrap_or_else(|| message.clone())),
@@ -170,9 +179,87 @@ impl CheckResult {
             depends_on: meta.depends_on.iter().map(|d| d.to_string()).collect(),
             skipped_because,
             remediation,
+            subjects,
             duration_ms: millis(duration),
         }
     }
+}
+
+/// One fix and everything it resolves: the checks that point to it and the subjects they name. Two
+/// checks share a root cause when they point to the same remediation about the same subjects (or, naming no
+/// subject, render the same remediation), e.g. `nodes.pressure` and `node.disk-usage` both pointing to
+/// `rem.disk-pressure` for `node/mcp-worker-1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootCause {
+    /// The remediation id (`rem.disk-pressure`).
+    pub remediation: String,
+    /// The remediation's title (`Recover a node from DiskPressure`).
+    pub title: String,
+    /// The worst status among the checks that point to it.
+    pub status: Status,
+    /// The union of the subjects those checks name, in first-seen order.
+    pub subjects: Vec<String>,
+    /// The ids of those checks, in registry order.
+    pub checks: Vec<String>,
+}
+
+impl RootCause {
+    /// Groups the non-passing checks' remediations into root causes, in the order of their first check.
+    pub fn of(checks: &[CheckResult]) -> Vec<RootCause> {
+        let mut causes: Vec<(&CheckResult, RootCause)> = Vec::new();
+        for check in checks {
+            let Some(fix) = &check.remediation else {
+                continue;
+            };
+            let same = causes.iter_mut().find(|(first, _)| {
+                let theirs = first.remediation.as_ref();
+                theirs.is_some_and(|t| t.id == fix.id)
+                    && if check.subjects.is_empty() && first.subjects.is_empty() {
+                        theirs == Some(fix)
+                    } else {
+                        same_set(&first.subjects, &check.subjects)
+                    }
+            });
+            match same {
+                Some((_, cause)) => {
+                    cause.status = worse(cause.status, check.status);
+                    cause.checks.push(check.id.clone());
+                    for s in &check.subjects {
+                        if !cause.subjects.contains(s) {
+                            cause.subjects.push(s.clone());
+                        }
+                    }
+                }
+                None => causes.push((
+                    check,
+                    RootCause {
+                        remediation: fix.id.clone(),
+                        title: fix.title.clone(),
+                        status: check.status,
+                        subjects: check.subjects.clone(),
+                        checks: vec![check.id.clone()],
+                    },
+                )),
+            }
+        }
+        causes.into_iter().map(|(_, cause)| cause).collect()
+    }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// The more serious of two statuses for a root cause: error and fail outrank warn, which outranks skip.
+fn worse(a: Status, b: Status) -> Status {
+    let rank = |s: Status| match s {
+        Status::Pass => 0,
+        Status::Skip => 1,
+        Status::Warn => 2,
+        Status::Fail => 3,
+        Status::Error => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 /// Which verdicts make the exit code 1 (`--fail-on`).

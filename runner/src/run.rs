@@ -18,7 +18,7 @@ use tokio::task::{AbortHandle, JoinError, JoinSet};
 use tokio::time::Instant;
 
 use crate::events::{Event, EventSink};
-use crate::report::{CheckResult, REPORT_SCHEMA_ID, Report, Summary, Tool, millis};
+use crate::report::{CheckResult, REPORT_SCHEMA_ID, Report, RootCause, Summary, Tool, millis};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -87,6 +87,7 @@ pub async fn run(
     };
     let checks = run.finish_remaining(leftover);
     let summary = Summary::of(&checks);
+    let root_causes = RootCause::of(&checks);
     Report {
         schema: REPORT_SCHEMA_ID.into(),
         tool: Tool::this(),
@@ -100,6 +101,7 @@ pub async fn run(
         duration_ms: millis(clock.elapsed()),
         summary,
         checks,
+        root_causes,
         interrupted,
     }
 }

@@ -159,6 +159,12 @@ impl Check for NodesPressure {
                 found.iter().map(|f| &f.detail).collect::<Vec<_>>(),
             )
             .remediate(lead.signal.remediation, ctx.distribution().await, &vars)
+            .subjects(
+                found
+                    .iter()
+                    .filter(|f| f.signal.remediation == lead.signal.remediation)
+                    .map(|f| format!("node/{}", f.node)),
+            )
     }
 }
 

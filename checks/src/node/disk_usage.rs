@@ -232,6 +232,12 @@ impl Check for NodeDiskUsage {
             .detail("filesystems", &measured)
             .detail("not_measured", &not_measured)
             .remediate(remediation, ctx.distribution().await, &vars)
+            .subjects(
+                findings
+                    .iter()
+                    .filter(|f| f.status == lead.status)
+                    .map(|f| format!("node/{}", f.node)),
+            )
     }
 }
 
