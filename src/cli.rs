@@ -75,6 +75,9 @@ pub struct OutputArgs {
     /// Exit 1 on `fail`/`error` (default) or also on `warn`.
     #[arg(long, value_enum, default_value = "fail")]
     pub fail_on: FailOnArg,
+    /// Table format: print each check's structured details under it (e.g. where every setting came from).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Which checks run and how.

@@ -89,19 +89,12 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         env_file,
     });
     let hosts = config.public_hosts();
-    let shown = |def_secret: bool, v: &str| {
-        if def_secret {
-            "<set>".to_string()
-        } else {
-            v.to_string()
-        }
-    };
     if args.json {
         let settings: serde_json::Map<_, _> = config
             .entries()
             .map(|(d, s)| {
                 let v = s.map(
-                    |s| json!({"value": shown(d.secret, &s.value), "source": s.source.to_string()}),
+                    |s| json!({"value": shown_value(d.secret, &s.value), "source": s.source.to_string()}),
                 );
                 (d.key.to_string(), v.unwrap_or(serde_json::Value::Null))
             })
@@ -119,6 +112,25 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         );
         return Ok(0);
     }
+    println!("{}", config_table(&config, false));
+    Ok(0)
+}
+
+pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {
+    let facts = live_host::collect(&args.host_root).await?;
+    let text = serde_json::to_string_pretty(&facts)? + "\n";
+    match &args.output {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// The resolved configuration as a table (SETTING, VALUE, FROM): `mcp-doctor config`, and under the report
+/// with `--verbose`. `only_set` leaves out the settings nothing gave a value. Secrets show as `<set>`.
+pub fn config_table(config: &ResolvedConfig, only_set: bool) -> Table {
+    let hosts = config.public_hosts();
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
@@ -149,23 +161,21 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         match s {
             Some(s) => t.add_row(vec![
                 flag_or_env,
-                shown(d.secret, &s.value),
+                shown_value(d.secret, &s.value),
                 s.source.to_string(),
             ]),
+            None if only_set => continue,
             None => t.add_row(vec![flag_or_env, "(unset)".into(), String::new()]),
         };
     }
-    println!("{t}");
-    Ok(0)
+    t
 }
 
-pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {
-    let facts = live_host::collect(&args.host_root).await?;
-    let text = serde_json::to_string_pretty(&facts)? + "\n";
-    match &args.output {
-        Some(p) => std::fs::write(p, text)
-            .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
-        None => print!("{text}"),
+/// A setting's value for display: secrets as `<set>`, never in clear.
+fn shown_value(secret: bool, value: &str) -> String {
+    if secret {
+        "<set>".to_string()
+    } else {
+        value.to_string()
     }
-    Ok(0)
 }

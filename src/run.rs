@@ -79,7 +79,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             ))
         })?;
     }
-    emit(&report, &args.output)
+    emit(&report, &args.output, &config)
 }
 
 pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
@@ -105,8 +105,16 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
     };
     let selected = select(mode, &selection)?;
     let evidence = replay_evidence(&root)?;
-    let report = execute(mode, profile, config, evidence, &selected, &selection).await;
-    emit(&report, &args.output)
+    let report = execute(
+        mode,
+        profile,
+        config.clone(),
+        evidence,
+        &selected,
+        &selection,
+    )
+    .await;
+    emit(&report, &args.output, &config)
 }
 
 fn profile_of(p: ProfileArg) -> Profile {
@@ -244,7 +252,7 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
     })
 }
 
-fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
+fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8, StartError> {
     let write = |path: &PathBuf, text: String| {
         std::fs::write(path, text)
             .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
@@ -261,8 +269,16 @@ fn emit(report: &Report, out: &OutputArgs) -> Result<u8, StartError> {
             let opts = TableOptions {
                 color,
                 width: mcp_doctor_runner::reporters::table::terminal_width(),
+                verbose: out.verbose,
             };
-            mcp_doctor_runner::reporters::table::render(report, &opts)
+            let mut text = mcp_doctor_runner::reporters::table::render(report, &opts);
+            if out.verbose {
+                text.push_str(&format!(
+                    "\nConfiguration (where each value came from):\n{}\n",
+                    crate::info::config_table(config, true)
+                ));
+            }
+            text
         }
         Format::Json => mcp_doctor_runner::reporters::json::render(report),
         Format::Junit => mcp_doctor_runner::reporters::junit::render(report),

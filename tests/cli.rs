@@ -350,3 +350,64 @@ fn a_tar_gz_bundle_replays_like_its_directory() {
         expected("k3s-node-not-ready")
     );
 }
+
+/// The demo as a CI log shows it (stdout piped): one root cause for the two checks that see DiskPressure on
+/// mcp-worker-1, its fix printed once with its commands whole, no padding, no provenance in messages; the
+/// JSON names the same root cause.
+#[test]
+fn the_demo_report_prints_one_root_cause_and_its_fix_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(fixture("k3s-disk-pressure"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Root causes and fixes (1)"), "{text}");
+    assert!(
+        text.contains("about node/mcp-worker-1; seen by 2 checks: nodes.pressure, node.disk-usage"),
+        "{text}"
+    );
+    assert_eq!(text.matches("(rem.disk-pressure)").count(), 1, "{text}");
+    assert!(text.contains(
+        "\n         kubectl get node mcp-worker-1 -o jsonpath='{.status.conditions[?(@.type==\"DiskPressure\")].status}'\n"
+    ));
+    for line in text.lines() {
+        assert_eq!(line, line.trim_end(), "padded line: {line:?}");
+    }
+    assert!(
+        !text.contains("(env file"),
+        "provenance belongs in --verbose: {text}"
+    );
+    let verbose = mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(fixture("k3s-disk-pressure"))
+        .arg("--verbose")
+        .output()
+        .unwrap();
+    let verbose = String::from_utf8(verbose.stdout).unwrap();
+    assert!(verbose.contains("Configuration (where each value came from):"));
+    assert!(
+        verbose.contains("config.env:MCP_PLATFORM_MODE"),
+        "{verbose}"
+    );
+
+    let json = mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(fixture("k3s-disk-pressure"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let report = valid_report(&String::from_utf8_lossy(&json.stdout));
+    assert_eq!(
+        report["root_causes"],
+        serde_json::json!([{
+            "remediation": "rem.disk-pressure",
+            "title": "Recover a node from DiskPressure",
+            "status": "fail",
+            "subjects": ["node/mcp-worker-1"],
+            "checks": ["nodes.pressure", "node.disk-usage"],
+        }])
+    );
+}

@@ -2,11 +2,10 @@
 //! finishes, and an [`EventSink`] shows them. Progress always goes to stderr so stdout carries only the
 //! report (`--format json > report.json` stays clean).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mcp_doctor_checks::Status;
 
 /// Something that happened during a run. `done`/`total` count finished checks against the selection, so a
@@ -53,18 +52,27 @@ impl EventSink for PlainProgress {
     }
 }
 
-/// A spinner per running check on stderr, so a slow check is visible while it runs; each finished check
-/// leaves one permanent line above the spinners.
+/// Transient progress for a person at a terminal: one line on stderr with a spinner, the count of finished
+/// checks and the ids of those still running, redrawn in place and cleared when the last check finishes,
+/// so the terminal keeps only the report (verdicts are not printed twice).
 pub struct LiveProgress {
-    multi: MultiProgress,
-    running: Mutex<HashMap<String, ProgressBar>>,
+    bar: ProgressBar,
+    running: Mutex<Vec<String>>,
 }
 
 impl LiveProgress {
     pub fn new() -> LiveProgress {
+        LiveProgress::with_target(ProgressDrawTarget::stderr())
+    }
+
+    fn with_target(target: ProgressDrawTarget) -> LiveProgress {
+        let style = ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg} {elapsed}")
+            .expect("the progress template is valid");
+        let bar = ProgressBar::with_draw_target(None, target).with_style(style);
+        bar.enable_steady_tick(Duration::from_millis(120));
         LiveProgress {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            running: Mutex::new(HashMap::new()),
+            bar,
+            running: Mutex::new(Vec::new()),
         }
     }
 }
@@ -75,30 +83,35 @@ impl Default for LiveProgress {
     }
 }
 
+impl Drop for LiveProgress {
+    /// An interrupted or aborted run must not leave a half-drawn line behind either.
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 impl EventSink for LiveProgress {
     fn event(&self, event: &Event<'_>) {
-        // A poisoned lock only means an earlier event panicked mid-update; the map is still usable.
+        // A poisoned lock only means an earlier event panicked mid-update; the list is still usable.
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        match *event {
-            Event::Started { id, .. } => {
-                let style = ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                    .expect("the spinner template is valid");
-                let bar = self.multi.add(
-                    ProgressBar::new_spinner()
-                        .with_style(style)
-                        .with_message(id.to_string()),
-                );
-                bar.enable_steady_tick(Duration::from_millis(120));
-                running.insert(id.to_string(), bar);
+        let (done, total) = match *event {
+            Event::Started { id, done, total } => {
+                running.push(id.to_string());
+                (done, total)
             }
-            Event::Finished { id, .. } => {
-                if let Some(bar) = running.remove(id) {
-                    bar.finish_and_clear();
-                    self.multi.remove(&bar);
-                }
-                // Progress is best effort: a closed stderr must not abort the run.
-                let _ = self.multi.println(plain_line(event));
+            Event::Finished {
+                id, done, total, ..
+            } => {
+                running.retain(|r| r != id);
+                (done, total)
             }
+        };
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+        self.bar
+            .set_message(format!("running {}", running.join(", ")));
+        if done == total {
+            self.bar.finish_and_clear();
         }
     }
 }
@@ -207,31 +220,29 @@ mod tests {
     }
 
     #[test]
-    fn live_progress_drops_the_spinner_of_a_finished_check() {
-        let live = LiveProgress {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
-            running: Mutex::new(HashMap::new()),
-        };
-        live.event(&Event::Started {
-            id: "a.one",
-            done: 0,
-            total: 2,
-        });
-        live.event(&Event::Started {
-            id: "a.two",
-            done: 0,
-            total: 2,
-        });
-        assert_eq!(live.running.lock().unwrap().len(), 2);
-        live.event(&Event::Finished {
-            id: "a.one",
+    fn live_progress_tracks_running_checks_and_clears_at_the_end() {
+        let live = LiveProgress::with_target(ProgressDrawTarget::hidden());
+        for id in ["a.one", "a.two"] {
+            live.event(&Event::Started {
+                id,
+                done: 0,
+                total: 2,
+            });
+        }
+        assert_eq!(*live.running.lock().unwrap(), vec!["a.one", "a.two"]);
+        let finished = |id| Event::Finished {
+            id,
             status: Status::Pass,
             message: "ok",
             duration: Duration::ZERO,
-            done: 1,
+            done: if id == "a.one" { 1 } else { 2 },
             total: 2,
-        });
-        let running = live.running.lock().unwrap();
-        assert_eq!(running.keys().collect::<Vec<_>>(), vec!["a.two"]);
+        };
+        live.event(&finished("a.one"));
+        assert_eq!(*live.running.lock().unwrap(), vec!["a.two"]);
+        assert!(!live.bar.is_finished());
+        live.event(&finished("a.two"));
+        assert!(live.running.lock().unwrap().is_empty());
+        assert!(live.bar.is_finished());
     }
 }

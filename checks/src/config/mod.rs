@@ -35,8 +35,10 @@ pub fn checks() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// How a setting was given, for messages: `--acme-email ops@example.com`, `MCP_PLATFORM_DOMAIN=example.com`,
-/// `MCP_ACME_EMAIL=ops@example.com (env file deploy.env)`. Secret values are shown as `<set>`. None when unset.
+/// How a setting was given, for messages: `--acme-email ops@example.com`, `MCP_ACME_EMAIL=ops@example.com`
+/// (from the environment or the env file alike), `platform.example.com` for a derived value. Where it came
+/// from (which env file, derived from what) is provenance: `mcp-doctor config`, the JSON details and
+/// `--verbose` show it, messages do not. Secret values are shown as `<set>`. None when unset.
 pub fn shown(cfg: &ResolvedConfig, key: &str) -> Option<String> {
     let setting = cfg.get(key).filter(|s| !s.value.trim().is_empty())?;
     let def = SETTINGS.iter().find(|d| d.key == key);
@@ -52,11 +54,11 @@ pub fn shown(cfg: &ResolvedConfig, key: &str) -> Option<String> {
         ValueSource::Flag(flag) => format!("{flag} {value}"),
         ValueSource::Env(name) => format!("{name}={value}"),
         ValueSource::EnvFile(at) => {
-            let (path, name) = at.rsplit_once(':').unwrap_or((at.as_str(), key));
-            format!("{name}={value} (env file {path})")
+            let name = at.rsplit_once(':').map_or(key, |(_, name)| name);
+            format!("{name}={value}")
         }
-        ValueSource::Default => format!("{key} {value} (default)"),
-        ValueSource::Derived(from) => format!("{value} (derived from {from})"),
+        ValueSource::Default => format!("{} {value} (default)", setting_name(key)),
+        ValueSource::Derived(_) => value.to_string(),
     })
 }
 
@@ -137,7 +139,7 @@ mod tests {
     use crate::test_support::Case;
 
     #[test]
-    fn shown_names_the_source_and_hides_secrets() {
+    fn shown_names_the_setting_without_its_provenance_and_hides_secrets() {
         let ctx = Case::new()
             .flag("acme_email", "ops@example.com")
             .env("PROVISIONED_REGISTRY_PASSWORD", "hunter2")
@@ -154,7 +156,7 @@ mod tests {
         );
         assert_eq!(
             shown(cfg, "platform_domain").unwrap(),
-            "MCP_PLATFORM_DOMAIN=example.com (env file deploy.env)"
+            "MCP_PLATFORM_DOMAIN=example.com"
         );
         assert_eq!(shown(cfg, "tls_cluster_issuer"), None);
     }

@@ -229,10 +229,7 @@ impl Check for HostsConfig {
         } else {
             let list: Vec<String> = roles
                 .iter()
-                .filter_map(|(role, _, s)| {
-                    s.as_ref()
-                        .map(|s| format!("{role} {} ({})", s.value.trim(), s.source))
-                })
+                .filter_map(|(role, _, s)| s.as_ref().map(|s| format!("{role} {}", s.value.trim())))
                 .collect();
             format!("public hosts are valid and distinct: {}", list.join(", "))
         };
@@ -412,7 +409,7 @@ mod tests {
             &o,
             Status::Pass,
             &[
-                "platform platform.example.com (derived from MCP_PLATFORM_DOMAIN)",
+                "platform platform.example.com,",
                 "registry registry.example.com",
                 "mcp mcp.example.com",
             ],

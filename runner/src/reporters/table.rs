@@ -1,86 +1,294 @@
-//! The human report: one row per check (STATUS, CHECK, MESSAGE), the remediation indented under every
-//! check that did not pass, and a summary line.
+//! The human report, shaped like the doctors operators already like (`linkerd check`, `flutter doctor`,
+//! cargo's diagnostics): one line per check (status, id, message), then "Root causes and fixes", where each
+//! remediation is printed once, names every check and subject it resolves, and shows its commands and
+//! snippets verbatim, then the summary.
 //!
-//! comfy-table decides colour and width from whether *its* stdout is a terminal; that made output depend on
-//! where tests run, so this renderer never lets it guess: the caller says whether to colour and how wide.
+//! Two rules keep the fixes usable: a command is never wrapped or re-indented inside its line (an operator
+//! copies it as printed), and nothing is padded to the longest message (a CI log stays narrow). On a
+//! terminal a check's message is cut to the width with `…` (the full text is in `--format json`); prose in
+//! a remediation is wrapped at spaces, but never inside a `backticked command`.
+//!
+//! Whether to colour and how wide to draw are the caller's decision: the renderer never looks at the
+//! terminal itself, so output does not depend on where tests run.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use std::fmt::Write as _;
+
+use console::{Style, measure_text_width, truncate_str};
 use mcp_doctor_checks::Status;
+use serde_json::Value;
 
-use crate::report::{CheckResult, Report};
+use crate::report::{CheckResult, Report, RootCause};
 
-/// How the table is drawn.
+/// How the report is drawn.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TableOptions {
-    /// ANSI colours on the status column. The binary sets this when stdout is a TTY and `NO_COLOR` is unset.
+    /// ANSI colours. The binary sets this when stdout is a TTY and `NO_COLOR` is unset.
     pub color: bool,
-    /// Wrap to this many columns; None never wraps (files, pipes, golden tests). See [`terminal_width`].
+    /// The terminal's width: messages are cut and prose wrapped to it. None (files, pipes, golden tests)
+    /// prints every line whole. See [`terminal_width`].
     pub width: Option<u16>,
+    /// Under each check, its structured details (`key: value`), e.g. where each setting came from.
+    pub verbose: bool,
 }
 
 /// The width of the terminal on stdout, None when stdout is not a terminal.
 pub fn terminal_width() -> Option<u16> {
-    Table::new().width()
+    console::Term::stdout().size_checked().map(|(_, cols)| cols)
 }
 
-/// The table, then the summary line (and a note when the run was interrupted).
+/// Lines narrower than this are not worth cutting: a tiny or bogus width prints lines whole.
+const MIN_WIDTH: usize = 40;
+
+/// Indentation of everything under a root cause's heading.
+const INDENT: &str = "    ";
+
+/// The check lines, the root causes with their fixes, and the summary (and a note when interrupted).
 pub fn render(report: &Report, opts: &TableOptions) -> String {
-    let mut table = Table::new();
-    table
-        .force_no_tty()
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_header(vec!["STATUS", "CHECK", "MESSAGE"]);
-    if opts.color {
-        table.enforce_styling();
-    }
-    if let Some(width) = opts.width {
-        table
-            .set_width(width)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-    }
+    let paint = Paint { color: opts.color };
+    let width = opts.width.map(usize::from).filter(|w| *w >= MIN_WIDTH);
+    let causes = &report.root_causes;
+    let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
     for check in &report.checks {
-        table.add_row(vec![
-            status_cell(check.status, opts.color),
-            Cell::new(&check.id),
-            Cell::new(&check.message),
-        ]);
-        if let Some(text) = remediation_text(check) {
-            table.add_row(vec![Cell::new(""), Cell::new(""), Cell::new(text)]);
+        let cause = cause_number(causes, &check.id);
+        let label = cause.map(|n| format!("[{n}] ")).unwrap_or_default();
+        let head = format!(
+            "{} {:<5} {:<id_width$}  ",
+            symbol(check.status),
+            check.status.as_str(),
+            check.id
+        );
+        let message = format!("{label}{}", check.message);
+        let message = match width {
+            Some(w) => truncate_str(&message, w.saturating_sub(measure_text_width(&head)), "…")
+                .into_owned(),
+            None => message,
+        };
+        let line = format!("{head}{message}");
+        let _ = writeln!(out, "{}", paint.status(check.status, line.trim_end()));
+        if opts.verbose {
+            write_details(&mut out, check, id_width);
         }
     }
-    let mut out = format!("{table}\n{}\n", summary_line(report));
+    if !causes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!("Root causes and fixes ({})", causes.len()))
+        );
+        for (i, cause) in causes.iter().enumerate() {
+            write_cause(&mut out, report, i + 1, cause, width, &paint);
+        }
+    }
+    out.push('\n');
+    let attention: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Warn | Status::Fail | Status::Error))
+        .collect();
+    if !attention.is_empty() {
+        let names: Vec<String> = attention
+            .iter()
+            .map(|c| format!("{} {}", symbol(c.status), c.id))
+            .collect();
+        let _ = writeln!(out, "Needs attention: {}", names.join(", "));
+    }
+    let _ = writeln!(out, "{}", summary_line(report));
     if report.interrupted {
         out.push_str("Interrupted: checks that had not finished are reported as skip.\n");
     }
     out
 }
 
-/// `✔ pass`, `▲ warn`, `✖ fail`, `- skip`, `! error`: the symbol keeps the verdict readable without colour.
-fn status_cell(status: Status, color: bool) -> Cell {
-    let (symbol, colour) = match status {
-        Status::Pass => ("✔", Color::Green),
-        Status::Warn => ("▲", Color::Yellow),
-        Status::Fail => ("✖", Color::Red),
-        Status::Skip => ("-", Color::DarkGrey),
-        Status::Error => ("!", Color::Magenta),
+/// `[n]`, the root cause a check points to, numbered from 1 in report order.
+fn cause_number(causes: &[RootCause], check: &str) -> Option<usize> {
+    causes
+        .iter()
+        .position(|c| c.checks.iter().any(|id| id == check))
+        .map(|i| i + 1)
+}
+
+/// One root cause: heading, what it is about and which checks saw it, then the fix.
+fn write_cause(
+    out: &mut String,
+    report: &Report,
+    number: usize,
+    cause: &RootCause,
+    width: Option<usize>,
+    paint: &Paint,
+) {
+    let heading = format!(
+        "[{number}] {} {}  ({})",
+        symbol(cause.status),
+        cause.title,
+        cause.remediation
+    );
+    let _ = writeln!(out, "\n{}", paint.status(cause.status, &heading));
+    let seen_by = match cause.checks.len() {
+        1 => format!("seen by {}", cause.checks[0]),
+        n => format!("seen by {n} checks: {}", cause.checks.join(", ")),
     };
-    let cell = Cell::new(format!("{symbol} {status}"));
-    if color { cell.fg(colour) } else { cell }
-}
-
-/// The remediation under a check (only non-passing checks carry one): its title, the text indented, any snippet indented further.
-fn remediation_text(check: &CheckResult) -> Option<String> {
-    let r = check.remediation.as_ref()?;
-    let mut lines = vec![format!("  ↳ fix: {} ({})", r.title, r.id)];
-    lines.extend(r.text.lines().map(|l| format!("    {l}")));
-    if let Some(snippet) = &r.snippet {
-        lines.extend(snippet.lines().map(|l| format!("      {l}")));
+    let about = match cause.subjects.as_slice() {
+        [] => String::new(),
+        subjects => format!("about {}; ", subjects.join(", ")),
+    };
+    let _ = writeln!(out, "{INDENT}{about}{seen_by}");
+    // The first check that points to the cause carries the rendered remediation.
+    let Some(fix) = report
+        .checks
+        .iter()
+        .find(|c| c.id == cause.checks[0])
+        .and_then(|c| c.remediation.as_ref())
+    else {
+        return;
+    };
+    out.push('\n');
+    for line in fix.text.lines() {
+        write_fix_line(out, line, width);
     }
-    Some(lines.join("\n"))
+    if let Some(snippet) = &fix.snippet {
+        let _ = writeln!(out, "\n{INDENT}Generated for this cluster:");
+        for line in snippet.lines() {
+            write_verbatim(out, &format!("{INDENT}{INDENT}"), line);
+        }
+    }
 }
 
-/// `14 checks: 9 pass, 2 warn, 1 fail, 2 skip, 0 error`.
+/// A remediation line: an indented line is a command or a file line and prints verbatim; a prose line
+/// (starting at column 0) wraps to the width at spaces outside backticks.
+fn write_fix_line(out: &mut String, line: &str, width: Option<usize>) {
+    let verbatim = line.starts_with(char::is_whitespace) || line.trim().is_empty();
+    match width {
+        Some(w) if !verbatim => {
+            // A numbered step keeps its continuation lines under its text, not under its number.
+            let hang = list_marker_width(line);
+            let parts = wrap_prose(line, w.saturating_sub(INDENT.len() + hang));
+            for (i, part) in parts.iter().enumerate() {
+                let pad = if i == 0 { 0 } else { hang };
+                let _ = writeln!(out, "{INDENT}{:pad$}{part}", "");
+            }
+        }
+        _ => write_verbatim(out, INDENT, line),
+    }
+}
+
+/// A line exactly as given after the indentation; an empty line gets no trailing spaces.
+fn write_verbatim(out: &mut String, indent: &str, line: &str) {
+    if line.is_empty() {
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+}
+
+/// The width of a leading `1. ` or `- ` list marker, 0 when the line has none.
+fn list_marker_width(line: &str) -> usize {
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && line[digits..].starts_with(". ") {
+        digits + 2
+    } else if line.starts_with("- ") {
+        2
+    } else {
+        0
+    }
+}
+
+/// Splits prose into lines of at most `width` columns at spaces, never inside a backtick span, so an inline
+/// command stays whole (a word or span longer than the width gets a line of its own).
+fn wrap_prose(text: &str, width: usize) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut in_code = false;
+    let mut current = String::new();
+    for ch in text.chars() {
+        if ch == '`' {
+            in_code = !in_code;
+        }
+        if ch == ' ' && !in_code {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(ch);
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in words {
+        if !line.is_empty() && measure_text_width(&line) + 1 + measure_text_width(&word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `--verbose`: every detail of the check under its line, one `key: value` per line (compact JSON for
+/// structured values), aligned under the message.
+fn write_details(out: &mut String, check: &CheckResult, id_width: usize) {
+    let pad = " ".repeat(8 + id_width + 2);
+    for (key, value) in &check.details {
+        let shown = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let _ = writeln!(out, "{pad}{key}: {shown}");
+    }
+}
+
+/// `✔`, `▲`, `✖`, `-`, `!`: the symbol keeps the verdict readable without colour.
+fn symbol(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "✔",
+        Status::Warn => "▲",
+        Status::Fail => "✖",
+        Status::Skip => "-",
+        Status::Error => "!",
+    }
+}
+
+/// ANSI styling, or none.
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn status(&self, status: Status, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let style = match status {
+            Status::Pass => Style::new().green(),
+            Status::Warn => Style::new().yellow(),
+            Status::Fail => Style::new().red().bold(),
+            Status::Skip => Style::new().dim(),
+            Status::Error => Style::new().magenta().bold(),
+        };
+        style.force_styling(true).apply_to(text).to_string()
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.color {
+            Style::new()
+                .bold()
+                .force_styling(true)
+                .apply_to(text)
+                .to_string()
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// `14 checks: 9 pass, 2 warn, 1 fail, 2 skip, 0 error; 1 root cause`.
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let total = s.total();
@@ -88,9 +296,36 @@ fn summary_line(report: &Report) -> String {
         .iter()
         .map(|st| format!("{} {st}", s.count(*st)))
         .collect();
+    let causes = match report.root_causes.len() {
+        0 => String::new(),
+        1 => "; 1 root cause".to_string(),
+        n => format!("; {n} root causes"),
+    };
     format!(
-        "{total} {}: {}",
+        "{total} {}: {}{causes}",
         if total == 1 { "check" } else { "checks" },
         counts.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_prose;
+
+    #[test]
+    fn prose_wraps_at_spaces_but_never_inside_backticks() {
+        let lines = wrap_prose(
+            "Check it with `kubectl config view --kubeconfig /a/b` and retry now",
+            20,
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "Check it with",
+                "`kubectl config view --kubeconfig /a/b`",
+                "and retry now"
+            ]
+        );
+        assert!(lines.iter().all(|l| !l.starts_with(' ')));
+    }
 }

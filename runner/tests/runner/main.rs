@@ -4,3 +4,4 @@
 mod common;
 mod reporters;
 mod scheduling;
+mod terminal;
