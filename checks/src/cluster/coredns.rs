@@ -62,7 +62,8 @@ impl Check for CoreDns {
             .find(|d| is_coredns(d.metadata.name.as_deref(), d.metadata.labels.as_ref()))
         else {
             return Outcome::fail("no CoreDNS deployment in kube-system (looked for `coredns` or label k8s-app=kube-dns)")
-                .remediate("rem.coredns-missing", distribution, &vars);
+                .remediate("rem.coredns-missing", distribution, &vars)
+                .subject("namespace/kube-system");
         };
         let name = dep.metadata.name.clone().unwrap_or_default();
         vars.insert("deployment", name.clone());
@@ -97,6 +98,7 @@ impl Check for CoreDns {
         Outcome::fail(message)
             .detail("unready_pods", &unready)
             .remediate("rem.coredns-unready", distribution, &vars)
+            .subject(format!("deployment/kube-system/{name}"))
     }
 }
 

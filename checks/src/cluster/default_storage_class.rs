@@ -90,7 +90,8 @@ impl Check for DefaultStorageClass {
                         return Outcome::warn(format!(
                             "default StorageClass {name} is local-path on a {nodes}-node cluster: registry and Sentinel data live on one node's disk and are lost with it"
                         ))
-                        .remediate("rem.durable-storage", distribution, &vars);
+                        .remediate("rem.durable-storage", distribution, &vars)
+                        .subject(format!("storageclass/{name}"));
                     }
                 }
                 Outcome::pass(format!("default StorageClass {name} ({})", only.provisioner)).detail("default", name)
@@ -105,6 +106,7 @@ impl Check for DefaultStorageClass {
                 ))
                 .detail("defaults", &names)
                 .remediate("rem.several-default-storage-classes", distribution, &vars)
+                .subjects(names.iter().map(|n| format!("storageclass/{n}")))
             }
         }
     }

@@ -102,6 +102,7 @@ impl Check for NodesArchitecture {
                 .filter(|(a, _)| **a != majority)
                 .flat_map(|(_, n)| n.iter().cloned())
                 .collect();
+            let subjects: Vec<String> = others.iter().map(|n| format!("node/{n}")).collect();
             let vars = Vars::from([("arch", majority), ("nodes", others.join(", "))]);
             return Outcome::fail(format!(
                 "nodes run {} architectures ({}): setup rejects mixed clusters, and a pod on the wrong one fails \
@@ -110,7 +111,8 @@ impl Check for NodesArchitecture {
                 describe_groups(&by_arch)
             ))
             .detail("architectures", &by_arch)
-            .remediate("rem.mixed-architecture", distribution, &vars);
+            .remediate("rem.mixed-architecture", distribution, &vars)
+            .subjects(subjects);
         }
         let platform = ctx
             .config
@@ -124,10 +126,9 @@ impl Check for NodesArchitecture {
                     ("arch", arch.clone()),
                 ]);
                 return Outcome::fail(format!(
-                    "MCP_IMAGE_PLATFORM={} ({}) builds {wanted} images but the nodes are {arch}: pods will fail with \
+                    "MCP_IMAGE_PLATFORM={} builds {wanted} images but the nodes are {arch}: pods will fail with \
                      exec format error",
                     setting.value.trim(),
-                    setting.source
                 ))
                 .detail("architectures", &by_arch)
                 .detail("image_platform", setting)
@@ -158,6 +159,7 @@ impl Check for NodesArchitecture {
             .detail("architectures", &by_arch)
             .detail("unlabelled", &listed)
             .remediate("rem.node-arch-label", distribution, &vars)
+            .subjects(unlabelled.iter().map(|(n, _)| format!("node/{n}")))
             .snippet(commands.join("\n"));
         }
         let platform_note = platform
@@ -234,7 +236,7 @@ mod tests {
         assert_eq!(out.status, Status::Fail);
         assert_eq!(
             out.message,
-            "MCP_IMAGE_PLATFORM=linux/arm64 (env MCP_IMAGE_PLATFORM) builds arm64 images but the nodes are amd64: \
+            "MCP_IMAGE_PLATFORM=linux/arm64 builds arm64 images but the nodes are amd64: \
              pods will fail with exec format error"
         );
         let rem = out.remediation.expect("remediation");

@@ -96,10 +96,16 @@ impl Check for NodesReady {
                 messages.join("; ")
             ),
         };
+        let subjects: Vec<String> = details
+            .iter()
+            .filter_map(|d| d["node"].as_str())
+            .map(|n| format!("node/{n}"))
+            .collect();
         Outcome::fail(message)
             .detail("nodes", nodes.len())
             .detail("not_ready", details)
             .remediate("rem.node-not-ready", ctx.distribution().await, &vars)
+            .subjects(subjects)
     }
 }
 

@@ -74,6 +74,7 @@ impl Check for NodesSchedulable {
             o.detail("cordoned", &cordoned_names)
                 .detail("schedulable", schedulable)
                 .remediate("rem.cordoned-nodes", distribution, &vars)
+                .subjects(affected.iter().map(|n| format!("node/{n}")))
         };
         if schedulable == 0 {
             let message = format!(

@@ -60,6 +60,7 @@ impl Check for StuckTerminating {
                 Err(e) => return unreadable("CustomResourceDefinitions", &e),
             };
         let mut stuck = Vec::new();
+        let mut subjects: Vec<String> = Vec::new();
         for ns in &namespaces {
             let name = ns.metadata.name.as_deref().unwrap_or("");
             if !PLATFORM_NAMESPACES.contains(&name) {
@@ -107,6 +108,7 @@ impl Check for StuckTerminating {
             stuck.push(format!(
                 "namespace {name} is stuck Terminating{since}: {why}"
             ));
+            subjects.push(format!("namespace/{name}"));
         }
         if let Some(crd) = crds
             .iter()
@@ -119,6 +121,7 @@ impl Check for StuckTerminating {
                 ts.0,
                 finalizers.join(", ")
             ));
+            subjects.push(format!("customresourcedefinition/{MCPSERVER_CRD}"));
         }
         if stuck.is_empty() {
             return Outcome::pass("no platform namespace or CRD is Terminating");
@@ -138,5 +141,6 @@ impl Check for StuckTerminating {
         Outcome::fail(stuck.join("; "))
             .detail("stuck", &stuck)
             .remediate("rem.stuck-terminating", ctx.distribution().await, &vars)
+            .subjects(subjects)
     }
 }

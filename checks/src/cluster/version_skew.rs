@@ -69,6 +69,7 @@ impl Check for VersionSkew {
             .remediate("rem.version-skew", distribution, &vars);
         }
         let mut problems = Vec::new();
+        let mut skewed = Vec::new();
         for n in &nodes {
             let name = crate::facts::node_name(n);
             let kubelet = crate::facts::kubelet_version(n);
@@ -76,8 +77,12 @@ impl Check for VersionSkew {
                 problems.push(format!(
                     "node {name} reports no parseable kubelet version ({kubelet:?})"
                 ));
+                skewed.push(format!("node/{name}"));
                 continue;
             };
+            if kminor > minor || minor - kminor > MAX_KUBELET_LAG {
+                skewed.push(format!("node/{name}"));
+            }
             if kminor > minor {
                 problems.push(format!(
                     "kubelet on {name} is {kubelet}, newer than the API server {}",
@@ -101,6 +106,7 @@ impl Check for VersionSkew {
             Outcome::fail(problems.join("; "))
                 .detail("problems", &problems)
                 .remediate("rem.version-skew", distribution, &vars)
+                .subjects(skewed)
         }
     }
 }

@@ -144,6 +144,12 @@ impl Check for ImagePlatform {
                 others.join("; ")
             ))
             .remediate(rem, None, &rem_vars)
+            .subjects(
+                by_arch
+                    .iter()
+                    .filter(|(arch, _)| arch.as_str() != wanted)
+                    .flat_map(|(_, names)| names.iter().map(|n| format!("node/{n}"))),
+            )
         };
         outcome
             .detail("image_platform", platform)

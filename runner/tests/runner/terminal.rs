@@ -201,3 +201,57 @@ async fn every_command_of_every_remediation_is_printed_verbatim() {
         "the catalog has many commands; found {commands}"
     );
 }
+
+/// Checks share a root cause when they point to the same remediation about the same subjects (in any
+/// order), or, naming no subject, render the same remediation; anything else stays apart.
+#[tokio::test(start_paused = true)]
+async fn root_causes_group_by_remediation_and_subjects() {
+    let vars = disk_pressure_vars();
+    let other_node = Vars::from([("node", "mcp-worker-2".to_string())]);
+    let fix = |o: Outcome, v: &Vars| o.remediate("rem.disk-pressure", None, v);
+    let checks = [
+        check(
+            "a.one",
+            fix(Outcome::fail("x"), &vars).subjects(["node/mcp-worker-1", "node/b"]),
+        )
+        .leak(),
+        check(
+            "a.two",
+            fix(Outcome::warn("x"), &vars).subjects(["node/b", "node/mcp-worker-1"]),
+        )
+        .leak(),
+        check(
+            "a.three",
+            fix(Outcome::fail("x"), &other_node).subject("node/mcp-worker-2"),
+        )
+        .leak(),
+        check("b.one", fix(Outcome::error("x"), &vars)).leak(),
+        check("b.two", fix(Outcome::fail("x"), &vars)).leak(),
+        check("b.three", fix(Outcome::fail("x"), &other_node)).leak(),
+        check("c.pass", fix(Outcome::pass("x"), &vars)).leak(),
+    ];
+    let (report, _) = run_checks(&checks, RunOptions::default()).await;
+    let causes: Vec<(Vec<String>, Vec<String>, String)> = report
+        .root_causes
+        .iter()
+        .map(|c| (c.checks.clone(), c.subjects.clone(), c.status.to_string()))
+        .collect();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        causes,
+        vec![
+            (
+                strings(&["a.one", "a.two"]),
+                strings(&["node/mcp-worker-1", "node/b"]),
+                "fail".into()
+            ),
+            (
+                strings(&["a.three"]),
+                strings(&["node/mcp-worker-2"]),
+                "fail".into()
+            ),
+            (strings(&["b.one", "b.two"]), vec![], "error".into()),
+            (strings(&["b.three"]), vec![], "fail".into()),
+        ]
+    );
+}
