@@ -696,3 +696,55 @@ fn find_in_chain<'a, E: std::error::Error + 'static>(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_address_names_host_and_port() {
+        assert_eq!(
+            server_address("https://127.0.0.1:6443").as_deref(),
+            Some("127.0.0.1:6443")
+        );
+        assert_eq!(
+            server_address("https://cp.example.test").as_deref(),
+            Some("cp.example.test:443")
+        );
+        assert_eq!(
+            server_address("https://[::1]:6443").as_deref(),
+            Some("[::1]:6443")
+        );
+        assert_eq!(server_address(""), None);
+    }
+
+    /// The connect phase ends early enough for the TCP probe to fit in the request's time.
+    #[test]
+    fn connect_phase_and_probe_fit_in_the_request_timeout() {
+        for ms in [500, 1600, 2400, 12_000, 60_000] {
+            let request = Duration::from_millis(ms);
+            assert!(connect_timeout(request) < request, "{ms}");
+            assert!(
+                connect_timeout(request) + probe_timeout(request) <= request,
+                "{ms}"
+            );
+        }
+        assert_eq!(secs(Duration::from_millis(1800)), "1.8s");
+        assert_eq!(secs(Duration::from_secs(5)), "5s");
+    }
+
+    #[tokio::test]
+    async fn tcp_probe_tells_accepted_from_refused() {
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = open.local_addr().unwrap().to_string();
+        assert_eq!(
+            tcp_probe(&address, Duration::from_secs(2)).await,
+            TcpProbe::Accepted
+        );
+        drop(open);
+        assert!(matches!(
+            tcp_probe(&address, Duration::from_secs(2)).await,
+            TcpProbe::Refused(_)
+        ));
+    }
+}
