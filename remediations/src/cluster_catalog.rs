@@ -44,6 +44,25 @@ pub static CLUSTER: &[RemediationDef] = &[
         per_distribution: &[],
     },
     RemediationDef {
+        id: "rem.local-cluster-down",
+        title: "Start the local development cluster",
+        text: "Context {context} names a local development cluster, and nothing answers at {server}. Start it: k3d `k3d cluster start {name}`, kind `docker start {name}-control-plane`, minikube `minikube start`, Docker Desktop: Settings > Kubernetes > Enable Kubernetes. Then `kubectl --context {context} get --raw /readyz` must print ok.",
+        per_distribution: &[
+            (
+                Distribution::Kind,
+                "kind runs the cluster in the container {name}-control-plane: `docker ps -a --filter name={name}-control-plane` shows whether it stopped, `docker start {name}-control-plane` starts it again (or recreate it: `kind delete cluster --name {name} && kind create cluster --name {name}`).",
+            ),
+            (
+                Distribution::Minikube,
+                "`minikube status` shows what stopped; `minikube start` starts it again (the API port changes on restart: `minikube update-context` rewrites the kubeconfig).",
+            ),
+            (
+                Distribution::DockerDesktop,
+                "Open Docker Desktop > Settings > Kubernetes, enable Kubernetes and wait until it reports Kubernetes running.",
+            ),
+        ],
+    },
+    RemediationDef {
         id: "rem.api-not-tls",
         title: "Point the kubeconfig at the API server's HTTPS port",
         text: "What answers at {server} is not a Kubernetes API server speaking TLS. On the machine behind {server}, see which program holds port {port} (`sudo ss -ltnp 'sport = :{port}'`), and check that {server} in {kubeconfig} names the API server's HTTPS address and port (k3s: 6443). If k3s should hold that port, stop the other program and `sudo systemctl restart k3s`.",

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use mcp_doctor_remediations::Vars;
+use mcp_doctor_remediations::{Distribution, Vars};
 
 use crate::check::{Check, Context};
 use crate::declare_check;
@@ -19,7 +19,8 @@ declare_check! {
     /// For `https://127.0.0.1`, the node facts (`--host-root /` or `--host-facts`) tell whether this machine
     /// is the k3s server (then k3s is not running) or not (then the kubeconfig was copied from the server
     /// without replacing 127.0.0.1); the kubeconfig `/etc/rancher/k3s/k3s.yaml` itself also says it is the
-    /// server. Without either, both causes are named.
+    /// server. Without either, both causes are named. A context of a local development cluster (`kind-*`,
+    /// `k3d-*`, `minikube`, `docker-desktop`) on 127.0.0.1 means that cluster is not running.
     ///
     /// ### What a failure looks like
     /// On a workstation: `kubeconfig /home/ops/mcp-k3s.yaml points at https://127.0.0.1:6443 and the
@@ -88,12 +89,44 @@ enum ThisMachine {
 /// The kubeconfig k3s writes on its server.
 const K3S_KUBECONFIG: &str = "/etc/rancher/k3s/k3s.yaml";
 
+/// A local development cluster named by the context (or cluster) of the kubeconfig: its kind (for the
+/// message), the distribution (for the remediation) and its own name. kind, k3d, minikube and Docker Desktop
+/// publish their API on 127.0.0.1 too, and a k3s-server or copied-kubeconfig diagnosis would be wrong there.
+fn local_dev_cluster(
+    target: Option<&KubeTarget>,
+) -> Option<(&'static str, Option<Distribution>, String)> {
+    let t = target?;
+    [t.context.as_deref(), t.cluster.as_deref()]
+        .into_iter()
+        .flatten()
+        .find_map(|name| {
+            if let Some(rest) = name.strip_prefix("kind-") {
+                Some(("kind", Some(Distribution::Kind), rest.to_string()))
+            } else if let Some(rest) = name.strip_prefix("k3d-") {
+                Some(("k3d", None, rest.to_string()))
+            } else if name == "minikube" {
+                Some(("minikube", Some(Distribution::Minikube), name.to_string()))
+            } else if name == "docker-desktop" {
+                Some((
+                    "Docker Desktop",
+                    Some(Distribution::DockerDesktop),
+                    name.to_string(),
+                ))
+            } else {
+                None
+            }
+        })
+}
+
 /// Whether the diagnosis depends on which machine the run happened on: a loopback server, out of a pod,
-/// that refused or accepted and stayed silent.
+/// that refused or accepted and stayed silent, and not a local development cluster.
 fn asks_about_this_machine(err: &EvidenceError, target: Option<&KubeTarget>) -> bool {
     let Some(t) = target.filter(|t| !t.in_cluster) else {
         return false;
     };
+    if local_dev_cluster(Some(t)).is_some() {
+        return false;
+    }
     matches!(
         err,
         EvidenceError::Unreachable {
@@ -191,6 +224,29 @@ fn diagnose(err: &EvidenceError, target: Option<&KubeTarget>, host: &ThisMachine
             message,
             ..
         } => (Outcome::fail(message.clone()), "rem.bad-kubeconfig"),
+        EvidenceError::Unreachable {
+            cause: cause @ (UnreachableCause::Refused | UnreachableCause::Silent),
+            ..
+        } if loopback && local_dev_cluster(target).is_some() => {
+            let (kind, distribution, name) = local_dev_cluster(target).unwrap_or_default();
+            let context = target.and_then(|t| t.context.clone()).unwrap_or_default();
+            vars.insert("context", context.clone());
+            vars.insert("name", name);
+            let seen = if *cause == UnreachableCause::Refused {
+                format!("connection to {server} refused")
+            } else {
+                format!(
+                    "something accepted the connection to {server} but never answered the TLS handshake"
+                )
+            };
+            return Outcome::fail(format!(
+                "{seen}: the local {kind} cluster of context {context} is not running (or still starting)"
+            ))
+            .detail("evidence_error", err)
+            .detail("target", target)
+            .subjects(subjects)
+            .remediate("rem.local-cluster-down", distribution, &vars);
+        }
         EvidenceError::Unreachable {
             cause: cause @ (UnreachableCause::Refused | UnreachableCause::Silent),
             ..
@@ -658,6 +714,34 @@ mod tests {
             ],
         );
         assert_eq!(rem, "rem.api-loopback-down");
+    }
+
+    #[test]
+    fn a_local_dev_cluster_on_loopback_is_neither_k3s_nor_copied() {
+        let kind = KubeTarget {
+            context: Some("kind-dev".into()),
+            cluster: Some("kind-dev".into()),
+            ..target("https://127.0.0.1:41234")
+        };
+        let err = unreachable(UnreachableCause::Refused, "https://127.0.0.1:41234");
+        assert!(!asks_about_this_machine(&err, Some(&kind)));
+        let o = diagnose(&err, Some(&kind), &ThisMachine::Unknown);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("the local kind cluster of context kind-dev is not running")
+                && !o.message.contains("k3s")
+                && !o.message.contains("copied"),
+            "{}",
+            o.message
+        );
+        let r = o.remediation.unwrap();
+        assert_eq!(r.id, "rem.local-cluster-down");
+        assert!(
+            r.text.contains("docker start dev-control-plane"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]

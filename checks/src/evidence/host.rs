@@ -1,5 +1,5 @@
 //! Node-local facts: the files and disks that decide whether the kubelet's runtime can pull and keep
-//! images. Collected by `mcp-doctor host-facts` on a node (or read through `--host-root`), one JSON
+//! images, and whether the node is a k3s server. Collected by `mcp-doctor host-facts` on a node (or read through `--host-root`), one JSON
 //! document per node.
 
 use std::collections::BTreeMap;
