@@ -652,3 +652,27 @@ fn a_loopback_port_that_does_not_speak_tls_is_a_tls_failure() {
         }
     }
 }
+
+/// A real TLS API server whose CA the kubeconfig lacks keeps its own diagnosis (wrong CA), on the k3s server
+/// or not: a TLS certificate failure is neither "refused" nor "k3s is not running".
+#[test]
+fn a_loopback_api_server_with_another_ca_is_a_certificate_failure() {
+    let server = fixture_apiserver::FixtureServer::start(
+        &fixture("k3s-4node-healthy"),
+        fixture_apiserver::ServerOptions::default(),
+    )
+    .unwrap();
+    for machine in [Machine::K3sServer, Machine::Unknown] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (check, _) = api_reachable_live(tmp.path(), server.addr().port(), machine, None);
+        assert_diagnosis(
+            &check,
+            &[
+                "TLS handshake with",
+                "the certificate does not match the CA in",
+            ],
+            &["refused", "k3s is not running", "copied"],
+            "rem.api-tls",
+        );
+    }
+}
