@@ -365,7 +365,8 @@ fn diagnose(err: &EvidenceError, target: Option<&KubeTarget>, host: &ThisMachine
         } => (
             Outcome::fail(format!(
                 "{server} accepted the connection but did not complete a TLS handshake ({message}): what listens \
-                 there is not the Kubernetes API server (plain HTTP or another protocol on that port)"
+                 there is not the Kubernetes API server (plain HTTP, another protocol, or a program that drops the \
+                 connection)"
             )),
             "rem.api-not-tls",
         ),

@@ -617,7 +617,7 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
             cause: UnreachableCause::TlsProtocol,
             server: server.into(),
             message: format!(
-                "the connection was closed during the TLS handshake ({})",
+                "closed during the TLS handshake: {}",
                 chain.last().map(String::as_str).unwrap_or("eof")
             ),
         };
