@@ -411,3 +411,329 @@ fn the_demo_report_prints_one_root_cause_and_its_fix_once() {
         }])
     );
 }
+
+// --- cluster.api-reachable against real listeners on 127.0.0.1 -------------------------------------------
+
+/// A kubeconfig (outside /etc/rancher/k3s) for https://127.0.0.1:<port>.
+fn loopback_kubeconfig(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let kc = dir.join("mcp-k3s.yaml");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: default\nclusters:\n- name: default\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: default\n  context:\n    cluster: default\n    user: default\nusers:\n- name: default\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&kc, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    kc
+}
+
+/// Which machine the run happens on, as its host root says.
+#[derive(Clone, Copy, Debug)]
+enum Machine {
+    /// A k3s server: /etc/rancher/k3s/k3s.yaml and the server token exist.
+    K3sServer,
+    /// A workstation: no k3s files at all.
+    Workstation,
+    /// No --host-root.
+    Unknown,
+}
+
+fn host_root(dir: &std::path::Path, machine: Machine) -> Option<std::path::PathBuf> {
+    let (name, server) = match machine {
+        Machine::K3sServer => ("mcp-cp-1", true),
+        Machine::Workstation => ("ops-laptop", false),
+        Machine::Unknown => return None,
+    };
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/hostname"), format!("{name}\n")).unwrap();
+    if server {
+        std::fs::create_dir_all(root.join("etc/rancher/k3s")).unwrap();
+        std::fs::create_dir_all(root.join("var/lib/rancher/k3s/server")).unwrap();
+        std::fs::write(root.join("etc/rancher/k3s/k3s.yaml"), "apiVersion: v1\n").unwrap();
+        std::fs::write(root.join("var/lib/rancher/k3s/server/token"), "K10secret\n").unwrap();
+    }
+    Some(root)
+}
+
+/// `doctor --only cluster.api-reachable` against 127.0.0.1:<port>; returns the check's JSON and how long the
+/// run took.
+fn api_reachable_live(
+    tmp: &std::path::Path,
+    port: u16,
+    machine: Machine,
+    record: Option<&std::path::Path>,
+) -> (serde_json::Value, std::time::Duration) {
+    let kc = loopback_kubeconfig(tmp, port);
+    let mut cmd = mcp_doctor(tmp);
+    cmd.args([
+        "doctor",
+        "--only",
+        "cluster.api-reachable",
+        "--timeout",
+        "3",
+    ])
+    .args(["--format", "json", "--kubeconfig"])
+    .arg(&kc)
+    .timeout(std::time::Duration::from_secs(30));
+    if let Some(root) = host_root(tmp, machine) {
+        cmd.arg("--host-root").arg(root);
+    }
+    if let Some(dir) = record {
+        cmd.arg("--record").arg(dir);
+    }
+    let started = std::time::Instant::now();
+    let out = cmd.output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        api_reachable_of(&String::from_utf8_lossy(&out.stdout)),
+        took,
+    )
+}
+
+fn api_reachable_of(report: &str) -> serde_json::Value {
+    let report = valid_report(report);
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "cluster.api-reachable")
+        .cloned()
+        .unwrap()
+}
+
+/// Asserts status, message needles (and absent words) and the remediation id of cluster.api-reachable.
+fn assert_diagnosis(
+    check: &serde_json::Value,
+    needles: &[&str],
+    absent: &[&str],
+    remediation: &str,
+) {
+    let message = check["message"].as_str().unwrap();
+    assert_eq!(check["status"], "fail", "{check:#}");
+    for n in needles {
+        assert!(message.contains(n), "message lacks {n:?}: {message}");
+    }
+    for n in absent {
+        assert!(!message.contains(n), "message has {n:?}: {message}");
+    }
+    assert_eq!(check["remediation"]["id"], remediation, "{check:#}");
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A listener that accepts every connection and keeps it open without ever writing a byte.
+fn silent_listener() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    port
+}
+
+/// A listener that answers whatever arrives with `reply` and closes (plain HTTP, or garbage, on the TLS
+/// port); with an empty reply it closes as soon as it has read the client's first bytes.
+fn speaking_listener(reply: &'static [u8]) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(reply);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_refused_loopback_is_k3s_down_on_the_server_and_a_copied_kubeconfig_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let (check, _) = api_reachable_live(tmp.path(), port, Machine::K3sServer, None);
+    assert_diagnosis(
+        &check,
+        &[
+            "k3s is not running on this machine",
+            "refused",
+            "node mcp-cp-1 is the k3s server",
+        ],
+        &["copied", "sed -i"],
+        "rem.k3s-not-running",
+    );
+    let text = check["remediation"]["text"].as_str().unwrap();
+    for cmd in [
+        "sudo systemctl status k3s",
+        "sudo journalctl -u k3s --since -10m",
+        "sudo systemctl start k3s",
+    ] {
+        assert!(text.contains(cmd), "{cmd}: {text}");
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (check, _) = api_reachable_live(tmp.path(), port, Machine::Workstation, None);
+    assert_diagnosis(
+        &check,
+        &[
+            "refused",
+            "(ops-laptop) is not the k3s server",
+            "copied from the k3s server without replacing 127.0.0.1",
+        ],
+        &["k3s is not running"],
+        "rem.kubeconfig-loopback",
+    );
+    assert!(
+        check["remediation"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("sed -i.bak 's/127.0.0.1/")
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (check, _) = api_reachable_live(tmp.path(), port, Machine::Unknown, None);
+    assert_diagnosis(
+        &check,
+        &[
+            "refused",
+            "either k3s is not running here",
+            "copied from the k3s server",
+            "--host-root",
+        ],
+        &[],
+        "rem.api-loopback-down",
+    );
+}
+
+/// A port that accepts and stays silent is not "nothing answers there"; the run ends within the request
+/// timeout, and a recording of it replays to the same message.
+#[test]
+fn a_silent_loopback_port_is_told_from_a_refused_one_and_replays_the_same() {
+    let port = silent_listener();
+    for (machine, needles, absent, rem) in [
+        (
+            Machine::K3sServer,
+            &[
+                "k3s is not answering on this machine",
+                "accepted the connection",
+                "never answered the TLS handshake",
+            ][..],
+            &["refused", "copied"][..],
+            "rem.k3s-not-running",
+        ),
+        (
+            Machine::Workstation,
+            &[
+                "accepted the connection but never answered the TLS handshake",
+                "(ops-laptop) is not the k3s server",
+                "copied",
+            ][..],
+            &["refused", "nothing listens"][..],
+            "rem.kubeconfig-loopback",
+        ),
+        (
+            Machine::Unknown,
+            &[
+                "accepted the connection to",
+                "never answered the TLS handshake",
+                "either k3s here is hung",
+            ][..],
+            &["refused", "nothing listens"][..],
+            "rem.api-loopback-down",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let record = tmp.path().join("recording");
+        let (live, took) = api_reachable_live(tmp.path(), port, machine, Some(&record));
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{machine:?}: took {took:?}"
+        );
+        assert_diagnosis(&live, needles, absent, rem);
+
+        let out = mcp_doctor(tmp.path())
+            .arg("analyze")
+            .arg(&record)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let replayed = api_reachable_of(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(replayed["message"], live["message"], "{machine:?}");
+        assert_eq!(replayed["remediation"], live["remediation"], "{machine:?}");
+        assert_eq!(replayed["subjects"], live["subjects"], "{machine:?}");
+    }
+}
+
+/// Plain HTTP, garbage, or a close on the TLS port is a TLS failure, named as such: neither "refused" nor a CA
+/// problem.
+#[test]
+fn a_loopback_port_that_does_not_speak_tls_is_a_tls_failure() {
+    for reply in [
+        &b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+        &b"\x00\x01garbage that is not TLS\r\n"[..],
+        &b""[..],
+    ] {
+        let port = speaking_listener(reply);
+        for machine in [Machine::K3sServer, Machine::Unknown] {
+            let tmp = tempfile::tempdir().unwrap();
+            let (check, _) = api_reachable_live(tmp.path(), port, machine, None);
+            assert_diagnosis(
+                &check,
+                &[
+                    "accepted the connection but did not complete a TLS handshake",
+                    "not the Kubernetes API server",
+                ],
+                &["refused", "copied", "does not match the CA"],
+                "rem.api-not-tls",
+            );
+        }
+    }
+}
+
+/// A real TLS API server whose CA the kubeconfig lacks keeps its own diagnosis (wrong CA), on the k3s server
+/// or not: a TLS certificate failure is neither "refused" nor "k3s is not running".
+#[test]
+fn a_loopback_api_server_with_another_ca_is_a_certificate_failure() {
+    let server = fixture_apiserver::FixtureServer::start(
+        &fixture("k3s-4node-healthy"),
+        fixture_apiserver::ServerOptions::default(),
+    )
+    .unwrap();
+    for machine in [Machine::K3sServer, Machine::Unknown] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (check, _) = api_reachable_live(tmp.path(), server.addr().port(), machine, None);
+        assert_diagnosis(
+            &check,
+            &[
+                "TLS handshake with",
+                "the certificate does not match the CA in",
+            ],
+            &["refused", "k3s is not running", "copied"],
+            "rem.api-tls",
+        );
+    }
+}

@@ -32,6 +32,43 @@ pub static CLUSTER: &[RemediationDef] = &[
         per_distribution: &[],
     },
     RemediationDef {
+        id: "rem.k3s-not-running",
+        title: "Start k3s on this server",
+        text: "This machine is the k3s server and its API server does not answer at {server}. See why, then start it:\n  sudo systemctl status k3s\n  sudo journalctl -u k3s --since -10m\n  sudo systemctl start k3s\nIf port {port} is held by another program (`sudo ss -ltnp 'sport = :{port}'` names it), stop that program first. Do not edit {kubeconfig}: on the server it rightly points at 127.0.0.1.",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.api-loopback-down",
+        title: "Start k3s here, or point the kubeconfig at the server",
+        text: "{kubeconfig} points at {server}, which only works on the k3s server itself.\nIf this machine is the k3s server, k3s is not running:\n  sudo systemctl status k3s\n  sudo journalctl -u k3s --since -10m\n  sudo systemctl start k3s\nIf the file was copied from the server to this machine, replace 127.0.0.1 with the server's address:\n  sed -i.bak 's/127.0.0.1/<cp-node-ip>/g' {kubeconfig}\n  chmod 0600 {kubeconfig}\nRun with --host-root / (on this machine) so mcp-doctor can tell which case this is.",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.local-cluster-down",
+        title: "Start the local development cluster",
+        text: "Context {context} names a local development cluster, and nothing answers at {server}. Start it: k3d `k3d cluster start {name}`, kind `docker start {name}-control-plane`, minikube `minikube start`, Docker Desktop: Settings > Kubernetes > Enable Kubernetes. Then `kubectl --context {context} get --raw /readyz` must print ok.",
+        per_distribution: &[
+            (
+                Distribution::Kind,
+                "kind runs the cluster in the container {name}-control-plane: `docker ps -a --filter name={name}-control-plane` shows whether it stopped, `docker start {name}-control-plane` starts it again (or recreate it: `kind delete cluster --name {name} && kind create cluster --name {name}`).",
+            ),
+            (
+                Distribution::Minikube,
+                "`minikube status` shows what stopped; `minikube start` starts it again (the API port changes on restart: `minikube update-context` rewrites the kubeconfig).",
+            ),
+            (
+                Distribution::DockerDesktop,
+                "Open Docker Desktop > Settings > Kubernetes, enable Kubernetes and wait until it reports Kubernetes running.",
+            ),
+        ],
+    },
+    RemediationDef {
+        id: "rem.api-not-tls",
+        title: "Point the kubeconfig at the API server's HTTPS port",
+        text: "What answers at {server} is not a Kubernetes API server speaking TLS. On the machine behind {server}, see which program holds port {port} (`sudo ss -ltnp 'sport = :{port}'`), and check that {server} in {kubeconfig} names the API server's HTTPS address and port (k3s: 6443). If k3s should hold that port, stop the other program and `sudo systemctl restart k3s`.",
+        per_distribution: &[],
+    },
+    RemediationDef {
         id: "rem.api-unreachable",
         title: "Reach the API server",
         text: "Check that {server} is the control-plane address, that the API server runs (`systemctl status k3s` on a k3s server, `kubectl get --raw /readyz` from a machine that works), and that port 6443 is open between here and the control plane. Raise --timeout if the link is merely slow.",

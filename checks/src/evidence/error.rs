@@ -15,10 +15,17 @@ pub enum UnreachableCause {
     Dns,
     /// Nothing listens at the server address.
     Refused,
-    /// No answer within the timeout.
+    /// No answer within the timeout: the TCP connection was not established (a firewall dropping packets,
+    /// a wrong address), or, for older recordings, any timeout.
     Timeout,
-    /// The TLS handshake failed: wrong CA, name mismatch, expired certificate.
+    /// The TCP connection was accepted but the TLS handshake got no answer within the timeout: something
+    /// listens there and stays silent (a hung or starting API server, a proxy without a backend).
+    Silent,
+    /// The TLS handshake failed on the certificate: wrong CA, name mismatch, expired certificate.
     Tls,
+    /// The TLS handshake failed for another reason: the peer does not speak TLS (plain HTTP, another
+    /// protocol) or closed the connection during the handshake.
+    TlsProtocol,
     Other,
 }
 

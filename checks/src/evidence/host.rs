@@ -1,5 +1,5 @@
 //! Node-local facts: the files and disks that decide whether the kubelet's runtime can pull and keep
-//! images. Collected by `mcp-doctor host-facts` on a node (or read through `--host-root`), one JSON
+//! images, and whether the node is a k3s server. Collected by `mcp-doctor host-facts` on a node (or read through `--host-root`), one JSON
 //! document per node.
 
 use std::collections::BTreeMap;
@@ -32,6 +32,22 @@ pub const CREDENTIAL_FILES: &[&str] = &[
     "/etc/kubernetes/admin.conf",
 ];
 
+/// Files whose presence tells the node's k3s role. Only their mode and owner are collected, never their
+/// contents: a unit's command line may carry `--token`.
+pub const ROLE_FILES: &[&str] = &[
+    "/etc/systemd/system/k3s.service",
+    "/etc/systemd/system/k3s-agent.service",
+];
+
+/// Files that exist only on a k3s server: its admin kubeconfig, its tokens, its systemd unit (agents run
+/// `k3s-agent.service` and have none of these).
+pub const K3S_SERVER_MARKERS: &[&str] = &[
+    "/etc/rancher/k3s/k3s.yaml",
+    "/var/lib/rancher/k3s/server/token",
+    "/var/lib/rancher/k3s/server/node-token",
+    "/etc/systemd/system/k3s.service",
+];
+
 /// Paths whose filesystem usage is measured: the node filesystem and the image filesystems.
 pub const DISK_PATHS: &[&str] = &[
     "/",
@@ -55,6 +71,17 @@ pub struct HostFacts {
     /// `k3s`, `containerd`: the version lines the binaries print, when found.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+}
+
+impl HostFacts {
+    /// The files that show this node is a k3s server (empty when none does).
+    pub fn k3s_server_markers(&self) -> Vec<&'static str> {
+        K3S_SERVER_MARKERS
+            .iter()
+            .copied()
+            .filter(|p| self.files.contains_key(*p))
+            .collect()
+    }
 }
 
 /// A file on the node: its permission bits and, for configuration files, its text.

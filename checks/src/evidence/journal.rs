@@ -8,6 +8,7 @@
 //! evidence/kube/get/<resource>/<ns|_cluster>/<name>.json
 //! evidence/kube/access/<verb>/<resource>/<ns|_cluster>.json
 //! cluster/<resource>/<scope>.json                the objects, as a List the API would return
+//! evidence/host/local.json                      which node of host/ the run happened on, or null
 //! host/<node>.json                               node facts
 //! ```
 //! `<scope>` is `_cluster`, `_all` or a namespace; `<resource>` is `nodes`, `deployments.apps`, ...
@@ -30,6 +31,8 @@ pub mod keys {
     pub const VERSION: &str = "kube/version";
     /// Why node facts were not available, when they were not (the facts themselves live in `host/`).
     pub const HOST: &str = "host/nodes";
+    /// Which node's facts describe the machine the run happened on (`null`: none of them).
+    pub const HOST_LOCAL: &str = "host/local";
 
     pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
         format!(

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use super::host::{
     CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact,
-    HOST_FACTS_SCHEMA, HostFacts,
+    HOST_FACTS_SCHEMA, HostFacts, ROLE_FILES,
 };
 use super::{EvidenceError, HostSource};
 
@@ -41,7 +41,7 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
             }
         }
     }
-    for path in CREDENTIAL_FILES {
+    for path in CREDENTIAL_FILES.iter().chain(ROLE_FILES) {
         if let Some(f) = file_fact(root, path, false) {
             files.insert(path.to_string(), f);
         }
@@ -57,13 +57,7 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
         .and_then(|f| f.content.as_deref())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .or_else(|| {
-            rustix::system::uname()
-                .nodename()
-                .to_str()
-                .ok()
-                .map(str::to_string)
-        })
+        .or_else(this_hostname)
         .unwrap_or_else(|| "unknown".into());
     let versions = if root == Path::new("/") {
         binary_versions().await
@@ -78,6 +72,16 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
         disks,
         versions,
     })
+}
+
+/// The host name of the machine this process runs on.
+fn this_hostname() -> Option<String> {
+    rustix::system::uname()
+        .nodename()
+        .to_str()
+        .ok()
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
 }
 
 fn under(root: &Path, abs: &str) -> PathBuf {
@@ -197,10 +201,13 @@ pub enum LiveHost {
     FactsDir(PathBuf),
 }
 
+/// Node facts of a live run, and which of them (if any) describe the machine mcp-doctor runs on.
+type LiveFacts = (Arc<BTreeMap<String, HostFacts>>, Option<String>);
+
 /// Memoizes the node facts of a live run (collected once) and records them in the journal.
 pub struct LiveHostSource {
     how: LiveHost,
-    cache: tokio::sync::OnceCell<Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError>>,
+    cache: tokio::sync::OnceCell<Result<LiveFacts, EvidenceError>>,
     journal: Arc<super::Journal>,
 }
 
@@ -212,11 +219,8 @@ impl LiveHostSource {
             journal,
         }
     }
-}
 
-#[async_trait]
-impl HostSource for LiveHostSource {
-    async fn nodes(&self) -> Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError> {
+    async fn facts(&self) -> &Result<LiveFacts, EvidenceError> {
         self.cache
             .get_or_init(|| async {
                 let res = match &self.how {
@@ -225,16 +229,36 @@ impl HostSource for LiveHostSource {
                                   `mcp-doctor host-facts`"
                             .into(),
                     }),
-                    LiveHost::Root(root) => collect(root).await.map(|f| BTreeMap::from([(f.node.clone(), f)])),
-                    LiveHost::FactsDir(dir) => read_facts_dir(dir),
+                    // A host root is this machine's filesystem (or a mount of it): its facts are local.
+                    LiveHost::Root(root) => collect(root)
+                        .await
+                        .map(|f| (BTreeMap::from([(f.node.clone(), f.clone())]), Some(f.node))),
+                    // Files written on nodes: the one named like this machine, if any, is local.
+                    LiveHost::FactsDir(dir) => read_facts_dir(dir).map(|facts| {
+                        let local = this_hostname().filter(|h| facts.contains_key(h));
+                        (facts, local)
+                    }),
                 };
                 match &res {
-                    Ok(facts) => self.journal.record_host(facts),
+                    Ok((facts, local)) => {
+                        self.journal.record_host(facts);
+                        self.journal.record(super::journal::keys::HOST_LOCAL, &Ok(local));
+                    }
                     Err(e) => self.journal.record::<()>(super::journal::keys::HOST, &Err(e.clone())),
                 }
-                res.map(Arc::new)
+                res.map(|(facts, local)| (Arc::new(facts), local))
             })
             .await
-            .clone()
+    }
+}
+
+#[async_trait]
+impl HostSource for LiveHostSource {
+    async fn nodes(&self) -> Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError> {
+        self.facts().await.clone().map(|(facts, _)| facts)
+    }
+
+    async fn local_node(&self) -> Result<Option<String>, EvidenceError> {
+        self.facts().await.clone().map(|(_, local)| local)
     }
 }

@@ -47,6 +47,8 @@ pub struct LiveKube {
     connection: Result<(kube::Client, KubeTarget), EvidenceError>,
     target: Result<KubeTarget, EvidenceError>,
     timeout: Duration,
+    /// Requests go through an HTTP proxy, so a direct TCP probe of the server would not tell anything.
+    proxied: bool,
     journal: Arc<Journal>,
     version: OnceCell<Result<ServerVersion, EvidenceError>>,
     lists: Mutex<HashMap<String, Shared<Arc<Vec<Value>>>>>,
@@ -58,7 +60,9 @@ impl LiveKube {
     /// Loads the kubeconfig and builds a client. Never fails: a configuration problem is kept and returned
     /// by every request, so the checks report it.
     pub async fn connect(opts: &KubeOptions, journal: Arc<Journal>) -> LiveKube {
-        let connection = build_client(opts).await;
+        let built = build_client(opts).await;
+        let proxied = built.as_ref().is_ok_and(|(_, _, proxied)| *proxied);
+        let connection = built.map(|(c, t, _)| (c, t));
         let target = connection
             .as_ref()
             .map(|(_, t)| t.clone())
@@ -68,6 +72,7 @@ impl LiveKube {
             connection,
             target,
             timeout: opts.request_timeout,
+            proxied,
             journal,
             version: OnceCell::new(),
             lists: Mutex::default(),
@@ -96,12 +101,117 @@ impl LiveKube {
             .unwrap_or_default();
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if is_connect_timeout(&e) && !self.proxied => {
+                Err(self.after_connect_timeout(&e, &server).await)
+            }
             Ok(Err(e)) => Err(classify(&e, &server)),
             Err(_) => Err(EvidenceError::Timeout {
                 what,
                 secs: self.timeout.as_secs().max(1),
             }),
         }
+    }
+
+    /// The connect phase (TCP and TLS handshake) ran out of time, which alone does not tell a port that
+    /// drops the connection attempt from one that accepts it and then never speaks TLS. A bounded TCP
+    /// connect to the same address tells them apart; its result becomes part of the (journaled) error.
+    async fn after_connect_timeout(&self, err: &kube::Error, server: &str) -> EvidenceError {
+        let classified = classify(err, server);
+        let Some(address) = server_address(server) else {
+            return classified;
+        };
+        let connect = connect_timeout(self.timeout);
+        let probe_limit = probe_timeout(self.timeout);
+        let (cause, message) = match tcp_probe(&address, probe_limit).await {
+            TcpProbe::Accepted => (
+                UnreachableCause::Silent,
+                format!(
+                    "{address} accepts TCP connections, but sent no TLS handshake answer within {}",
+                    secs(connect)
+                ),
+            ),
+            TcpProbe::Refused(e) => (
+                UnreachableCause::Refused,
+                format!(
+                    "no TLS handshake within {}; a new TCP connection to {address} was then refused ({e})",
+                    secs(connect)
+                ),
+            ),
+            TcpProbe::NoAnswer => (
+                UnreachableCause::Timeout,
+                format!(
+                    "TCP connection to {address} not established within {} (a second attempt got no answer within {} either)",
+                    secs(connect),
+                    secs(probe_limit)
+                ),
+            ),
+            TcpProbe::Failed(e) => {
+                return EvidenceError::Unreachable {
+                    cause: UnreachableCause::Timeout,
+                    server: server.into(),
+                    message: format!(
+                        "{classified}; a TCP connection to {address} then failed: {e}"
+                    ),
+                };
+            }
+        };
+        EvidenceError::Unreachable {
+            cause,
+            server: server.into(),
+            message,
+        }
+    }
+}
+
+/// `1.8s`, `5s`.
+fn secs(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// How long the connect phase (TCP plus TLS handshake) may take: well inside the request timeout, so a
+/// connect-phase timeout is told from a response timeout and the TCP probe still fits in the request's time.
+fn connect_timeout(request_timeout: Duration) -> Duration {
+    (request_timeout * 3 / 4).min(Duration::from_secs(5))
+}
+
+/// How long the TCP probe after a connect-phase timeout may take.
+fn probe_timeout(request_timeout: Duration) -> Duration {
+    (request_timeout / 4).min(Duration::from_secs(3))
+}
+
+/// `host:port` of an API server URL (`https://127.0.0.1:6443` -> `127.0.0.1:6443`; default ports 443/80).
+fn server_address(server: &str) -> Option<String> {
+    let uri: http::Uri = server.parse().ok()?;
+    let host = uri.host()?;
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("http") => 80,
+        _ => 443,
+    });
+    Some(format!("{host}:{port}"))
+}
+
+/// What a plain TCP connect saw.
+#[derive(Debug, PartialEq)]
+enum TcpProbe {
+    Accepted,
+    Refused(String),
+    NoAnswer,
+    Failed(String),
+}
+
+async fn tcp_probe(address: &str, limit: Duration) -> TcpProbe {
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => TcpProbe::Accepted,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            TcpProbe::Refused(e.to_string())
+        }
+        Ok(Err(e)) => TcpProbe::Failed(e.to_string()),
+        Err(_) => TcpProbe::NoAnswer,
     }
 }
 
@@ -298,7 +408,10 @@ pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
 /// Secret keys that hold public certificates and survive redaction.
 pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
 
-async fn build_client(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), EvidenceError> {
+/// The client, the target it talks to, and whether it goes through an HTTP proxy.
+type Built = (kube::Client, KubeTarget, bool);
+
+async fn build_client(opts: &KubeOptions) -> Result<Built, EvidenceError> {
     let bad = |message: String| EvidenceError::Unreachable {
         cause: UnreachableCause::BadKubeconfig,
         server: String::new(),
@@ -354,9 +467,10 @@ async fn build_client(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), 
         .await
         .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
     tune(&mut config, opts);
+    let proxied = config.proxy_url.is_some();
     let client = kube::Client::try_from(config)
         .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
-    Ok((client, target))
+    Ok((client, target, proxied))
 }
 
 /// Finds the kubeconfig to use: the flag, then `KUBECONFIG` (merged as kubectl does), then `~/.kube/config`.
@@ -408,7 +522,7 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
     }
 }
 
-fn in_cluster(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), EvidenceError> {
+fn in_cluster(opts: &KubeOptions) -> Result<Built, EvidenceError> {
     if std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
         return Err(EvidenceError::Unreachable {
             cause: UnreachableCause::NoKubeconfig,
@@ -425,6 +539,7 @@ fn in_cluster(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), Evidence
         .map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
     tune(&mut config, opts);
     let server = config.cluster_url.to_string();
+    let proxied = config.proxy_url.is_some();
     let client = kube::Client::try_from(config)
         .map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
     Ok((
@@ -434,12 +549,13 @@ fn in_cluster(opts: &KubeOptions) -> Result<(kube::Client, KubeTarget), Evidence
             in_cluster: true,
             ..Default::default()
         },
+        proxied,
     ))
 }
 
 /// A diagnostics tool must not retry or wait forever: set explicit timeouts and no automatic retries.
 fn tune(config: &mut kube::Config, opts: &KubeOptions) {
-    config.connect_timeout = Some(opts.request_timeout.min(Duration::from_secs(5)));
+    config.connect_timeout = Some(connect_timeout(opts.request_timeout));
     config.read_timeout = Some(opts.request_timeout);
     config.write_timeout = Some(opts.request_timeout);
     config.default_retry = false;
@@ -469,10 +585,22 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
     let chain = error_chain(err);
     let text = chain.join(": ");
     let lower = text.to_ascii_lowercase();
-    let cause = if chain_has_rustls(err)
-        || lower.contains("invalid peer certificate")
-        || lower.contains("certificate")
-    {
+    let connect_phase = lower.contains("client error (connect)");
+    let cause = if let Some(tls) = find_in_chain::<rustls::Error>(err) {
+        match tls {
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => {
+                UnreachableCause::Tls
+            }
+            // The peer answered, but not with TLS (plain HTTP, another protocol) or not one we share.
+            other => {
+                return EvidenceError::Unreachable {
+                    cause: UnreachableCause::TlsProtocol,
+                    server: server.into(),
+                    message: other.to_string(),
+                };
+            }
+        }
+    } else if lower.contains("invalid peer certificate") || lower.contains("certificate") {
         UnreachableCause::Tls
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup address")
@@ -481,6 +609,18 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
         UnreachableCause::Dns
     } else if lower.contains("connection refused") {
         UnreachableCause::Refused
+    } else if lower.contains("tls handshake eof")
+        || (connect_phase && lower.contains("connection reset"))
+    {
+        // The peer accepted the TCP connection and closed or reset it before the TLS handshake finished.
+        return EvidenceError::Unreachable {
+            cause: UnreachableCause::TlsProtocol,
+            server: server.into(),
+            message: format!(
+                "closed during the TLS handshake: {}",
+                chain.last().map(String::as_str).unwrap_or("eof")
+            ),
+        };
     } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("deadline")
     {
         UnreachableCause::Timeout
@@ -492,6 +632,30 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
         server: server.into(),
         message: text,
     }
+}
+
+/// Whether the request failed because the connect phase (TCP connect plus TLS handshake, which kube's
+/// connector times together) ran out of time: hyper-timeout reports that as an `io::Error` of kind
+/// `TimedOut` wrapping tokio's `Elapsed`, while a response that never comes times out without it.
+pub fn is_connect_timeout(err: &kube::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut
+                && io
+                    .get_ref()
+                    .is_some_and(|i| i.is::<tokio::time::error::Elapsed>())
+            {
+                return true;
+            }
+            cur = io
+                .get_ref()
+                .map(|i| i as &(dyn std::error::Error + 'static));
+        } else {
+            cur = e.source();
+        }
+    }
+    false
 }
 
 /// The messages of an error and its causes, deduplicated (kube's Display already repeats its source).
@@ -513,12 +677,15 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
     out
 }
 
-/// rustls errors hide inside io::Error payloads, which `source()` skips.
-fn chain_has_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+/// The first error of type `E` in the chain; rustls errors hide inside io::Error payloads, which `source()`
+/// skips.
+fn find_in_chain<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
         }
         cur = match e.downcast_ref::<std::io::Error>() {
             Some(io) => io
@@ -527,5 +694,57 @@ fn chain_has_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
             None => e.source(),
         };
     }
-    false
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_address_names_host_and_port() {
+        assert_eq!(
+            server_address("https://127.0.0.1:6443").as_deref(),
+            Some("127.0.0.1:6443")
+        );
+        assert_eq!(
+            server_address("https://cp.example.test").as_deref(),
+            Some("cp.example.test:443")
+        );
+        assert_eq!(
+            server_address("https://[::1]:6443").as_deref(),
+            Some("[::1]:6443")
+        );
+        assert_eq!(server_address(""), None);
+    }
+
+    /// The connect phase ends early enough for the TCP probe to fit in the request's time.
+    #[test]
+    fn connect_phase_and_probe_fit_in_the_request_timeout() {
+        for ms in [500, 1600, 2400, 12_000, 60_000] {
+            let request = Duration::from_millis(ms);
+            assert!(connect_timeout(request) < request, "{ms}");
+            assert!(
+                connect_timeout(request) + probe_timeout(request) <= request,
+                "{ms}"
+            );
+        }
+        assert_eq!(secs(Duration::from_millis(1800)), "1.8s");
+        assert_eq!(secs(Duration::from_secs(5)), "5s");
+    }
+
+    #[tokio::test]
+    async fn tcp_probe_tells_accepted_from_refused() {
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = open.local_addr().unwrap().to_string();
+        assert_eq!(
+            tcp_probe(&address, Duration::from_secs(2)).await,
+            TcpProbe::Accepted
+        );
+        drop(open);
+        assert!(matches!(
+            tcp_probe(&address, Duration::from_secs(2)).await,
+            TcpProbe::Refused(_)
+        ));
+    }
 }

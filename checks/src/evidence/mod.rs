@@ -220,6 +220,9 @@ pub trait TlsSource: Send + Sync {
 pub trait HostSource: Send + Sync {
     /// Facts per node name.
     async fn nodes(&self) -> Result<Arc<BTreeMap<String, HostFacts>>, EvidenceError>;
+    /// The node whose facts describe the machine mcp-doctor ran on: the host root's node, or the facts file
+    /// named like this machine; `Ok(None)` when none of the facts is this machine.
+    async fn local_node(&self) -> Result<Option<String>, EvidenceError>;
 }
 
 /// The sources a run reads from.

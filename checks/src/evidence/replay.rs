@@ -295,6 +295,15 @@ impl HostSource for ReplaySource {
             .await
             .clone()
     }
+
+    async fn local_node(&self) -> Result<Option<String>, EvidenceError> {
+        self.nodes().await?;
+        replay_probe(
+            &self.bundle,
+            keys::HOST_LOCAL.into(),
+            "which node's facts describe the machine the run happened on".into(),
+        )
+    }
 }
 
 /// Replays a journaled probe answer by its key, or reports it as not collected.
