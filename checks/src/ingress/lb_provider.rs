@@ -24,7 +24,7 @@ declare_check! {
     ///
     /// ### What a failure looks like
     /// `k3s ServiceLB is disabled (--disable servicelb on mcp-cp-1) and no other LoadBalancer provider runs:
-    /// service/kube-system/traefik stay <pending>`
+    /// Service kube-system/traefik stays <pending>`
     ///
     /// ### How to fix
     /// Re-enable ServiceLB (drop `--disable servicelb` from the k3s server's arguments or
@@ -101,10 +101,14 @@ impl Check for LbProvider {
             ("namespace", "<namespace>".to_string()),
             ("name", "<service>".to_string()),
         ]);
-        let stays = if pending.is_empty() {
+        let names: Vec<&str> = pending
+            .iter()
+            .map(|s| s.strip_prefix("service/").unwrap_or(s))
+            .collect();
+        let stays = if names.is_empty() {
             "LoadBalancer Services will stay <pending>".to_string()
         } else {
-            format!("{} will stay <pending>", pending.join(", "))
+            format!("{} will stay <pending>", names.join(", "))
         };
         if tolerates_pending(distribution) {
             let d = distribution.map(|d| d.as_str()).unwrap_or("?");
@@ -146,7 +150,7 @@ mod tests {
             Status::Fail,
             &[
                 "k3s ServiceLB is disabled (--disable servicelb on mcp-cp-1)",
-                "service/kube-system/traefik stay <pending>",
+                "Service kube-system/traefik stays <pending>",
             ],
         );
         assert_eq!(rem, "rem.servicelb-disabled");

@@ -66,8 +66,14 @@ impl Check for Placement {
         let lb = servicelb::lb_pods(&pods, &svc);
         let lines = servicelb::node_lines(&nodes, &lb, &pods);
 
+        let by_node = format!("node by node: {}", lines.join("; "));
         if let Some(f) = servicelb::stuck_pod_finding(&svc, &lb, &pods) {
-            return f.outcome(ctx).await.detail("nodes", &lines);
+            let message = format!("{}; {by_node}", f.message);
+            return f
+                .reworded(message)
+                .outcome(ctx)
+                .await
+                .detail("nodes", &lines);
         }
         if lb.is_empty() {
             let services = match crate::ingress::traefik::services(ctx).await {
@@ -112,21 +118,9 @@ impl Check for Placement {
                 .await
                 .detail("nodes", &lines);
         }
-        let pods_text: Vec<String> = lb
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} on {} (host ports {})",
-                    p.name,
-                    p.node.as_deref().unwrap_or("?"),
-                    p.ports_text()
-                )
-            })
-            .collect();
         Outcome::pass(format!(
-            "svclb pods for Service {name} run only on {} and are Running: {}",
+            "80/443 for Service {name} answer only on {}, where the svclb pods run; {by_node}",
             answering.join(", "),
-            pods_text.join("; ")
         ))
         .detail("nodes", &lines)
     }
@@ -146,7 +140,11 @@ mod tests {
         expect(
             &o,
             Status::Pass,
-            &["run only on mcp-ingress-1", "host ports 80/443"],
+            &[
+                "answer only on mcp-ingress-1",
+                "node by node: mcp-cp-1 [no enablelb label]: no svclb pod (not eligible",
+                "host ports 80/443, answers on 10.0.0.21, 203.0.113.10",
+            ],
         );
         let nodes = o.details["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), 4);
@@ -154,7 +152,7 @@ mod tests {
             nodes[1]
                 .as_str()
                 .unwrap()
-                .contains("answers on 10.0.0.21 (InternalIP), 203.0.113.10 (ExternalIP)"),
+                .contains("answers on 10.0.0.21, 203.0.113.10"),
             "{nodes:?}"
         );
         assert!(

@@ -293,7 +293,9 @@ pub fn advertised(nodes: &[Node], pods: &[LbPod]) -> Vec<String> {
     ips
 }
 
-/// Node by node: the labels, the svclb pod and its phase and host ports, and what answers where.
+/// Node by node: the labels, the svclb pod and its phase and host ports, and what answers where, e.g.
+/// `mcp-ingress-1 [enablelb=true, public ingress]: svclb-traefik-4c5e2f1a-lz6tk Running, host ports 80/443,
+/// answers on 10.0.0.21, 203.0.113.10`.
 pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<String> {
     let selector = selector_on(nodes);
     nodes
@@ -305,32 +307,28 @@ pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<Stri
                 .iter()
                 .filter(|p| p.node.as_deref() == Some(name))
                 .collect();
-            let addrs: Vec<String> = addresses(node)
-                .into_iter()
-                .map(|(t, a)| format!("{a} ({t})"))
-                .collect();
             if here.is_empty() {
                 let why = if eligible(node, selector) {
-                    "eligible, but no svclb pod exists for it".to_string()
+                    "eligible, but ServiceLB made none"
                 } else {
-                    "not eligible: ServiceLB runs only on enablelb=true nodes while any node carries the label"
-                        .to_string()
+                    "not eligible: enablelb=true is set on other nodes"
                 };
-                return format!("{name} {labels}: no svclb pod ({why}); nothing answers on its 80/443");
+                return format!("{name} {labels}: no svclb pod ({why}), nothing on 80/443");
             }
+            let addrs: Vec<String> = addresses(node).into_iter().map(|(_, a)| a).collect();
             let pods_text: Vec<String> = here
                 .iter()
                 .map(|p| {
                     if p.answers() {
                         format!(
-                            "{} Running, host ports {} → answers on {}",
+                            "{} Running, host ports {}, answers on {}",
                             p.name,
                             p.ports_text(),
                             addrs.join(", ")
                         )
                     } else {
                         let why = pending_reason(p, conflicts);
-                        format!("{} {}{why}: nothing answers on {}", p.name, p.phase, p.ports_text())
+                        format!("{} {}{why}, nothing on {}", p.name, p.phase, p.ports_text())
                     }
                 })
                 .collect();
@@ -383,13 +381,15 @@ fn pending_reason(p: &LbPod, all: &[Pod]) -> String {
                 .map(|n| port_holders(all, n, &p.host_ports, &p.name))
                 .unwrap_or_default();
             if holders.is_empty() {
-                format!(" (a host port of {} is taken: {msg})", p.ports_text())
+                format!(" (a host port of {} is taken)", p.ports_text())
             } else {
                 format!(" (host port {})", describe_holders(&holders))
             }
         }
         Some(msg) => format!(" ({msg})"),
-        None => String::new(),
+        None => waiting_reason(p.pod)
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default(),
     }
 }
 
@@ -440,18 +440,18 @@ impl Finding {
 
 /// ServiceLB is disabled on the server: nothing serves LoadBalancer Services.
 pub fn disabled_finding(server: &str, arg: &str, pending: &[String]) -> Finding {
-    let message = if pending.is_empty() {
-        format!(
-            "k3s ServiceLB is disabled ({arg} on {server}) and no other LoadBalancer provider runs: \
-             LoadBalancer Services will stay <pending>"
-        )
-    } else {
-        format!(
-            "k3s ServiceLB is disabled ({arg} on {server}) and no other LoadBalancer provider runs: {} \
-             stay <pending>",
-            pending.join(", ")
-        )
+    let names: Vec<&str> = pending
+        .iter()
+        .map(|s| s.strip_prefix("service/").unwrap_or(s))
+        .collect();
+    let stays = match names.as_slice() {
+        [] => "LoadBalancer Services will stay <pending>".to_string(),
+        [one] => format!("Service {one} stays <pending>"),
+        many => format!("Services {} stay <pending>", many.join(", ")),
     };
+    let message = format!(
+        "k3s ServiceLB is disabled ({arg} on {server}) and no other LoadBalancer provider runs: {stays}"
+    );
     Finding {
         status: Status::Fail,
         message,
