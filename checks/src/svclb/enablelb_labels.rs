@@ -6,7 +6,7 @@ use crate::evidence::kinds;
 use crate::facts::node_name;
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb::{self, ENABLELB, PUBLIC_LABELS};
-use crate::svclb::{k3s_nodes, servicelb_enabled};
+use crate::svclb::{k3s_nodes, skip_if_disabled};
 
 declare_check! {
     /// ### What it checks
@@ -53,8 +53,8 @@ impl Check for EnablelbLabels {
             Ok(n) => n,
             Err(o) => return o,
         };
-        if let Err(o) = servicelb_enabled(&nodes) {
-            return o;
+        if let Some(skip) = skip_if_disabled(&nodes) {
+            return skip;
         }
         let labels: Vec<String> = nodes
             .iter()
@@ -66,7 +66,7 @@ impl Check for EnablelbLabels {
         let pinned: Vec<&str> = nodes
             .iter()
             .filter(|n| servicelb::enablelb(n) == Some("true"))
-            .map(|n| node_name(n))
+            .map(node_name)
             .collect();
         Outcome::pass(format!(
             "ServiceLB is pinned to {} ({ENABLELB}=true, {}=true, {}=true); no other node is eligible",

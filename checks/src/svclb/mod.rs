@@ -42,15 +42,13 @@ pub(crate) async fn k3s_nodes(ctx: &Context) -> Result<Vec<Node>, Outcome> {
     }
 }
 
-/// Skips when ServiceLB is disabled on the server (`ingress.lb-provider` and `ingress.exposure` report it).
-pub(crate) fn servicelb_enabled(nodes: &[Node]) -> Result<(), Outcome> {
-    match servicelb::disabled_by(nodes) {
-        Some((server, arg)) => Err(Outcome::skip(format!(
-            "k3s ServiceLB is disabled ({arg} on {server}): no svclb pods to judge (ingress.lb-provider and \
-             ingress.exposure report it)"
-        ))),
-        None => Ok(()),
-    }
+/// The skip when ServiceLB is disabled on the server (`ingress.lb-provider` and `ingress.exposure` report it).
+pub(crate) fn skip_if_disabled(nodes: &[Node]) -> Option<Outcome> {
+    let (server, arg) = servicelb::disabled_by(nodes)?;
+    Some(Outcome::skip(format!(
+        "k3s ServiceLB is disabled ({arg} on {server}): no svclb pods to judge (ingress.lb-provider and \
+         ingress.exposure report it)"
+    )))
 }
 
 /// The LoadBalancer Service of the Traefik the platform uses, and every pod; skips when there is none.

@@ -8,7 +8,7 @@ use crate::ingress::providers::pending;
 use crate::ingress::traefik::service_name;
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb;
-use crate::svclb::{k3s_nodes, servicelb_enabled, traefik_lb};
+use crate::svclb::{k3s_nodes, skip_if_disabled, traefik_lb};
 
 declare_check! {
     /// ### What it checks
@@ -55,8 +55,8 @@ impl Check for Placement {
             Ok(n) => n,
             Err(o) => return o,
         };
-        if let Err(o) = servicelb_enabled(&nodes) {
-            return o;
+        if let Some(skip) = skip_if_disabled(&nodes) {
+            return skip;
         }
         let (svc, pods) = match traefik_lb(ctx).await {
             Ok(found) => found,

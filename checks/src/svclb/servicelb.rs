@@ -588,13 +588,13 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
     let eligible_nodes: Vec<&str> = nodes
         .iter()
         .filter(|n| eligible(n, selector))
-        .map(|n| node_name(n))
+        .map(node_name)
         .collect();
     let public: Vec<&Node> = nodes.iter().filter(|n| is_public(n)).collect();
     let enabled: Vec<&str> = nodes
         .iter()
         .filter(|n| enablelb(n) == Some("true"))
-        .map(|n| node_name(n))
+        .map(node_name)
         .collect();
     // The node that should be the only one: the public-labelled one, else the only enablelb=true node.
     let target: Option<&Node> = match (public.as_slice(), enabled.as_slice()) {
