@@ -33,7 +33,7 @@ declare_check! {
         category: "ingress",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::SERVICES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::HELM_CHARTS],
+        reads: [kinds::DEPLOYMENTS, kinds::NODES, kinds::SERVICES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::HELM_CHARTS],
     }
 }
 

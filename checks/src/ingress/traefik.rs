@@ -301,16 +301,25 @@ pub async fn no_traefik(ctx: &Context) -> Outcome {
             "no Traefik is installed yet: setup --ingress {ingress} installs the repo-managed one in namespace {REPO_NAMESPACE}"
         ));
     }
+    let nodes = crate::facts::nodes(ctx).await.unwrap_or_default();
+    let why = match crate::svclb::servicelb::k3s_disables(&nodes, "traefik") {
+        Some((server, arg)) => format!(" (the k3s server {server} runs with {arg})"),
+        None => String::new(),
+    };
     Outcome::fail(format!(
-        "no Traefik is installed (looked for a Deployment traefik in every namespace and the k3s HelmChart \
-         kube-system/traefik){}",
+        "no Traefik is installed{why}: no Deployment traefik in any namespace and no k3s HelmChart \
+         kube-system/traefik{}",
         if ctx.mode == Mode::Setup {
-            ": setup runs with --ingress none and expects an existing Traefik"
+            "; setup runs with --ingress none and expects an existing Traefik"
         } else {
             ""
         }
     ))
-    .remediate("rem.traefik-missing", ctx.distribution().await, &Vars::new())
+    .remediate(
+        "rem.traefik-missing",
+        ctx.distribution().await,
+        &Vars::new(),
+    )
     .subject(format!("deployment/{K3S_NAMESPACE}/traefik"))
 }
 

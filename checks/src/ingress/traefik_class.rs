@@ -6,7 +6,7 @@ use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::{Scope, kinds, list_typed};
 use crate::ingress::traefik::{self, CLASS};
-use crate::model::{CheckMeta, Outcome, Status};
+use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
     /// ### What it checks
@@ -33,7 +33,7 @@ declare_check! {
         category: "ingress",
         modes: Setup,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::INGRESS_CLASSES, kinds::DEPLOYMENTS, kinds::SERVICES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::HELM_CHARTS],
+        reads: [kinds::INGRESS_CLASSES, kinds::NODES, kinds::DEPLOYMENTS, kinds::SERVICES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::HELM_CHARTS],
     }
 }
 
@@ -80,10 +80,8 @@ impl Check for TraefikClass {
             Err(o) => return o,
         };
         if traefik::chosen(ctx, &installs).is_none() {
-            let none = traefik::no_traefik(ctx).await;
-            if none.status == Status::Skip {
-                return none;
-            }
+            // No Traefik at all: that is the root cause (and before setup --ingress traefik, expected).
+            return traefik::no_traefik(ctx).await;
         }
         let others: Vec<&str> = classes
             .iter()
@@ -124,6 +122,7 @@ impl Check for TraefikClass {
 mod tests {
     use super::*;
     use crate::ingress::testing::{FrontDoor, ingress_class};
+    use crate::model::Status;
     use crate::test_support::expect;
 
     #[tokio::test]
@@ -170,5 +169,24 @@ mod tests {
         fd.env.retain(|(k, _)| k != "MCP_SETUP_INGRESS");
         let o = fd.case().run(&TraefikClass).await;
         assert_eq!(o.status, Status::Skip, "{}", o.message);
+    }
+
+    #[tokio::test]
+    async fn k3s_traefik_disabled_with_ingress_none_fails_naming_the_flag() {
+        let mut fd = FrontDoor::reference();
+        fd.classes.clear();
+        fd.without_traefik();
+        fd.nodes[0]["metadata"]["annotations"]["k3s.io/node-args"] =
+            serde_json::json!("[\"server\",\"--disable\",\"traefik\"]");
+        let o = fd.case().run(&TraefikClass).await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                "no Traefik is installed (the k3s server mcp-cp-1 runs with --disable traefik)",
+                "--ingress none",
+            ],
+        );
+        assert_eq!(rem, "rem.traefik-missing");
     }
 }

@@ -93,39 +93,48 @@ pub fn describe_labels(node: &Node) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// The k3s server node whose arguments disable ServiceLB, and the argument that does.
-pub fn disabled_by(nodes: &[Node]) -> Option<(String, String)> {
-    for node in nodes {
-        let Some(raw) = node
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(NODE_ARGS))
-        else {
-            continue;
-        };
-        let Ok(args) = serde_json::from_str::<Vec<String>>(raw) else {
-            continue;
-        };
-        for (i, arg) in args.iter().enumerate() {
+/// The k3s server node whose recorded arguments (`k3s.io/node-args`) disable a packaged component
+/// (`--disable traefik`, `--disable=servicelb`, `--disable traefik,servicelb`, the older `--no-deploy`), and
+/// the argument as `--disable <component>`.
+pub fn k3s_disables(nodes: &[Node], component: &str) -> Option<(String, String)> {
+    nodes.iter().find_map(|node| {
+        let raw = node.metadata.annotations.as_ref()?.get(NODE_ARGS)?;
+        let args: Vec<String> = serde_json::from_str(raw).ok()?;
+        let hit = args.iter().enumerate().any(|(i, arg)| {
             let value = match arg.as_str() {
                 "--disable" | "--no-deploy" => args.get(i + 1).map(String::as_str),
                 a => a
                     .strip_prefix("--disable=")
                     .or_else(|| a.strip_prefix("--no-deploy=")),
             };
-            if value.is_some_and(|v| v.split(',').any(|x| x.trim() == "servicelb")) {
-                return Some((
-                    node_name(node).to_string(),
-                    "--disable servicelb".to_string(),
-                ));
-            }
-            if arg == "--disable-cloud-controller" {
-                return Some((node_name(node).to_string(), arg.clone()));
-            }
-        }
-    }
-    None
+            value.is_some_and(|v| v.split(',').any(|x| x.trim() == component))
+        });
+        hit.then(|| {
+            (
+                node_name(node).to_string(),
+                format!("--disable {component}"),
+            )
+        })
+    })
+}
+
+/// The k3s server node whose arguments disable ServiceLB (`--disable servicelb`, or
+/// `--disable-cloud-controller`, which also stops ServiceLB), and that argument.
+pub fn disabled_by(nodes: &[Node]) -> Option<(String, String)> {
+    k3s_disables(nodes, "servicelb").or_else(|| {
+        nodes.iter().find_map(|node| {
+            let raw = node.metadata.annotations.as_ref()?.get(NODE_ARGS)?;
+            let args: Vec<String> = serde_json::from_str(raw).ok()?;
+            args.iter()
+                .any(|a| a == "--disable-cloud-controller")
+                .then(|| {
+                    (
+                        node_name(node).to_string(),
+                        "--disable-cloud-controller".to_string(),
+                    )
+                })
+        })
+    })
 }
 
 /// One node address as `(type, address)`.
@@ -786,5 +795,106 @@ pub fn pending_cause(
         ]),
         subjects: vec![service_ref(svc)],
         snippet: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ingress::testing::{TRAEFIK_UID, lb_service, node_at, svclb_pod};
+
+    fn parsed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn server(args: &[&str]) -> Node {
+        let mut n = node_at("mcp-cp-1", "10.0.0.11", None, &[]);
+        n["metadata"]["annotations"] = json!({ NODE_ARGS: serde_json::to_string(args).unwrap() });
+        parsed(n)
+    }
+
+    #[test]
+    fn disable_flags_are_read_in_every_spelling() {
+        for args in [
+            &["server", "--disable", "servicelb"][..],
+            &["server", "--disable=servicelb"],
+            &["server", "--disable", "traefik,servicelb"],
+            &["server", "--no-deploy", "servicelb"],
+        ] {
+            assert_eq!(
+                disabled_by(&[server(args)]),
+                Some(("mcp-cp-1".into(), "--disable servicelb".into())),
+                "{args:?}"
+            );
+        }
+        assert_eq!(
+            disabled_by(&[server(&["server", "--disable-cloud-controller"])]).map(|d| d.1),
+            Some("--disable-cloud-controller".into())
+        );
+        assert_eq!(
+            disabled_by(&[server(&["server", "--disable", "traefik"])]),
+            None
+        );
+        assert_eq!(
+            k3s_disables(&[server(&["server", "--disable", "traefik"])], "traefik").map(|d| d.1),
+            Some("--disable traefik".into())
+        );
+    }
+
+    #[test]
+    fn k3s_advertises_external_ips_when_any_serving_node_has_one() {
+        let nodes: Vec<Node> = vec![
+            parsed(node_at(
+                "mcp-ingress-1",
+                "10.0.0.21",
+                Some("203.0.113.10"),
+                &[],
+            )),
+            parsed(node_at("mcp-worker-1", "10.0.0.31", None, &[])),
+        ];
+        let pods: Vec<Pod> = vec![
+            parsed(svclb_pod("kube-system", TRAEFIK_UID, "mcp-ingress-1", "a")),
+            parsed(svclb_pod("kube-system", TRAEFIK_UID, "mcp-worker-1", "b")),
+        ];
+        let svc: Service = parsed(lb_service("kube-system", TRAEFIK_UID, &[]));
+        let lb = lb_pods(&pods, &svc);
+        assert_eq!(advertised(&nodes, &lb), vec!["203.0.113.10"]);
+        // Without the ingress node's pod, only InternalIPs remain.
+        assert_eq!(advertised(&nodes, &lb[1..]), vec!["10.0.0.31"]);
+    }
+
+    #[test]
+    fn old_k3s_svclb_pods_in_the_service_namespace_are_found() {
+        // Before k3s v1.24.3 the DaemonSet was svclb-<svc> in the Service's namespace, without svcnamespace.
+        let mut old = svclb_pod("traefik", TRAEFIK_UID, "mcp-ingress-1", "a");
+        old["metadata"]["namespace"] = json!("traefik");
+        old["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .remove(SVCNAMESPACE);
+        let pods: Vec<Pod> = vec![parsed(old)];
+        let svc: Service = parsed(lb_service("traefik", TRAEFIK_UID, &[]));
+        assert_eq!(lb_pods(&pods, &svc).len(), 1);
+        let other: Service = parsed(lb_service("kube-system", TRAEFIK_UID, &[]));
+        assert!(lb_pods(&pods, &other).is_empty());
+    }
+
+    #[test]
+    fn enablelb_false_on_a_node_still_switches_the_selector_on() {
+        let mut n = node_at("mcp-worker-1", "10.0.0.31", None, &[]);
+        n["metadata"]["labels"][ENABLELB] = json!("false");
+        let nodes: Vec<Node> = vec![
+            parsed(n),
+            parsed(node_at("mcp-worker-2", "10.0.0.32", None, &[])),
+        ];
+        assert!(selector_on(&nodes));
+        assert!(
+            !eligible(&nodes[1], true),
+            "an unlabelled node is not eligible once any node is labelled"
+        );
+        let f = pin_finding(&nodes).expect("nothing is eligible");
+        assert_eq!(f.status, Status::Fail);
     }
 }
