@@ -96,12 +96,6 @@ impl Install {
             None => self.helm_chart,
         }
     }
-
-    /// `service/<ns>/<name>` of the Service that publishes it.
-    pub fn service_ref(&self) -> Option<String> {
-        let svc = self.service.as_ref()?;
-        Some(service_ref(svc))
-    }
 }
 
 /// `service/<ns>/<name>`.

@@ -16,8 +16,12 @@ declare_check! {
     /// Service (found by their `svccontroller.k3s.cattle.io/svcname` / `svcnamespace` labels, in
     /// `kube-system` on k3s since v1.24.3, in the Service's namespace before) run only on the public ingress
     /// node(s) and are Running and Ready with host ports 80 and 443. A Pending pod's cause is named: a host
-    /// port already taken (and the pod that holds it), a taint, or the scheduler's message. The details list
-    /// every node with its labels, its svclb pod and phase, and the addresses it answers on.
+    /// port already taken (and the pod that holds it), a taint, or the scheduler's message. The message ends
+    /// with every node, its labels, its svclb pod and phase, and the addresses it answers on (also in the
+    /// details as `nodes`), e.g. `80/443 for Service kube-system/traefik answer only on mcp-ingress-1, where the
+    /// svclb pods run; node by node: mcp-cp-1 [no enablelb label]: no svclb pod (not eligible: enablelb=true
+    /// is set on other nodes), nothing on 80/443; mcp-ingress-1 [enablelb=true, public ingress]:
+    /// svclb-traefik-4c5e2f1a-lz6tk Running, host ports 80/443, answers on 10.0.0.21, 203.0.113.10; ...`.
     ///
     /// ### Why it matters
     /// A svclb pod is what makes a node answer on 80/443. Where it is Pending, that node answers nothing and

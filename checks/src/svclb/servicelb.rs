@@ -22,7 +22,6 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use mcp_doctor_remediations::Vars;
-use serde_json::Value;
 
 use crate::check::Context;
 use crate::facts::{node_label, node_name};
@@ -709,16 +708,6 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         subjects,
         snippet: None,
     })
-}
-
-/// Whether a JSON object is named `name` (for raw lists).
-pub fn named(v: &Value, name: &str) -> bool {
-    v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
-}
-
-/// `service/<ns>/<name>` of a Service, re-exported for the svclb checks.
-pub fn svc_subject(svc: &Service) -> String {
-    service_ref(svc)
 }
 
 /// The Service's advertised addresses (`status.loadBalancer.ingress`).
