@@ -44,6 +44,12 @@ pub static INGRESS: &[RemediationDef] = &[
         per_distribution: &[],
     },
     RemediationDef {
+        id: "rem.traefik-namespace-setting",
+        title: "Name the running Traefik's namespace",
+        text: "PLATFORM_TRAEFIK_NAMESPACE={configured} in the deployment env names no running Traefik; the active one is in {namespace}. Set\n  PLATFORM_TRAEFIK_NAMESPACE={namespace}\nor, to follow the k3s guide, keep k3s's Traefik in kube-system instead (re-enable it on the server and remove the one in {namespace}).",
+        per_distribution: &[],
+    },
+    RemediationDef {
         id: "rem.traefik-entrypoints",
         title: "Publish web on 80 and websecure on 443",
         text: "Service {service} must publish Traefik's web entrypoint on port 80 (HTTP-01 only uses 80) and websecure on 443; the containers keep listening on 8000/8443.\n{fix}",

@@ -119,10 +119,25 @@ impl Check for SingleStack {
             .subjects(active.iter().map(|i| i.deployment_ref()));
         }
         if !k3s_active {
-            return match active.first() {
-                Some(one) => Outcome::pass(format!("one Traefik is active: {}", one.label())),
-                None => Outcome::pass("no Traefik is active yet, so there is no second stack"),
+            let Some(one) = active.first() else {
+                return Outcome::pass("no Traefik is active yet, so there is no second stack");
             };
+            // The env must name the namespace of the Traefik that runs, or team create patches nothing.
+            if let Some(ns) = ctx.config.value("traefik_namespace")
+                && ns != one.namespace
+            {
+                let vars = Vars::from([
+                    ("namespace", one.namespace.clone()),
+                    ("configured", ns.to_string()),
+                ]);
+                return Outcome::fail(format!(
+                    "PLATFORM_TRAEFIK_NAMESPACE={ns} names no running Traefik: the active one is {}",
+                    one.label()
+                ))
+                .remediate("rem.traefik-namespace-setting", distribution, &vars)
+                .subject(one.deployment_ref());
+            }
+            return Outcome::pass(format!("one Traefik is active: {}", one.label()));
         }
         // k3s's Traefik is the one: the run must be configured for it.
         let mut wrong = Vec::new();
@@ -205,6 +220,23 @@ mod tests {
             text.contains("PLATFORM_TRAEFIK_NAMESPACE=kube-system"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_env_naming_another_namespace_than_the_running_traefik_fails() {
+        let mut fd = FrontDoor::reference();
+        fd.without_traefik();
+        fd.add_repo_traefik();
+        let o = fd.case().run(&SingleStack).await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                "PLATFORM_TRAEFIK_NAMESPACE=kube-system names no running Traefik",
+                "repo-managed Traefik (namespace traefik)",
+            ],
+        );
+        assert_eq!(rem, "rem.traefik-namespace-setting");
     }
 
     #[tokio::test]

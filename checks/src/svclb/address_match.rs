@@ -171,7 +171,13 @@ impl Check for AddressMatch {
         }
         let lb = servicelb::lb_pods(&pods, &svc);
         let expected = servicelb::advertised(&nodes, &lb);
-        let stale = if expected != advertised {
+        let local = svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.external_traffic_policy.as_deref())
+            == Some("Local");
+        // With externalTrafficPolicy Local, k3s also drops nodes without a ready endpoint: not recomputed here.
+        let stale = if !local && expected != advertised {
             format!(
                 "; k3s would now advertise {} (the status is being updated)",
                 expected.join(", ")
