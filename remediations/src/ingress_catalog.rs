@@ -69,7 +69,7 @@ pub static INGRESS: &[RemediationDef] = &[
         per_distribution: &[
             (
                 Distribution::Kind,
-                "kind has no LoadBalancer provider: {service} stays <pending>. Either run cloud-provider-kind on the host (it gives LoadBalancer Services an address), or map host ports to the Service's NodePorts ({ports}) when creating the cluster:\n  kind: Cluster\n  apiVersion: kind.x-k8s.io/v1alpha4\n  nodes:\n  - role: control-plane\n    extraPortMappings:\n    - containerPort: <web nodePort>\n      hostPort: 80\n    - containerPort: <websecure nodePort>\n      hostPort: 443\n(extraPortMappings apply at `kind create cluster --config`; for a quick test: kubectl -n {namespace} port-forward svc/{name} 8080:80 8443:443).",
+                "kind has no LoadBalancer provider: {service} stays <pending>. Either run cloud-provider-kind on the host (it gives LoadBalancer Services an address), or map host ports to the Service's NodePorts ({ports}) when creating the cluster:\n  kind: Cluster\n  apiVersion: kind.x-k8s.io/v1alpha4\n  nodes:\n  - role: control-plane\n    extraPortMappings:\n    - containerPort: {web_node_port}\n      hostPort: 80\n    - containerPort: {websecure_node_port}\n      hostPort: 443\n(extraPortMappings apply at `kind create cluster --config`; for a quick test: kubectl -n {namespace} port-forward svc/{name} 8080:80 8443:443).",
             ),
             (
                 Distribution::Minikube,

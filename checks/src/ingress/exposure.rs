@@ -44,6 +44,19 @@ declare_check! {
     }
 }
 
+/// The nodePort behind a Service port, or a placeholder when it has none.
+fn node_port(svc: &k8s_openapi::api::core::v1::Service, port: i32, unknown: &str) -> String {
+    svc.spec
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .into_iter()
+        .flatten()
+        .find(|p| p.port == port)
+        .and_then(|p| p.node_port)
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| unknown.to_string())
+}
+
 #[async_trait]
 impl Check for Exposure {
     fn meta(&self) -> &'static CheckMeta {
@@ -105,6 +118,11 @@ impl Check for Exposure {
                         .unwrap_or_else(|| "traefik".into()),
                 ),
                 ("ports", ports.clone()),
+                ("web_node_port", node_port(svc, 80, "<web nodePort>")),
+                (
+                    "websecure_node_port",
+                    node_port(svc, 443, "<websecure nodePort>"),
+                ),
             ]);
             return Outcome::warn(format!(
                 "Service {name} is LoadBalancer <pending> on {} (tolerated: no LoadBalancer provider there; \
@@ -241,7 +259,12 @@ mod tests {
         let o = fd.case().run(&Exposure).await;
         let rem = expect(&o, Status::Warn, &["<pending> on kind (tolerated"]);
         assert_eq!(rem, "rem.lb-pending-local");
-        assert!(o.remediation.unwrap().text.contains("extraPortMappings"));
+        let text = o.remediation.unwrap().text;
+        assert!(text.contains("extraPortMappings"), "{text}");
+        assert!(
+            text.contains("containerPort: 31080\n      hostPort: 80"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -100,6 +100,8 @@ impl Check for LbProvider {
             ("ports", "kubectl get svc -A shows them".to_string()),
             ("namespace", "<namespace>".to_string()),
             ("name", "<service>".to_string()),
+            ("web_node_port", "<web nodePort>".to_string()),
+            ("websecure_node_port", "<websecure nodePort>".to_string()),
         ]);
         let names: Vec<&str> = pending
             .iter()
