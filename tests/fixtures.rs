@@ -251,3 +251,95 @@ fn small_pages_are_followed_through_continue_tokens() {
         "5 nodes in pages of 1 take 4 continue requests"
     );
 }
+
+/// The front-door scenarios (issue 15): each report names exactly one root cause, with the remediation,
+/// the subjects (nodes, pods, Services) involved, and the exact fix in the remediation text.
+#[test]
+fn front_door_fixtures_name_one_root_cause_with_its_fix() {
+    let cases: &[(&str, &str, &[&str], &str)] = &[
+        (
+            "k3s-svclb-no-enablelb-label",
+            "rem.svclb-pin-ingress-node",
+            &[
+                "node/mcp-ingress-1",
+                "node/mcp-cp-1",
+                "node/mcp-worker-1",
+                "node/mcp-worker-2",
+            ],
+            "kubectl label node mcp-ingress-1 svccontroller.k3s.cattle.io/enablelb=true ingress.mcpruntime.org/public=true node-role.mcpruntime.org/public-ingress=true --overwrite",
+        ),
+        (
+            "k3s-svclb-two-labelled-nodes",
+            "rem.svclb-pin-ingress-node",
+            &["node/mcp-ingress-1", "node/mcp-worker-3"],
+            "kubectl label node mcp-worker-3 svccontroller.k3s.cattle.io/enablelb-",
+        ),
+        (
+            "k3s-svclb-host-port-conflict",
+            "rem.svclb-host-port",
+            &[
+                "node/mcp-ingress-1",
+                "pod/kube-system/svclb-traefik-4c5e2f1a-lz6tk",
+                "pod/docs/nginx-docs-7d9c5b8f6-k2x9q",
+            ],
+            "kubectl -n docs get pod nginx-docs-7d9c5b8f6-k2x9q -o wide",
+        ),
+        (
+            "k3s-servicelb-disabled",
+            "rem.servicelb-disabled",
+            &["node/mcp-cp-1"],
+            "runs with --disable servicelb",
+        ),
+        (
+            "k3s-two-traefik-stacks",
+            "rem.traefik-single-stack",
+            &[
+                "deployment/kube-system/traefik",
+                "deployment/traefik/traefik",
+            ],
+            "kubectl -n traefik scale deployment traefik --replicas=0",
+        ),
+        (
+            "k3s-traefik-web-on-8000",
+            "rem.traefik-entrypoints",
+            &["service/kube-system/traefik"],
+            "kind: HelmChartConfig",
+        ),
+        (
+            "k3s-ingressclass-missing",
+            "rem.traefik-ingressclass",
+            &["ingressclass/traefik"],
+            "controller: traefik.io/ingress-controller",
+        ),
+        (
+            "kind-pending-lb",
+            "rem.lb-pending-local",
+            &["service/traefik/traefik"],
+            "extraPortMappings",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, remediation, subjects, fix) in cases {
+        let report = analyze(&fixture(name), tmp.path());
+        let causes = report["root_causes"].as_array().unwrap();
+        assert_eq!(causes.len(), 1, "fixtures/{name}: {causes:#?}");
+        let cause = &causes[0];
+        assert_eq!(cause["remediation"], *remediation, "fixtures/{name}");
+        let got: Vec<&str> = cause["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert_eq!(&got, subjects, "fixtures/{name}");
+        let first = cause["checks"][0].as_str().unwrap();
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == first)
+            .unwrap();
+        let text = check["remediation"]["text"].as_str().unwrap();
+        assert!(text.contains(fix), "fixtures/{name}: {text}");
+    }
+}

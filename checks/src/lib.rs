@@ -17,7 +17,9 @@ mod test_support;
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod ingress;
 pub mod node;
+pub mod svclb;
 
 pub use check::{Check, Context, unreadable};
 pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, Status};
@@ -29,6 +31,8 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(config::checks());
     v.extend(dns::checks());
     v.extend(cluster::checks());
+    v.extend(ingress::checks());
+    v.extend(svclb::checks());
     v.extend(node::checks());
     v
 }

@@ -143,6 +143,7 @@ kinds! {
     MCP_SERVERS = ("mcpruntime.org", "v1alpha1", "mcpservers", "MCPServer", true);
     CERTIFICATES = ("cert-manager.io", "v1", "certificates", "Certificate", true);
     CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", false);
+    HELM_CHARTS = ("helm.cattle.io", "v1", "helmcharts", "HelmChart", true);
 }
 
 #[cfg(test)]

@@ -618,3 +618,86 @@ fn start_refuses_a_directory_that_is_not_a_fixture() {
         .expect("an empty dir is refused");
     assert!(err.to_string().contains("not a bundle made by"), "{err}");
 }
+
+/// The kinds the front-door checks read, served from the shipped k3s fixture the way kube-apiserver lists
+/// them: built-in lists strip `kind`/`apiVersion` from items, the k3s CRD group `helm.cattle.io` is
+/// discovered (its CRD is listed) and its list keeps them and an empty `continue`; on kind, where that CRD
+/// does not exist, the group is not routed at all.
+#[tokio::test]
+async fn front_door_kinds_and_the_k3s_helm_group_are_served_like_the_real_server() {
+    let k3s = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/k3s-4node-healthy");
+    let server = FixtureServer::start(&k3s, ServerOptions::default()).unwrap();
+    let client = client(&server).await;
+
+    let discovery = Discovery::new(client.clone()).run().await.unwrap();
+    let helm = discovery
+        .get("helm.cattle.io")
+        .expect("helm.cattle.io is discovered");
+    let (chart, caps) = helm
+        .recommended_kind("HelmChart")
+        .expect("HelmChart is served");
+    assert_eq!(
+        (chart.plural.as_str(), chart.version.as_str()),
+        ("helmcharts", "v1")
+    );
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+
+    let (code, _, body) = raw(
+        &client,
+        "GET",
+        "/apis/helm.cattle.io/v1/namespaces/kube-system/helmcharts",
+    )
+    .await;
+    assert_eq!(code, 200);
+    let charts: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(charts["kind"], "HelmChartList");
+    assert_eq!(charts["apiVersion"], "helm.cattle.io/v1");
+    assert_eq!(charts["metadata"]["continue"], "");
+    let items = charts["items"].as_array().unwrap();
+    assert!(items.iter().any(|c| c["metadata"]["name"] == "traefik"));
+    assert!(
+        items
+            .iter()
+            .all(|c| c["kind"] == "HelmChart" && c["apiVersion"] == "helm.cattle.io/v1")
+    );
+
+    for (path, kind, api_version) in [
+        ("/api/v1/services", "ServiceList", "v1"),
+        ("/apis/apps/v1/daemonsets", "DaemonSetList", "apps/v1"),
+        (
+            "/apis/networking.k8s.io/v1/ingressclasses",
+            "IngressClassList",
+            "networking.k8s.io/v1",
+        ),
+    ] {
+        let (code, _, body) = raw(&client, "GET", path).await;
+        assert_eq!(code, 200, "{path}");
+        let list: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (list["kind"].as_str(), list["apiVersion"].as_str()),
+            (Some(kind), Some(api_version))
+        );
+        let items = list["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{path}");
+        assert!(
+            items
+                .iter()
+                .all(|i| i.get("kind").is_none() && i.get("apiVersion").is_none()),
+            "{path}"
+        );
+    }
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), "kube-system");
+    let traefik = services.get("traefik").await.unwrap();
+    assert_eq!(traefik.spec.unwrap().type_.as_deref(), Some("LoadBalancer"));
+
+    let kind = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/kind-single-node");
+    let server = FixtureServer::start(&kind, ServerOptions::default()).unwrap();
+    let client = self::client(&server).await;
+    let (code, content_type, body) =
+        raw(&client, "GET", "/apis/helm.cattle.io/v1/helmcharts").await;
+    assert_eq!(
+        (code, content_type.as_str(), body.as_str()),
+        (404, "text/plain; charset=utf-8", "404 page not found\n")
+    );
+}
