@@ -14,10 +14,12 @@ pub mod settings;
 #[cfg(test)]
 mod test_support;
 
+pub mod certmanager;
 pub mod cluster;
 pub mod config;
 pub mod dns;
 pub mod node;
+pub mod tls;
 
 pub use check::{Check, Context, unreadable};
 pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, Status};
@@ -30,5 +32,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(dns::checks());
     v.extend(cluster::checks());
     v.extend(node::checks());
+    v.extend(tls::checks());
+    v.extend(certmanager::checks());
     v
 }

@@ -30,6 +30,8 @@ pub mod keys {
     pub const VERSION: &str = "kube/version";
     /// Why node facts were not available, when they were not (the facts themselves live in `host/`).
     pub const HOST: &str = "host/nodes";
+    /// The time certificates were judged at (Unix seconds), see `TlsSource::now`.
+    pub const CLOCK: &str = "tls/clock";
 
     pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
         format!(

@@ -143,6 +143,10 @@ kinds! {
     MCP_SERVERS = ("mcpruntime.org", "v1alpha1", "mcpservers", "MCPServer", true);
     CERTIFICATES = ("cert-manager.io", "v1", "certificates", "Certificate", true);
     CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", false);
+    ISSUERS = ("cert-manager.io", "v1", "issuers", "Issuer", true);
+    CERTIFICATE_REQUESTS = ("cert-manager.io", "v1", "certificaterequests", "CertificateRequest", true);
+    ORDERS = ("acme.cert-manager.io", "v1", "orders", "Order", true);
+    CHALLENGES = ("acme.cert-manager.io", "v1", "challenges", "Challenge", true);
 }
 
 #[cfg(test)]
