@@ -7,6 +7,8 @@
 //! `registry.registry.svc.cluster.local`.
 
 pub mod cert;
+#[cfg(test)]
+mod live_tests;
 mod platform_cert;
 mod public_endpoints;
 mod registry_cert;
@@ -199,7 +201,7 @@ pub fn judge_leaf(
             .subject(spec.subject()),
         );
     }
-    if let Some(f) = time_finding(&spec.shown(), leaf, now) {
+    if let Some(f) = time_finding(&format!("in {}", spec.shown()), leaf, now) {
         findings.push(
             f.var("namespace", spec.namespace)
                 .var("secret", spec.secret)
@@ -225,7 +227,8 @@ pub fn judge_leaf(
     findings
 }
 
-/// Expired, not yet valid (fail) or expiring within 14 days (warn), for the certificate `what`.
+/// Expired, not yet valid (fail) or expiring within 14 days (warn), for the certificate `what`
+/// (`in Secret registry/registry-tls`, `served for platform.example.com at 203.0.113.10:443`).
 pub fn time_finding(what: &str, leaf: &CertInfo, now: i64) -> Option<Finding> {
     let covers = leaf.names();
     let (status, text) = match leaf.validity(now) {
@@ -233,7 +236,7 @@ pub fn time_finding(what: &str, leaf: &CertInfo, now: i64) -> Option<Finding> {
         Validity::Expired { days_ago } => (
             Status::Fail,
             format!(
-                "the certificate in {what} (covers {covers}) expired {} (notAfter {})",
+                "the certificate {what} (covers {covers}) expired {} (notAfter {})",
                 ago(days_ago),
                 leaf.not_after_text()
             ),
@@ -241,14 +244,14 @@ pub fn time_finding(what: &str, leaf: &CertInfo, now: i64) -> Option<Finding> {
         Validity::NotYetValid { days_until } => (
             Status::Fail,
             format!(
-                "the certificate in {what} (covers {covers}) is not valid until {} ({days_until} day(s) from now): check the issuer's clock",
+                "the certificate {what} (covers {covers}) is not valid until {} ({days_until} day(s) from now): check the issuer's clock",
                 leaf.not_before_text()
             ),
         ),
         Validity::ExpiresSoon { days_left } => (
             Status::Warn,
             format!(
-                "the certificate in {what} (covers {covers}) expires in {days_left} day(s) (notAfter {}) and has not been renewed",
+                "the certificate {what} (covers {covers}) expires in {days_left} day(s) (notAfter {}) and has not been renewed",
                 leaf.not_after_text()
             ),
         ),

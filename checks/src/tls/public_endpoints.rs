@@ -225,7 +225,7 @@ fn judge(
         };
         return Err(finding(Status::Fail, text, "rem.tls-name-mismatch"));
     }
-    if let Some(f) = time_finding(&format!("{host} ({address})"), leaf, now)
+    if let Some(f) = time_finding(&format!("served for {host} at {address}"), leaf, now)
         && f.status == Status::Fail
     {
         return Err(finding(f.status, f.text, f.remediation));
@@ -275,7 +275,7 @@ fn judge(
             ),
         });
     }
-    if let Some(f) = time_finding(&format!("{host} ({address})"), leaf, now) {
+    if let Some(f) = time_finding(&format!("served for {host} at {address}"), leaf, now) {
         return Err(finding(f.status, f.text, f.remediation));
     }
     Ok((

@@ -178,7 +178,7 @@ impl Check for RegistryInternalCert {
                 .subject(spec.subject()),
             );
         }
-        if let Some(f) = time_finding(&spec.shown(), &leaf, now) {
+        if let Some(f) = time_finding(&format!("in {}", spec.shown()), &leaf, now) {
             findings.push(
                 f.var("namespace", "registry")
                     .var("secret", "registry-internal-tls")
