@@ -200,6 +200,7 @@ pub const SETTINGS: &[SettingDef] = &[
     def("ca_file", Some("--ca-file"), &["MCP_DOCTOR_CA_FILE"]),
     def("tls_connect", Some("--tls-connect"), &["MCP_DOCTOR_TLS_CONNECT"]),
     def("judge_time", None, &["MCP_DOCTOR_NOW"]),
+    def("tls_probe", None, &["MCP_DOCTOR_TLS_PROBE"]),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];
 

@@ -132,6 +132,16 @@ impl Check for Certificates {
     }
 }
 
+/// Why one Certificate is not Ready, following its chain (lists are memoized, so this costs nothing when
+/// `certmanager.certificates` ran too).
+pub async fn diagnose_certificate(ctx: &Context, cert: &Value) -> Result<Finding, Outcome> {
+    let mut lists = Vec::new();
+    for kind in [&kinds::CERTIFICATE_REQUESTS, &kinds::ORDERS, &kinds::CHALLENGES] {
+        lists.push(list_cm(ctx, kind).await?.map(|l| l.as_ref().clone()).unwrap_or_default());
+    }
+    Ok(diagnose(cert, &lists[0], &lists[1], &lists[2]))
+}
+
 /// The newest object among `items` in `ns` that `pred` accepts.
 fn newest<'a>(items: &'a [Value], ns: &str, pred: impl Fn(&Value) -> bool) -> Option<&'a Value> {
     items

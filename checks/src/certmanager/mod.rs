@@ -7,7 +7,7 @@ mod ready;
 mod reissue_budget;
 mod single_owner;
 
-pub use certificates::Certificates;
+pub use certificates::{Certificates, diagnose_certificate};
 pub use issuer::Issuer;
 pub use ready::Ready;
 pub use reissue_budget::ReissueBudget;

@@ -358,50 +358,56 @@ pub async fn judge_platform_secret(
     };
     let leaf = match secret {
         None => {
-            let text = match owner.or(strays.first().copied()) {
-                Some(c) => {
-                    let why = match crate::certmanager::condition(c, "Ready") {
-                        Some((status, reason, message)) => {
-                            format!("Ready={status} ({reason}: {message})")
+            let hosts = and_list(&spec.should_cover);
+            let f = match owner.or(strays.first().copied()) {
+                Some(c) if !crate::certmanager::is_ready(c) => {
+                    match crate::certmanager::diagnose_certificate(ctx, c).await {
+                        Ok(mut f) => {
+                            f.text = format!(
+                                "{} does not exist, so Traefik serves its default self-signed certificate for {hosts}: {}",
+                                spec.shown(),
+                                f.text
+                            );
+                            f.subjects.push(spec.subject());
+                            f
                         }
-                        None => "no Ready condition yet".into(),
-                    };
+                        Err(o) => return o,
+                    }
+                }
+                Some(c) => Finding::new(
+                    Status::Fail,
                     format!(
-                        "{} does not exist: Certificate {}/{} has not written it ({why}); until it does, Traefik serves its default self-signed certificate for {}",
+                        "{} does not exist although Certificate {}/{} is Ready: Traefik serves its default self-signed certificate for {hosts}",
                         spec.shown(),
                         spec.namespace,
-                        name_of(c),
-                        and_list(&spec.should_cover)
-                    )
-                }
-                None if ownership.provided => format!(
-                    "{} does not exist although --provided-tls-secrets says it was created by hand; Traefik serves its default self-signed certificate for {}",
-                    spec.shown(),
-                    and_list(&spec.should_cover)
-                ),
-                None => format!(
-                    "{} does not exist and no Certificate claims it ({} should write it); Traefik serves its default self-signed certificate for {}",
-                    spec.shown(),
-                    spec.owner,
-                    and_list(&spec.should_cover)
-                ),
-            };
-            let (rem, subject) = match owner.or(strays.first().copied()) {
-                Some(c) => (
-                    "rem.certificate-not-ready",
-                    format!("certificate/{}/{}", spec.namespace, name_of(c)),
-                ),
-                None => ("rem.tls-secret-missing", spec.subject()),
+                        name_of(c)
+                    ),
+                    "rem.tls-secret-missing",
+                )
+                .subject(spec.subject()),
+                None if ownership.provided => Finding::new(
+                    Status::Fail,
+                    format!(
+                        "{} does not exist although --provided-tls-secrets says it was created by hand; Traefik serves its default self-signed certificate for {hosts}",
+                        spec.shown()
+                    ),
+                    "rem.tls-secret-missing",
+                )
+                .subject(spec.subject()),
+                None => Finding::new(
+                    Status::Fail,
+                    format!(
+                        "{} does not exist and no Certificate claims it ({} should write it); Traefik serves its default self-signed certificate for {hosts}",
+                        spec.shown(),
+                        spec.owner
+                    ),
+                    "rem.tls-secret-missing",
+                )
+                .subject(spec.subject()),
             };
             findings.push(
-                Finding::new(Status::Fail, text, rem)
-                    .var("namespace", spec.namespace)
-                    .var("secret", spec.secret)
-                    .var(
-                        "certificate",
-                        owner.map(name_of).unwrap_or(spec.secret).to_string(),
-                    )
-                    .subject(subject),
+                f.var("namespace", spec.namespace)
+                    .var("secret", spec.secret),
             );
             return conclude(findings, String::new(), distribution);
         }
@@ -425,10 +431,9 @@ pub async fn judge_platform_secret(
             Finding::new(
                 Status::Warn,
                 format!(
-                    "{} is not written by any Certificate ({} should own it): nothing will renew it before {}",
+                    "{} is not written by any Certificate ({} should own it), so nothing renews it",
                     spec.shown(),
-                    spec.owner,
-                    leaf.not_after_text()
+                    spec.owner
                 ),
                 "rem.tls-secret-missing",
             )

@@ -56,6 +56,9 @@ impl Check for PublicEndpoints {
     }
 
     fn not_applicable(&self, ctx: &Context) -> Option<String> {
+        if matches!(ctx.config.value("tls_probe"), Some("false" | "0" | "off")) {
+            return Some("live TLS probing is turned off (MCP_DOCTOR_TLS_PROBE=false)".into());
+        }
         tls_not_requested(ctx).or_else(|| {
             hosts(ctx).is_empty().then(|| {
                 "no public hosts are configured (MCP_PLATFORM_DOMAIN or MCP_*_INGRESS_HOST)".into()
