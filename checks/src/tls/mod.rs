@@ -368,7 +368,6 @@ pub async fn judge_platform_secret(
                                 spec.shown(),
                                 f.text
                             );
-                            f.subjects.push(spec.subject());
                             f
                         }
                         Err(o) => return o,
