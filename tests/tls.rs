@@ -57,7 +57,10 @@ fn assert_no_key(what: &str, text: &str) {
         let mut all = Vec::new();
         strings(&v, &mut all);
         for s in all {
-            assert!(!s.contains("PRIVATE KEY"), "{what} holds a (base64) private key");
+            assert!(
+                !s.contains("PRIVATE KEY"),
+                "{what} holds a (base64) private key"
+            );
         }
     }
 }
@@ -96,7 +99,12 @@ fn no_private_key_reaches_a_journal_a_recording_or_an_output() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_no_key("stdout", &stdout);
     assert_no_key("stderr", &String::from_utf8_lossy(&out.stderr));
     let report = valid_report(&std::fs::read_to_string(&json).unwrap());
@@ -109,26 +117,70 @@ fn no_private_key_reaches_a_journal_a_recording_or_an_output() {
         assert_no_key(&f.display().to_string(), &text);
         if f.to_string_lossy().contains("/evidence/kube/get/secrets/") {
             let entry: Value = serde_json::from_str(&text).unwrap();
-            assert_eq!(entry["ok"]["data"]["tls.key"], "", "tls.key is reduced to its name in {}", f.display());
-            assert!(entry["ok"]["data"]["tls.crt"].as_str().is_some_and(|c| !c.is_empty()));
+            assert_eq!(
+                entry["ok"]["data"]["tls.key"],
+                "",
+                "tls.key is reduced to its name in {}",
+                f.display()
+            );
+            assert!(
+                entry["ok"]["data"]["tls.crt"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty())
+            );
             secrets_seen += 1;
         }
     }
-    assert_eq!(secrets_seen, 3, "the three platform TLS Secrets are recorded: {all:?}");
+    assert_eq!(
+        secrets_seen, 3,
+        "the three platform TLS Secrets are recorded: {all:?}"
+    );
 }
 
 #[test]
 fn each_tls_fixture_reports_one_root_cause() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, remediation, checks) in [
-        ("tls-challenge-404", "rem.acme-self-check-failed", vec!["tls.registry-cert", "certmanager.certificates"]),
-        ("tls-two-certificates-registry-tls", "rem.tls-secret-double-owner", vec!["tls.registry-cert", "certmanager.single-owner"]),
-        ("tls-registry-cert-missing-mcp", "rem.registry-cert-names", vec!["tls.registry-cert"]),
-        ("tls-platform-cert-expired", "rem.tls-cert-expired", vec!["tls.platform-cert"]),
-        ("tls-cluster-issuer-missing", "rem.cluster-issuer-missing", vec!["certmanager.issuer"]),
-        ("tls-issuer-not-ready", "rem.cluster-issuer-not-ready", vec!["certmanager.issuer"]),
-        ("tls-registry-clusterip-internal-cert", "rem.registry-pull-host-ip", vec!["tls.registry-internal-cert"]),
-        ("tls-reissue-six-in-a-week", "rem.le-duplicate-budget", vec!["certmanager.reissue-budget"]),
+        (
+            "tls-challenge-404",
+            "rem.acme-self-check-failed",
+            vec!["tls.registry-cert", "certmanager.certificates"],
+        ),
+        (
+            "tls-two-certificates-registry-tls",
+            "rem.tls-secret-double-owner",
+            vec!["tls.registry-cert", "certmanager.single-owner"],
+        ),
+        (
+            "tls-registry-cert-missing-mcp",
+            "rem.registry-cert-names",
+            vec!["tls.registry-cert"],
+        ),
+        (
+            "tls-platform-cert-expired",
+            "rem.tls-cert-expired",
+            vec!["tls.platform-cert"],
+        ),
+        (
+            "tls-cluster-issuer-missing",
+            "rem.cluster-issuer-missing",
+            vec!["certmanager.issuer"],
+        ),
+        (
+            "tls-issuer-not-ready",
+            "rem.cluster-issuer-not-ready",
+            vec!["certmanager.issuer"],
+        ),
+        (
+            "tls-registry-clusterip-internal-cert",
+            "rem.registry-pull-host-ip",
+            vec!["tls.registry-internal-cert"],
+        ),
+        (
+            "tls-reissue-six-in-a-week",
+            "rem.le-duplicate-budget",
+            vec!["certmanager.reissue-budget"],
+        ),
     ] {
         let out = mcp_doctor(tmp.path())
             .arg("analyze")

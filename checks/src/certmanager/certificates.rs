@@ -136,8 +136,17 @@ impl Check for Certificates {
 /// `certmanager.certificates` ran too).
 pub async fn diagnose_certificate(ctx: &Context, cert: &Value) -> Result<Finding, Outcome> {
     let mut lists = Vec::new();
-    for kind in [&kinds::CERTIFICATE_REQUESTS, &kinds::ORDERS, &kinds::CHALLENGES] {
-        lists.push(list_cm(ctx, kind).await?.map(|l| l.as_ref().clone()).unwrap_or_default());
+    for kind in [
+        &kinds::CERTIFICATE_REQUESTS,
+        &kinds::ORDERS,
+        &kinds::CHALLENGES,
+    ] {
+        lists.push(
+            list_cm(ctx, kind)
+                .await?
+                .map(|l| l.as_ref().clone())
+                .unwrap_or_default(),
+        );
     }
     Ok(diagnose(cert, &lists[0], &lists[1], &lists[2]))
 }
@@ -173,7 +182,11 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
                 .and_then(Value::as_str)
                 == Some(name.as_str())
     });
-    let order = request.and_then(|r| newest(orders, &ns, |o| owned_by(o, "CertificateRequest", name_of(r))));
+    let order = request.and_then(|r| {
+        newest(orders, &ns, |o| {
+            owned_by(o, "CertificateRequest", name_of(r))
+        })
+    });
     let challenge = order.and_then(|o| {
         newest(challenges, &ns, |c| {
             owned_by(c, "Order", name_of(o)) && text(c, "/status/state") != "valid"
@@ -184,10 +197,18 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
     let (cause, detail) = if let Some(ch) = challenge {
         host = text(ch, "/spec/dnsName");
         let state = text(ch, "/status/state");
-        let state = if state.is_empty() { "pending".to_string() } else { state };
+        let state = if state.is_empty() {
+            "pending".to_string()
+        } else {
+            state
+        };
         let reason = text(ch, "/status/reason");
         subjects.push(format!("challenge/{ns}/{}", name_of(ch)));
-        let reason = if reason.is_empty() { "no reason recorded yet".to_string() } else { reason };
+        let reason = if reason.is_empty() {
+            "no reason recorded yet".to_string()
+        } else {
+            reason
+        };
         (
             reason.clone(),
             format!(
@@ -195,7 +216,8 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
                 name_of(ch)
             ),
         )
-    } else if let Some(o) = order.filter(|o| matches!(text(o, "/status/state").as_str(), "errored" | "invalid"))
+    } else if let Some(o) =
+        order.filter(|o| matches!(text(o, "/status/state").as_str(), "errored" | "invalid"))
     {
         let reason = text(o, "/status/reason");
         subjects.push(format!("order/{ns}/{}", name_of(o)));
@@ -211,7 +233,10 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
         match condition(r, "Ready") {
             Some(("False", reason, message)) => (
                 message.to_string(),
-                format!("CertificateRequest {ns}/{} is not Ready ({reason}: {message})", name_of(r)),
+                format!(
+                    "CertificateRequest {ns}/{} is not Ready ({reason}: {message})",
+                    name_of(r)
+                ),
             ),
             _ => (
                 String::new(),
@@ -219,7 +244,10 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
             ),
         }
     } else {
-        (String::new(), "no CertificateRequest has been created for it yet".to_string())
+        (
+            String::new(),
+            "no CertificateRequest has been created for it yet".to_string(),
+        )
     };
     if !host.is_empty() {
         subjects.push(format!("host/{host}"));
@@ -241,7 +269,14 @@ fn diagnose(cert: &Value, requests: &[Value], orders: &[Value], challenges: &[Va
     let mut f = Finding::new(Status::Fail, format!("{head}: {detail}"), remediation)
         .var("namespace", ns.clone())
         .var("certificate", name.clone())
-        .var("host", if host.is_empty() { "<host>".to_string() } else { host.clone() });
+        .var(
+            "host",
+            if host.is_empty() {
+                "<host>".to_string()
+            } else {
+                host.clone()
+            },
+        );
     if let Some(ch) = challenge {
         f = f
             .var("challenge", name_of(ch))
@@ -262,10 +297,15 @@ mod tests {
     use crate::test_support::{Case, expect};
 
     fn crds() -> Vec<Value> {
-        ["certificates.cert-manager.io", "certificaterequests.cert-manager.io", "orders.acme.cert-manager.io", "challenges.acme.cert-manager.io"]
-            .iter()
-            .map(|n| json!({"metadata": {"name": n}}))
-            .collect()
+        [
+            "certificates.cert-manager.io",
+            "certificaterequests.cert-manager.io",
+            "orders.acme.cert-manager.io",
+            "challenges.acme.cert-manager.io",
+        ]
+        .iter()
+        .map(|n| json!({"metadata": {"name": n}}))
+        .collect()
     }
 
     fn owner(kind: &str, name: &str) -> Value {

@@ -78,7 +78,9 @@ impl Check for Issuer {
             };
             let mine: Vec<&Value> = issuers
                 .iter()
-                .filter(|i| i.pointer("/spec/acme/email").and_then(Value::as_str) == Some(email.as_str()))
+                .filter(|i| {
+                    i.pointer("/spec/acme/email").and_then(Value::as_str) == Some(email.as_str())
+                })
                 .collect();
             if mine.is_empty() {
                 return Outcome::pass(format!(
@@ -267,7 +269,11 @@ mod tests {
         expect(
             &o,
             Status::Fail,
-            &["ClusterIssuer corp-ca", "does not exist", "letsencrypt-prod"],
+            &[
+                "ClusterIssuer corp-ca",
+                "does not exist",
+                "letsencrypt-prod",
+            ],
         );
     }
 

@@ -34,7 +34,8 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 }
 
 /// Namespaces whose Certificates are the platform's.
-pub const PLATFORM_NAMESPACES: &[&str] = &["registry", "mcp-sentinel", "mcp-runtime", "mcp-servers"];
+pub const PLATFORM_NAMESPACES: &[&str] =
+    &["registry", "mcp-sentinel", "mcp-runtime", "mcp-servers"];
 
 /// Every object of a cert-manager kind, in all namespaces (or cluster-wide): `Ok(None)` when its CRD is
 /// not installed, as the CRD list says (so a cluster before install reads the same live and replayed).
@@ -48,7 +49,10 @@ pub async fn list_cm(
     match ctx.evidence.kube.list(kind, &Scope::everywhere(kind)).await {
         Ok(items) => Ok(Some(items)),
         Err(EvidenceError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(unreadable(&format!("{} ({})", kind.kind, kind.resource_key()), &e)),
+        Err(e) => Err(unreadable(
+            &format!("{} ({})", kind.kind, kind.resource_key()),
+            &e,
+        )),
     }
 }
 

@@ -72,7 +72,8 @@ impl Check for Ready {
                     .iter()
                     .filter(|d| d.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
                     .min_by_key(|d| {
-                        d.pointer("/metadata/namespace").and_then(Value::as_str) != Some("cert-manager")
+                        d.pointer("/metadata/namespace").and_then(Value::as_str)
+                            != Some("cert-manager")
                     })
                     .map(|d| (*name, d))
             })
@@ -102,7 +103,10 @@ impl Check for Ready {
                         .and_then(Value::as_str)
                         .unwrap_or("cert-manager")
                         .to_string();
-                    let want = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+                    let want = d
+                        .pointer("/spec/replicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1);
                     let ready = d
                         .pointer("/status/readyReplicas")
                         .and_then(Value::as_i64)
@@ -144,9 +148,11 @@ mod tests {
     #[tokio::test]
     async fn absent_is_fine_unless_install_is_skipped() {
         let case = || {
-            Case::new()
-                .flag("with_tls", "true")
-                .objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![])
+            Case::new().flag("with_tls", "true").objects(
+                &kinds::DEPLOYMENTS,
+                Scope::AllNamespaces,
+                vec![],
+            )
         };
         let o = case().run(&Ready).await;
         assert_eq!(o.status, Status::Pass, "{}", o.message);

@@ -162,8 +162,14 @@ impl Check for ReissueBudget {
 
 /// Whether a request's issuer is Let's Encrypt production ACME (or is gone, so it may have been).
 fn counts_against_letsencrypt(r: &Value, cluster_issuers: &[Value], issuers: &[Value]) -> bool {
-    let name = r.pointer("/spec/issuerRef/name").and_then(Value::as_str).unwrap_or("");
-    let kind = r.pointer("/spec/issuerRef/kind").and_then(Value::as_str).unwrap_or("Issuer");
+    let name = r
+        .pointer("/spec/issuerRef/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = r
+        .pointer("/spec/issuerRef/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("Issuer");
     let issuer = if kind == "ClusterIssuer" {
         cluster_issuers.iter().find(|i| name_of(i) == name)
     } else {

@@ -132,7 +132,10 @@ impl Check for SingleOwner {
                 .filter_map(|t| t.get("secretName").and_then(Value::as_str))
                 .map(str::to_string)
                 .collect();
-            let secret = secrets.first().cloned().unwrap_or_else(|| "registry-tls".into());
+            let secret = secrets
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "registry-tls".into());
             findings.push(
                 Finding::new(
                     Status::Fail,

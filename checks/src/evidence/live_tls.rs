@@ -18,7 +18,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::sync::OnceCell;
 use tokio_rustls::TlsConnector;
 
@@ -74,9 +76,10 @@ impl LiveTls {
         if let Some(pem) = &probe.extra_ca_pem {
             roots.add_parsable_certificates(pem_certificates(pem.as_bytes()));
         }
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| tls_error(probe, format!("cannot build a verifier: {e}")))?;
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| tls_error(probe, format!("cannot build a verifier: {e}")))?;
         let verifier = Arc::new(RecordingVerifier {
             inner,
             provider: self.provider.clone(),
@@ -92,7 +95,10 @@ impl LiveTls {
         let name = ServerName::try_from(probe.server_name.clone()).map_err(|e| {
             tls_error(
                 probe,
-                format!("{:?} is not a DNS name or IP address: {e}", probe.server_name),
+                format!(
+                    "{:?} is not a DNS name or IP address: {e}",
+                    probe.server_name
+                ),
             )
         })?;
         let timeout_err = || EvidenceError::Timeout {
@@ -190,23 +196,23 @@ pub fn pem_certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
 /// The verdict as a short code checks match on.
 pub fn classify(err: &rustls::Error) -> String {
     match err {
-        rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::UnknownIssuer => "unknown-issuer",
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "not-yet-valid"
+        rustls::Error::InvalidCertificate(c) => {
+            match c {
+                CertificateError::UnknownIssuer => "unknown-issuer",
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "not-yet-valid"
+                }
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => "name-mismatch",
+                CertificateError::BadSignature => "bad-signature",
+                CertificateError::InvalidPurpose
+                | CertificateError::InvalidPurposeContext { .. } => "invalid-purpose",
+                CertificateError::BadEncoding => "bad-encoding",
+                _ => "invalid-certificate",
             }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "name-mismatch"
-            }
-            CertificateError::BadSignature => "bad-signature",
-            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-                "invalid-purpose"
-            }
-            CertificateError::BadEncoding => "bad-encoding",
-            _ => "invalid-certificate",
+            .to_string()
         }
-        .to_string(),
         _ => "other".to_string(),
     }
 }

@@ -48,8 +48,8 @@ pub enum Validity {
 
 impl CertInfo {
     pub fn from_der(der: &[u8]) -> Result<CertInfo, String> {
-        let (_, cert) = X509Certificate::from_der(der)
-            .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+        let (_, cert) =
+            X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
         let mut dns_names = Vec::new();
         let mut ip_addresses = Vec::new();
         if let Ok(Some(san)) = cert.subject_alternative_name() {
@@ -133,7 +133,10 @@ impl CertInfo {
     pub fn covers(&self, host: &str) -> bool {
         let host = host_only(host).to_ascii_lowercase();
         if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            return self.ip_addresses.iter().any(|a| a.parse::<IpAddr>().ok() == Some(ip));
+            return self
+                .ip_addresses
+                .iter()
+                .any(|a| a.parse::<IpAddr>().ok() == Some(ip));
         }
         self.dns_names.iter().any(|n| dns_matches(n, &host))
     }
@@ -314,7 +317,10 @@ mod tests {
             issuer: String::new(),
             subject_cn: None,
             issuer_cn: None,
-            dns_names: vec!["*.example.com".into(), "registry.registry.svc.cluster.local".into()],
+            dns_names: vec![
+                "*.example.com".into(),
+                "registry.registry.svc.cluster.local".into(),
+            ],
             ip_addresses: vec!["10.43.0.20".into()],
             not_before: 0,
             not_after: 10 * DAY,

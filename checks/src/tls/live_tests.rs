@@ -37,11 +37,17 @@ fn ca(cn: &str) -> CertifiedIssuer<'static, KeyPair> {
     CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
 }
 
-fn intermediate(cn: &str, root: &CertifiedIssuer<'static, KeyPair>) -> CertifiedIssuer<'static, KeyPair> {
+fn intermediate(
+    cn: &str,
+    root: &CertifiedIssuer<'static, KeyPair>,
+) -> CertifiedIssuer<'static, KeyPair> {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     CertifiedIssuer::signed_by(p, KeyPair::generate().unwrap(), root).unwrap()
 }
 
@@ -149,7 +155,11 @@ fn assert_finding(o: &Outcome, status: Status, rem: &str, needles: &[&str]) {
     for n in needles {
         assert!(o.message.contains(n), "message lacks {n:?}: {}", o.message);
     }
-    assert_eq!(o.remediation.as_ref().map(|r| r.id.as_str()), Some(rem), "{o:#?}");
+    assert_eq!(
+        o.remediation.as_ref().map(|r| r.id.as_str()),
+        Some(rem),
+        "{o:#?}"
+    );
     assert!(o.subjects.iter().any(|s| s.starts_with("host/")), "{o:#?}");
     println!("{status}: {}", o.message);
 }
@@ -175,7 +185,11 @@ async fn a_valid_chain_passes_and_the_journal_holds_no_private_key() {
     let addr = serve(vec![l.der, inter.der().clone()], l.key).await;
     let (o, journal, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Prod).await;
     assert_eq!(o.status, Status::Pass, "{o:#?}");
-    assert!(o.message.contains("CN=Example Test Intermediate"), "{}", o.message);
+    assert!(
+        o.message.contains("CN=Example Test Intermediate"),
+        "{}",
+        o.message
+    );
     let text = journal_text(&journal);
     assert!(text.contains("tls/"), "{text}");
     assert!(text.contains("TLSv1.3"), "{text}");
@@ -188,7 +202,12 @@ async fn an_expired_certificate_fails_with_days() {
     let l = leaf(&[HOST], HOST, Some(&root), (2019, 2021));
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-cert-expired", &[HOST, "expired", "days ago", "notAfter 2021-01-01"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-cert-expired",
+        &[HOST, "expired", "days ago", "notAfter 2021-01-01"],
+    );
 }
 
 #[tokio::test]
@@ -197,34 +216,56 @@ async fn a_not_yet_valid_certificate_fails() {
     let l = leaf(&[HOST], HOST, Some(&root), (2039, 2041));
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-cert-expired", &[HOST, "is not valid until 2039-01-01"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-cert-expired",
+        &[HOST, "is not valid until 2039-01-01"],
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_san_fails_naming_what_it_covers_and_should() {
     let root = ca("Example Test Root");
-    let l = leaf(&["other.example.test"], "other.example.test", Some(&root), NOW);
+    let l = leaf(
+        &["other.example.test"],
+        "other.example.test",
+        Some(&root),
+        NOW,
+    );
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Dev).await;
     assert_finding(
         &o,
         Status::Fail,
         "rem.tls-name-mismatch",
-        &["covering DNS:other.example.test", "it should cover platform.example.test"],
+        &[
+            "covering DNS:other.example.test",
+            "it should cover platform.example.test",
+        ],
     );
 }
 
 #[tokio::test]
 async fn an_ip_host_without_ip_san_fails_like_kubelet() {
     let root = ca("Example Test Root");
-    let l = leaf(&["registry.example.test"], "registry.example.test", Some(&root), NOW);
+    let l = leaf(
+        &["registry.example.test"],
+        "registry.example.test",
+        Some(&root),
+        NOW,
+    );
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, "127.0.0.1", Some(&pem_of(&root)), Profile::Dev).await;
     assert_finding(
         &o,
         Status::Fail,
         "rem.tls-name-mismatch",
-        &["no IP SANs", "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs", "it should cover IP 127.0.0.1"],
+        &[
+            "no IP SANs",
+            "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs",
+            "it should cover IP 127.0.0.1",
+        ],
     );
 }
 
@@ -233,7 +274,12 @@ async fn a_self_signed_certificate_fails() {
     let l = leaf(&[HOST], HOST, None, NOW);
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, None, Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-self-signed", &[HOST, "self-signed", "covering DNS:platform.example.test"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-self-signed",
+        &[HOST, "self-signed", "covering DNS:platform.example.test"],
+    );
 }
 
 #[tokio::test]
@@ -243,7 +289,12 @@ async fn an_untrusted_ca_fails_naming_the_anchor() {
     let l = leaf(&[HOST], HOST, Some(&other), NOW);
     let addr = serve(vec![l.der, other.der().clone()], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&trusted)), Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-untrusted-ca", &["chain ends at CN=Acme Internal Root", "--ca-file"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-untrusted-ca",
+        &["chain ends at CN=Acme Internal Root", "--ca-file"],
+    );
 }
 
 #[tokio::test]
@@ -253,23 +304,55 @@ async fn a_missing_intermediate_fails() {
     let l = leaf(&[HOST], HOST, Some(&inter), NOW);
     let addr = serve(vec![l.der], l.key).await;
     let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-intermediate-missing", &["sends no intermediate", "CN=Example Test Intermediate"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-intermediate-missing",
+        &["sends no intermediate", "CN=Example Test Intermediate"],
+    );
 }
 
 #[tokio::test]
 async fn traefiks_default_certificate_warns_in_dev_and_fails_in_prod() {
-    let l = leaf(&["a1b2c3.traefik.default"], "TRAEFIK DEFAULT CERT", None, NOW);
+    let l = leaf(
+        &["a1b2c3.traefik.default"],
+        "TRAEFIK DEFAULT CERT",
+        None,
+        NOW,
+    );
     let key = l.key.clone_key();
     let addr = serve(vec![l.der], key).await;
     let (o, _, _d) = judge(&addr, HOST, None, Profile::Dev).await;
-    assert_finding(&o, Status::Warn, "rem.tls-traefik-default", &["Traefik's default self-signed certificate", "it should serve a certificate for platform.example.test"]);
+    assert_finding(
+        &o,
+        Status::Warn,
+        "rem.tls-traefik-default",
+        &[
+            "Traefik's default self-signed certificate",
+            "it should serve a certificate for platform.example.test",
+        ],
+    );
     let (o, _, _d) = judge(&addr, HOST, None, Profile::Prod).await;
-    assert_finding(&o, Status::Fail, "rem.tls-traefik-default", &["TRAEFIK DEFAULT CERT"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-traefik-default",
+        &["TRAEFIK DEFAULT CERT"],
+    );
 }
 
 #[tokio::test]
 async fn nothing_listening_fails_naming_the_address() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let (o, _, _d) = judge(&format!("127.0.0.1:{port}"), HOST, None, Profile::Dev).await;
-    assert_finding(&o, Status::Fail, "rem.tls-endpoint-unreachable", &["no TLS handshake with platform.example.test", "refused"]);
+    assert_finding(
+        &o,
+        Status::Fail,
+        "rem.tls-endpoint-unreachable",
+        &["no TLS handshake with platform.example.test", "refused"],
+    );
 }

@@ -41,9 +41,8 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 
 /// Why a TLS check does not apply: TLS was not requested.
 pub fn tls_not_requested(ctx: &Context) -> Option<String> {
-    (!ctx.config.flag("with_tls")).then(|| {
-        "TLS is not requested (--with-tls / MCP_SETUP_WITH_TLS is not true)".to_string()
-    })
+    (!ctx.config.flag("with_tls"))
+        .then(|| "TLS is not requested (--with-tls / MCP_SETUP_WITH_TLS is not true)".to_string())
 }
 
 /// One problem a check found, with the fix it points to.

@@ -90,10 +90,7 @@ impl Check for PublicEndpoints {
             }
         }
         if findings.is_empty() && good.is_empty() {
-            return Outcome::skip(format!(
-                "no TLS handshake to judge: {}",
-                skipped.join("; ")
-            ));
+            return Outcome::skip(format!("no TLS handshake to judge: {}", skipped.join("; ")));
         }
         let fewest = good
             .iter()
@@ -139,7 +136,10 @@ fn address(ctx: &Context, host: &str) -> String {
         }
         Some(a) if a.starts_with('[') && a.contains("]:") => a.to_string(),
         Some(a) => format!("{a}:443"),
-        None if host.contains(':') && !host.starts_with('[') && host.parse::<std::net::Ipv6Addr>().is_ok() => {
+        None if host.contains(':')
+            && !host.starts_with('[')
+            && host.parse::<std::net::Ipv6Addr>().is_ok() =>
+        {
             format!("[{host}]:443")
         }
         None => format!("{host}:443"),
@@ -179,7 +179,9 @@ fn judge(
         Ok(_) => {
             return Err(finding(
                 Status::Fail,
-                format!("{host} ({address}) completed a handshake without presenting a certificate"),
+                format!(
+                    "{host} ({address}) completed a handshake without presenting a certificate"
+                ),
                 "rem.tls-endpoint-unreachable",
             ));
         }

@@ -189,7 +189,11 @@ impl Check for RegistryInternalCert {
             "{} covers {} (pull host {pull_host}{}); issued by {}; {} days left",
             spec.shown(),
             and_list(&should_cover),
-            if via_ingress { ", served by the ingress with registry-tls" } else { "" },
+            if via_ingress {
+                ", served by the ingress with registry-tls"
+            } else {
+                ""
+            },
             leaf.issued_by(),
             days_left(&leaf, now)
         );
