@@ -206,3 +206,127 @@ fn each_tls_fixture_reports_one_root_cause() {
         assert_eq!(got_sorted, want, "{name}");
     }
 }
+
+/// A blocking rustls server on 127.0.0.1 presenting `chain`; returns its port.
+fn serve(chain: Vec<rustls::pki_types::CertificateDer<'static>>, key: Vec<u8>) -> u16 {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.into());
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut tcp in listener.incoming().flatten() {
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut tcp).is_err() {
+                    break;
+                }
+            }
+            let _ = conn.complete_io(&mut tcp);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_live_probe_is_journaled_and_its_recording_replays_to_the_same_verdict() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Corp Test Root");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["registry.example.test".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let port = serve(vec![leaf.der().clone()], key.serialize_der());
+    let ca_file = tmp.path().join("corp-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let env = tmp.path().join("deploy.env");
+    std::fs::write(
+        &env,
+        "MCP_SETUP_WITH_TLS=true\nMCP_PLATFORM_INGRESS_HOST=platform.example.test\n",
+    )
+    .unwrap();
+    let record = tmp.path().join("recording");
+    let out = mcp_doctor(tmp.path())
+        .args([
+            "doctor",
+            "--only",
+            "tls.public-endpoints",
+            "--format",
+            "json",
+        ])
+        .arg("--env-file")
+        .arg(&env)
+        .arg("--ca-file")
+        .arg(&ca_file)
+        .arg("--tls-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--record")
+        .arg(&record)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = valid_report(&String::from_utf8_lossy(&out.stdout));
+    let check = |r: &Value| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "tls.public-endpoints")
+            .cloned()
+            .unwrap()
+    };
+    let live_check = check(&live);
+    assert_eq!(live_check["status"], "fail");
+    let message = live_check["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("covering DNS:registry.example.test; it should cover platform.example.test"),
+        "{message}"
+    );
+    assert_eq!(live_check["remediation"]["id"], "rem.tls-name-mismatch");
+    assert!(record.join("evidence/tls/clock.json").is_file());
+    let probe = record.join(format!(
+        "evidence/tls/127.0.0.1_{port}/platform.example.test.json"
+    ));
+    let entry: Value = serde_json::from_str(&std::fs::read_to_string(&probe).unwrap()).unwrap();
+    assert_eq!(entry["ok"]["protocol"], "TLSv1.3");
+    assert_eq!(entry["ok"]["verify_error"], "name-mismatch");
+    let mut recorded = Vec::new();
+    files(&record, &mut recorded);
+    for f in &recorded {
+        assert_no_key(
+            &f.display().to_string(),
+            &std::fs::read_to_string(f).unwrap(),
+        );
+    }
+
+    let out = mcp_doctor(tmp.path())
+        .arg("analyze")
+        .arg(&record)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let replayed = valid_report(&String::from_utf8_lossy(&out.stdout));
+    let replayed_check = check(&replayed);
+    assert_eq!(replayed_check["status"], live_check["status"]);
+    assert_eq!(replayed_check["message"], live_check["message"]);
+}
