@@ -46,8 +46,10 @@ Add the host to the owning Certificate's spec.dnsNames (registry-cert covers reg
     RemediationDef {
         id: "rem.tls-cert-expired",
         title: "Renew the certificate",
-        text: r#"Find out why cert-manager did not renew it (certmanager.certificates names the failing Order or Challenge), fix that, then reissue:
-  kubectl get certificate -A
+        text: r#"Find out why it was not renewed. If no Certificate writes the Secret, give it its owner back: rerun setup --with-tls, or for the platform host re-add the issuer annotation to its Ingress (ingress-shim then creates the Certificate):
+  kubectl get certificate -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,SECRET:.spec.secretName,READY:.status.conditions[0].status
+  kubectl -n mcp-sentinel annotate ingress mcp-sentinel-platform-ui cert-manager.io/cluster-issuer=<issuer>
+If a Certificate owns it, certmanager.certificates names the failing Order or Challenge; fix that, then reissue:
   cmctl renew -n {namespace} <certificate>
 Without cmctl, deleting the Secret makes cert-manager issue it again:
   kubectl -n {namespace} delete secret {secret}
