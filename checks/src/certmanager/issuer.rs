@@ -71,6 +71,19 @@ impl Check for Issuer {
         };
         let Some(name) = named else {
             let email = email.unwrap_or_default();
+            if ctx.config.flag("acme_staging") {
+                let f = Finding::new(
+                    prod_fails(ctx.profile),
+                    format!(
+                        "--acme-staging makes setup issue from the Let's Encrypt staging server for {email}: its certificates are not trusted by browsers or kubelets"
+                    ),
+                    "rem.tls-staging-issuer",
+                )
+                .var("namespace", "registry")
+                .var("secret", "registry-tls")
+                .subject("clusterissuer/acme-staging");
+                return conclude(vec![f], String::new(), distribution);
+            }
             let Some(issuers) = issuers else {
                 return Outcome::pass(format!(
                     "cert-manager is not installed yet; setup creates its Let's Encrypt ClusterIssuer for {email}"

@@ -105,19 +105,18 @@ impl LiveTls {
             what: format!("TLS handshake with {}", probe.address),
             secs: self.timeout.as_secs().max(1),
         };
-        let tcp = match tokio::time::timeout(
-            self.timeout,
-            tokio::net::TcpStream::connect(&probe.address),
-        )
-        .await
-        {
-            Err(_) => return Err(timeout_err()),
-            Ok(Err(e)) => return Err(connect_error(probe, &e)),
-            Ok(Ok(tcp)) => tcp,
-        };
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let tcp =
+            match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(&probe.address))
+                .await
+            {
+                Err(_) => return Err(timeout_err()),
+                Ok(Err(e)) => return Err(connect_error(probe, &e)),
+                Ok(Ok(tcp)) => tcp,
+            };
         let remote = tcp.peer_addr().ok().map(|a| a.to_string());
         let connector = TlsConnector::from(Arc::new(config));
-        let tls = match tokio::time::timeout(self.timeout, connector.connect(name, tcp)).await {
+        let tls = match tokio::time::timeout_at(deadline, connector.connect(name, tcp)).await {
             Err(_) => return Err(timeout_err()),
             Ok(Err(e)) => {
                 return Err(tls_error(

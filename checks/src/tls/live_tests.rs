@@ -356,3 +356,50 @@ async fn nothing_listening_fails_naming_the_address() {
         &["no TLS handshake with platform.example.test", "refused"],
     );
 }
+
+#[tokio::test]
+async fn a_staging_issuer_warns_in_dev_and_fails_in_prod() {
+    let staging = ca("(STAGING) Ersatz Edamame E1");
+    let l = leaf(&[HOST], HOST, Some(&staging), NOW);
+    let addr = serve(vec![l.der], l.key).await;
+    let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&staging)), Profile::Dev).await;
+    assert_finding(
+        &o,
+        Status::Warn,
+        "rem.tls-staging-issuer",
+        &[
+            "Let's Encrypt staging certificate",
+            "(STAGING) Ersatz Edamame E1",
+        ],
+    );
+    let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&staging)), Profile::Prod).await;
+    assert_finding(&o, Status::Fail, "rem.tls-staging-issuer", &["staging"]);
+}
+
+#[tokio::test]
+async fn a_certificate_expiring_within_14_days_warns_with_days_left() {
+    let root = ca("Example Test Root");
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec![HOST.to_string()]).unwrap();
+    p.distinguished_name.push(DnType::CommonName, HOST);
+    let soon = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24 * 6))
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    p.not_before = date_time_ymd(2024, 1, 1);
+    p.not_after = date_time_ymd(soon.year() as i32, soon.month() as u8, soon.day() as u8);
+    let cert = p.signed_by(&key, &root).unwrap();
+    let addr = serve(
+        vec![cert.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+    .await;
+    let (o, _, _d) = judge(&addr, HOST, Some(&pem_of(&root)), Profile::Dev).await;
+    assert_finding(
+        &o,
+        Status::Warn,
+        "rem.tls-cert-expired",
+        &["expires in ", " day(s)", "served for platform.example.test"],
+    );
+}

@@ -72,13 +72,26 @@ impl Check for PublicEndpoints {
         let mut findings = Vec::new();
         let mut skipped = Vec::new();
         let mut good = Vec::new();
-        for host in hosts(ctx) {
-            let probe = TlsProbe {
-                address: address(ctx, &host),
-                server_name: host.clone(),
-                extra_ca_pem: None,
-            };
-            match ctx.evidence.tls.handshake(&probe).await {
+        // All hosts at once: each handshake has its own deadline, so the check takes one deadline at most.
+        let probes: Vec<(String, TlsProbe)> = hosts(ctx)
+            .into_iter()
+            .map(|host| {
+                let probe = TlsProbe {
+                    address: address(ctx, &host),
+                    server_name: host.clone(),
+                    extra_ca_pem: None,
+                };
+                (host, probe)
+            })
+            .collect();
+        let answers = futures::future::join_all(
+            probes
+                .iter()
+                .map(|(_, probe)| ctx.evidence.tls.handshake(probe)),
+        )
+        .await;
+        for ((host, probe), answer) in probes.into_iter().zip(answers) {
+            match answer {
                 Ok(answer) => {
                     match judge(&host, &probe.address, &answer, now, ctx, ca_file.as_deref()) {
                         Ok((leaf, protocol)) => good.push((host, leaf, protocol)),
