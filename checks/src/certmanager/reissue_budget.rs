@@ -213,3 +213,86 @@ fn names_of(r: &Value, certificates: &[Value]) -> Option<Vec<String>> {
     names.dedup();
     Some(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::evidence::Scope;
+    use crate::test_support::{Case, expect};
+
+    fn crds() -> Vec<Value> {
+        [
+            "certificaterequests.cert-manager.io",
+            "clusterissuers.cert-manager.io",
+            "certificates.cert-manager.io",
+        ]
+        .iter()
+        .map(|n| json!({"metadata": {"name": n}}))
+        .collect()
+    }
+
+    fn issued(n: usize, issuer: &str) -> Value {
+        json!({"metadata": {"name": format!("registry-cert-{n}"), "namespace": "registry",
+                            "creationTimestamp": format!("2026-11-{:02}T10:00:00Z", 14 + n),
+                            "annotations": {"cert-manager.io/certificate-name": "registry-cert"}},
+               "spec": {"issuerRef": {"kind": "ClusterIssuer", "name": issuer}},
+               "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Issued",
+                                          "message": "Certificate fetched from issuer successfully"}]}})
+    }
+
+    fn case(requests: Vec<Value>) -> Case {
+        let issuer = |name: &str, server: &str| json!({"metadata": {"name": name}, "spec": {"acme": {"server": server}}});
+        Case::new()
+            .env("MCP_DOCTOR_NOW", "2026-11-21T12:00:00Z")
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, crds())
+            .objects(&kinds::CERTIFICATE_REQUESTS, Scope::AllNamespaces, requests)
+            .objects(
+                &kinds::CLUSTER_ISSUERS,
+                Scope::Cluster,
+                vec![
+                    issuer("le", "https://acme-v02.api.letsencrypt.org/directory"),
+                    issuer(
+                        "le-staging",
+                        "https://acme-staging-v02.api.letsencrypt.org/directory",
+                    ),
+                ],
+            )
+            .objects(
+                &kinds::CERTIFICATES,
+                Scope::AllNamespaces,
+                vec![
+                    json!({"metadata": {"name": "registry-cert", "namespace": "registry"},
+                            "spec": {"dnsNames": ["registry.example.com", "mcp.example.com"]}}),
+                ],
+            )
+    }
+
+    #[tokio::test]
+    async fn three_in_a_week_warn_and_staging_does_not_count() {
+        let mut reqs: Vec<Value> = (1..=3).map(|n| issued(n, "le")).collect();
+        reqs.extend((4..=6).map(|n| issued(n, "le-staging")));
+        let o = case(reqs).run(&ReissueBudget).await;
+        expect(
+            &o,
+            Status::Warn,
+            &[
+                "3 of Let's Encrypt's 5",
+                "mcp.example.com, registry.example.com",
+            ],
+        );
+    }
+
+    #[tokio::test]
+    async fn five_in_a_week_fail() {
+        let o = case((1..=5).map(|n| issued(n, "le")).collect())
+            .run(&ReissueBudget)
+            .await;
+        expect(
+            &o,
+            Status::Fail,
+            &["5 certificates", "refused until 2026-11-22T10:00:00Z"],
+        );
+    }
+}

@@ -175,3 +175,52 @@ fn ingress_owner(c: &Value) -> Option<&str> {
         .find(|r| r.get("kind").and_then(Value::as_str) == Some("Ingress"))
         .and_then(|r| r.get("name").and_then(Value::as_str))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{Case, expect};
+
+    fn case(certs: Vec<Value>, ingresses: Vec<Value>) -> Case {
+        Case::new()
+            .objects(
+                &kinds::CUSTOM_RESOURCE_DEFINITIONS,
+                Scope::Cluster,
+                vec![json!({"metadata": {"name": "certificates.cert-manager.io"}})],
+            )
+            .objects(&kinds::CERTIFICATES, Scope::AllNamespaces, certs)
+            .objects(&kinds::INGRESSES, Scope::AllNamespaces, ingresses)
+    }
+
+    fn cert(name: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "registry"}, "spec": {"secretName": "registry-tls"}})
+    }
+
+    #[tokio::test]
+    async fn an_issuer_annotation_on_the_registry_ingress_fails_before_a_second_certificate_exists()
+    {
+        let ingress = json!({"metadata": {"name": "registry", "namespace": "registry",
+                                          "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}},
+                             "spec": {"tls": [{"hosts": ["registry.example.com"], "secretName": "registry-tls"}]}});
+        let o = case(vec![cert("registry-cert")], vec![ingress])
+            .run(&SingleOwner)
+            .await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &["Ingress registry/registry carries cert-manager.io/cluster-issuer=letsencrypt-prod"],
+        );
+        assert_eq!(rem, "rem.tls-secret-double-owner");
+        assert_eq!(o.subjects, vec!["secret/registry/registry-tls"]);
+    }
+
+    #[tokio::test]
+    async fn one_owner_per_secret_passes() {
+        let o = case(vec![cert("registry-cert")], vec![])
+            .run(&SingleOwner)
+            .await;
+        assert_eq!(o.status, Status::Pass, "{}", o.message);
+    }
+}
