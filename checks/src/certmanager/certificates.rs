@@ -345,4 +345,66 @@ mod tests {
         );
         assert_eq!(rem, "rem.acme-self-check-failed");
     }
+
+    fn failing(cert_msg: &str, order: Value, challenges: Vec<Value>) -> Case {
+        let cert = json!({"metadata": {"name": "mcp-sentinel-platform-tls", "namespace": "mcp-sentinel"},
+            "spec": {"secretName": "mcp-sentinel-platform-tls", "dnsNames": ["platform.example.com"]},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "DoesNotExist", "message": cert_msg}]}});
+        let cr = json!({"metadata": {"name": "mcp-sentinel-platform-tls-1", "namespace": "mcp-sentinel", "creationTimestamp": "2026-11-30T10:00:00Z",
+            "ownerReferences": owner("Certificate", "mcp-sentinel-platform-tls")},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Pending", "message": "Waiting on certificate issuance from order"}]}});
+        Case::new()
+            .flag("with_tls", "true")
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, crds())
+            .objects(&kinds::CERTIFICATES, Scope::AllNamespaces, vec![cert])
+            .objects(&kinds::CERTIFICATE_REQUESTS, Scope::AllNamespaces, vec![cr])
+            .objects(&kinds::ORDERS, Scope::AllNamespaces, vec![order])
+            .objects(&kinds::CHALLENGES, Scope::AllNamespaces, challenges)
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_order_and_an_nxdomain_challenge_get_their_own_fixes() {
+        let order = json!({"metadata": {"name": "mcp-sentinel-platform-tls-1-42", "namespace": "mcp-sentinel", "creationTimestamp": "2026-11-30T10:00:01Z",
+            "ownerReferences": owner("CertificateRequest", "mcp-sentinel-platform-tls-1")},
+            "status": {"state": "errored", "reason": "Failed to create Order: 429 urn:ietf:params:acme:error:rateLimited: too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s, retry after 2026-12-03 10:00:00 UTC"}});
+        let o = failing(
+            "Issuing certificate as Secret does not exist",
+            order,
+            vec![],
+        )
+        .run(&Certificates)
+        .await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                "Order mcp-sentinel/mcp-sentinel-platform-tls-1-42 is errored",
+                "rateLimited",
+            ],
+        );
+        assert_eq!(rem, "rem.acme-rate-limited");
+
+        let order = json!({"metadata": {"name": "mcp-sentinel-platform-tls-1-42", "namespace": "mcp-sentinel", "creationTimestamp": "2026-11-30T10:00:01Z",
+            "ownerReferences": owner("CertificateRequest", "mcp-sentinel-platform-tls-1")}, "status": {"state": "pending"}});
+        let ch = json!({"metadata": {"name": "mcp-sentinel-platform-tls-1-42-7", "namespace": "mcp-sentinel", "creationTimestamp": "2026-11-30T10:00:02Z",
+            "ownerReferences": owner("Order", "mcp-sentinel-platform-tls-1-42")},
+            "spec": {"dnsName": "platform.example.com", "token": "t"},
+            "status": {"state": "pending", "reason": "Waiting for HTTP-01 challenge propagation: failed to perform self check GET request 'http://platform.example.com/.well-known/acme-challenge/t': Get \"http://platform.example.com/.well-known/acme-challenge/t\": dial tcp: lookup platform.example.com on 10.43.0.10:53: no such host"}});
+        let o = failing(
+            "Issuing certificate as Secret does not exist",
+            order,
+            vec![ch],
+        )
+        .run(&Certificates)
+        .await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                "Challenge mcp-sentinel/mcp-sentinel-platform-tls-1-42-7 for platform.example.com",
+                "no such host",
+            ],
+        );
+        assert_eq!(rem, "rem.acme-challenge-nxdomain");
+    }
 }
