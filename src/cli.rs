@@ -210,6 +210,13 @@ pub struct DoctorArgs {
     /// Record every answer into DIR in the bundle layout, for `analyze`.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file when verifying served certificates (enterprise PKI).
+    #[arg(long, value_name = "PEM", env = "MCP_DOCTOR_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Connect TLS probes of the public hosts to this address (e.g. the ingress node, `IP[:PORT]`, port
+    /// 443 by default) while still sending each host as SNI.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_connect: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

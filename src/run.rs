@@ -11,6 +11,7 @@ use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
+use mcp_doctor_checks::evidence::live_tls::LiveTls;
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
@@ -54,10 +55,17 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             };
             (replay_evidence(&root)?, env_file)
         }
-        None => (live_evidence(&args).await, env_file),
+        None => (live_evidence(&args).await?, env_file),
     };
+    let mut flags = args.config.setup.to_map();
+    if let Some(ca) = &args.ca_file {
+        flags.insert("ca_file".into(), ca.display().to_string());
+    }
+    if let Some(addr) = &args.tls_connect {
+        flags.insert("tls_connect".into(), addr.clone());
+    }
     let inputs = ConfigInputs {
-        flags: args.config.setup.to_map(),
+        flags,
         env: process_env(),
         env_file,
     };
@@ -157,7 +165,7 @@ fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
-async fn live_evidence(args: &DoctorArgs) -> Evidence {
+async fn live_evidence(args: &DoctorArgs) -> Result<Evidence, StartError> {
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {
@@ -174,15 +182,21 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         (None, None) => LiveHost::None,
     };
     let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
-    Evidence {
+    let tls = LiveTls::new(
+        args.ca_file.as_deref(),
+        request_timeout(args.selection.timeout),
+        journal.clone(),
+    )
+    .map_err(StartError)?;
+    Ok(Evidence {
         kube: Arc::new(kube),
         dns: probe.clone(),
         http: probe.clone(),
-        tls: probe,
+        tls: Arc::new(tls),
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
         journal,
         origin: Origin::Live,
-    }
+    })
 }
 
 fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
@@ -303,6 +317,9 @@ fn record(
     let mut collected = vec!["kube".to_string()];
     if dir.join("host").is_dir() {
         collected.push("host".into());
+    }
+    if dir.join("evidence/tls").is_dir() {
+        collected.push("tls".into());
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),

@@ -39,7 +39,13 @@ fn preflight_live(
 ) -> Value {
     let dir = fixture(name);
     let mut cmd = mcp_doctor(tmp);
-    cmd.arg("preflight")
+    // A scenario recorded after install (manifest mode `doctor`) is judged by `doctor`, the others by
+    // `preflight`, as `analyze` does from the same manifest.
+    let doctor = std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|m| serde_json::from_str::<Value>(&m).ok())
+        .is_some_and(|m| m["mode"] == "doctor");
+    cmd.arg(if doctor { "doctor" } else { "preflight" })
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(["--format", "json", "--timeout", "10"]);

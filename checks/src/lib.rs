@@ -14,12 +14,14 @@ pub mod settings;
 #[cfg(test)]
 mod test_support;
 
+pub mod certmanager;
 pub mod cluster;
 pub mod config;
 pub mod dns;
 pub mod ingress;
 pub mod node;
 pub mod svclb;
+pub mod tls;
 
 pub use check::{Check, Context, unreadable};
 pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, Status};
@@ -34,5 +36,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(ingress::checks());
     v.extend(svclb::checks());
     v.extend(node::checks());
+    v.extend(tls::checks());
+    v.extend(certmanager::checks());
     v
 }

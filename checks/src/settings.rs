@@ -196,6 +196,15 @@ pub const SETTINGS: &[SettingDef] = &[
         &["MCP_PLATFORM_IMAGE_PULL_SECRET"],
     ),
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
+    // mcp-doctor's own TLS probing settings (not setup's).
+    def("ca_file", Some("--ca-file"), &["MCP_DOCTOR_CA_FILE"]),
+    def(
+        "tls_connect",
+        Some("--tls-connect"),
+        &["MCP_DOCTOR_TLS_CONNECT"],
+    ),
+    def("judge_time", None, &["MCP_DOCTOR_NOW"]),
+    def("tls_probe", None, &["MCP_DOCTOR_TLS_PROBE"]),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];
 

@@ -8,6 +8,7 @@
 mod catalog;
 mod cluster_catalog;
 mod ingress_catalog;
+mod tls_catalog;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -100,6 +101,7 @@ pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
         .iter()
         .chain(cluster_catalog::CLUSTER)
         .chain(ingress_catalog::INGRESS)
+        .chain(tls_catalog::TLS)
 }
 
 /// Looks a remediation up by id.

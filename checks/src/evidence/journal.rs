@@ -33,6 +33,8 @@ pub mod keys {
     pub const HOST: &str = "host/nodes";
     /// Which node's facts describe the machine the run happened on (`null`: none of them).
     pub const HOST_LOCAL: &str = "host/local";
+    /// The time certificates were judged at (Unix seconds), see `TlsSource::now`.
+    pub const CLOCK: &str = "tls/clock";
 
     pub fn list(kind: &ResourceKind, scope: &Scope) -> String {
         format!(

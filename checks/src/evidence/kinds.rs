@@ -144,6 +144,10 @@ kinds! {
     CERTIFICATES = ("cert-manager.io", "v1", "certificates", "Certificate", true);
     CLUSTER_ISSUERS = ("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", false);
     HELM_CHARTS = ("helm.cattle.io", "v1", "helmcharts", "HelmChart", true);
+    ISSUERS = ("cert-manager.io", "v1", "issuers", "Issuer", true);
+    CERTIFICATE_REQUESTS = ("cert-manager.io", "v1", "certificaterequests", "CertificateRequest", true);
+    ORDERS = ("acme.cert-manager.io", "v1", "orders", "Order", true);
+    CHALLENGES = ("acme.cert-manager.io", "v1", "challenges", "Challenge", true);
 }
 
 #[cfg(test)]

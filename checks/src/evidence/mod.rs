@@ -13,6 +13,7 @@ pub mod journal;
 pub mod kinds;
 pub mod live_host;
 pub mod live_kube;
+pub mod live_tls;
 pub mod replay;
 
 use std::collections::BTreeMap;
@@ -198,6 +199,15 @@ pub struct TlsAnswer {
     /// None when the chain verified; otherwise why not (`unknown-issuer`, `expired`, `name-mismatch`, ...).
     pub verify_error: Option<String>,
     pub protocol: Option<String>,
+    /// The verifier's own sentence when the chain did not verify (rustls wording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_detail: Option<String>,
+    /// The ALPN protocol the server picked (`h2`, `http/1.1`), when it picked one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The address actually connected to (`203.0.113.10:443`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_addr: Option<String>,
 }
 
 #[async_trait]
@@ -213,6 +223,20 @@ pub trait HttpSource: Send + Sync {
 #[async_trait]
 pub trait TlsSource: Send + Sync {
     async fn handshake(&self, probe: &TlsProbe) -> Result<TlsAnswer, EvidenceError>;
+
+    /// The moment certificates are judged at, in Unix seconds: a live run journals the first time it is
+    /// asked, and a replay answers with that recorded time, so a bundle's expiry verdicts do not drift.
+    async fn now(&self) -> i64 {
+        unix_now()
+    }
+}
+
+/// The system clock in Unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Node-local facts, from `--host-root`, `host-facts` JSON files, or a bundle's `host/`.

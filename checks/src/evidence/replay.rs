@@ -349,4 +349,11 @@ impl TlsSource for ReplaySource {
             format!("TLS handshake with {} (SNI {})", p.address, p.server_name),
         )
     }
+
+    async fn now(&self) -> i64 {
+        match self.bundle.typed_entry::<i64>(keys::CLOCK) {
+            Some(Ok(t)) => t,
+            _ => super::unix_now(),
+        }
+    }
 }
