@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
+use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::replay::Bundle;
@@ -57,7 +58,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         None => (live_evidence(&args).await, env_file),
     };
     let inputs = ConfigInputs {
-        flags: args.config.setup.to_map(),
+        flags: args.config.to_map(),
         env: process_env(),
         env_file,
     };
@@ -174,9 +175,12 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         (None, None) => LiveHost::None,
     };
     let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
+    // Each DNS query gives up well within a check's timeout (checks ask their queries concurrently).
+    let dns_timeout = request_timeout(args.selection.timeout).min(Duration::from_secs(4));
+    let dns = LiveDns::new(SystemView::from_env(), dns_timeout, journal.clone());
     Evidence {
         kube: Arc::new(kube),
-        dns: probe.clone(),
+        dns: Arc::new(dns),
         http: probe.clone(),
         tls: probe,
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
@@ -303,6 +307,9 @@ fn record(
     let mut collected = vec!["kube".to_string()];
     if dir.join("host").is_dir() {
         collected.push("host".into());
+    }
+    if dir.join("evidence/dns").is_dir() {
+        collected.push("dns".into());
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),

@@ -7,6 +7,7 @@
 
 mod catalog;
 mod cluster_catalog;
+mod dns_catalog;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -95,7 +96,10 @@ impl RemediationDef {
 
 /// Every remediation, area by area.
 pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
-    catalog::CATALOG.iter().chain(cluster_catalog::CLUSTER)
+    catalog::CATALOG
+        .iter()
+        .chain(cluster_catalog::CLUSTER)
+        .chain(dns_catalog::DNS)
 }
 
 /// Looks a remediation up by id.
