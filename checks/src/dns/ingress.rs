@@ -4,7 +4,8 @@
 //!   repo-managed one; any Service there labelled `app.kubernetes.io/name=traefik`): its
 //!   `status.loadBalancer.ingress[].ip` (k3s ServiceLB writes the node addresses there);
 //! - the nodes labelled `ingress.mcpruntime.org/public=true` or
-//!   `node-role.mcpruntime.org/public-ingress=true`: their ExternalIP and InternalIP.
+//!   `node-role.mcpruntime.org/public-ingress=true`: their ExternalIP (their InternalIP when they have
+//!   none).
 //!
 //! A small reader of its own; the ingress/svclb checks read the same objects (see the module report).
 
@@ -73,13 +74,23 @@ pub async fn origin_addresses(ctx: &Context) -> Result<Vec<OriginAddress>, Evide
         list_typed(ctx.evidence.kube.as_ref(), &kinds::NODES, &Scope::Cluster).await?;
     for node in nodes.iter().filter(|n| is_public_ingress(n)) {
         let addrs = node.status.as_ref().and_then(|s| s.addresses.as_ref());
-        for kind in ["ExternalIP", "InternalIP"] {
-            for a in addrs.into_iter().flatten().filter(|a| a.type_ == kind) {
+        // The InternalIP counts only for a node without an ExternalIP (on-prem behind NAT, internal LB).
+        let has_external = addrs
+            .into_iter()
+            .flatten()
+            .any(|a| a.type_ == "ExternalIP");
+        let kinds: &[&str] = if has_external {
+            &["ExternalIP"]
+        } else {
+            &["InternalIP"]
+        };
+        for kind in kinds {
+            for a in addrs.into_iter().flatten().filter(|a| a.type_ == *kind) {
                 if let Ok(ip) = a.address.parse() {
                     push(OriginAddress {
                         ip,
                         object: format!("node/{}", node_name(node)),
-                        field: kind.into(),
+                        field: kind.to_string(),
                     });
                 }
             }

@@ -213,9 +213,17 @@ impl LiveDns {
             }
             Err(e) => match classify(&e) {
                 Classified::Rcode(rcode) => Ok(DnsAnswer {
+                    cname_chain: if matches!(rcode.as_str(), "NXDOMAIN" | "NOERROR")
+                        && rtype != RecordType::CNAME
+                    {
+                        // hickory chases a CNAME itself and reports only the last name's NXDOMAIN or NODATA:
+                        // walk the chain explicitly so a dangling CNAME is named as such.
+                        self.walk_cnames(resolver, &fqdn).await
+                    } else {
+                        Vec::new()
+                    },
                     rcode,
                     records: Vec::new(),
-                    cname_chain: Vec::new(),
                 }),
                 Classified::Timeout => Err(timeout()),
                 Classified::Unreachable(cause) => Err(EvidenceError::Unreachable {
@@ -228,6 +236,30 @@ impl LiveDns {
                 }),
             },
         }
+    }
+}
+
+impl LiveDns {
+    /// The CNAME targets from `fqdn` on (at most 8 hops), asked one CNAME query at a time.
+    async fn walk_cnames(&self, resolver: &TokioResolver, fqdn: &str) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        let mut name = fqdn.to_string();
+        for _ in 0..8 {
+            let next = tokio::time::timeout(self.timeout, resolver.lookup(name.as_str(), RecordType::CNAME)).await;
+            let Ok(Ok(l)) = next else { break };
+            let target = l.answers().iter().find_map(|r| match &r.data {
+                RData::CNAME(c) => Some(trim_dot(&c.0.to_string())),
+                _ => None,
+            });
+            match target {
+                Some(t) if !chain.contains(&t) => {
+                    name = format!("{t}.");
+                    chain.push(t);
+                }
+                _ => break,
+            }
+        }
+        chain
     }
 }
 
