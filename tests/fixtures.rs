@@ -3,6 +3,8 @@
 //! that live run. The request log shows each (kind, scope) listed once, and only reads.
 
 mod common;
+#[path = "dns/named.rs"]
+mod named;
 
 use std::collections::BTreeMap;
 
@@ -39,6 +41,13 @@ fn preflight_live(
 ) -> Value {
     let dir = fixture(name);
     let mut cmd = mcp_doctor(tmp);
+    // A scenario with public DNS (`dns/<zone>.zone`) is served by a real BIND on a loopback port, asked as
+    // this machine's resolver; the others run with no resolver (their dns checks skip, as replayed).
+    let _named = dns_zones(&dir).and_then(|zones| {
+        let named = named::start_zones(&zones)?;
+        cmd.env("MCP_DOCTOR_SYSTEM_DNS", named.server());
+        Some(named)
+    });
     cmd.arg("preflight")
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -57,6 +66,20 @@ fn preflight_live(
         String::from_utf8_lossy(&out.stderr)
     );
     valid_report(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The zones of a scenario's `dns/` folder: `dns/shop.test.zone` serves `shop.test`.
+fn dns_zones(dir: &std::path::Path) -> Option<Vec<(String, std::path::PathBuf)>> {
+    let zones: Vec<_> = std::fs::read_dir(dir.join("dns"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".zone")
+                .map(|z| (z.to_string(), e.path()))
+        })
+        .collect();
+    (!zones.is_empty()).then_some(zones)
 }
 
 fn messages(report: &Value) -> BTreeMap<String, (String, String)> {

@@ -39,6 +39,7 @@ fn live(named: &named::Named, hosts: &str, journal: Arc<Journal>) -> (LiveDns, t
     let view = SystemView {
         servers: Some(vec![named.addr]),
         hosts_file: Some(hosts_file),
+        disabled: false,
     };
     (LiveDns::new(view, Duration::from_secs(2), journal), dir)
 }
@@ -49,7 +50,9 @@ fn ok(a: &Result<DnsAnswer, EvidenceError>) -> &DnsAnswer {
 
 #[tokio::test]
 async fn live_answers_keep_rcode_chain_and_caa_and_replay_the_same() {
-    let Some(named) = named::start(&zones()) else { return };
+    let Some(named) = named::start(&zones()) else {
+        return;
+    };
     let server = named.server();
     let s = Some(server.as_str());
     let journal = Journal::new();
@@ -75,12 +78,19 @@ async fn live_answers_keep_rcode_chain_and_caa_and_replay_the_same() {
     assert_eq!(ok(&a).cname_chain, ["gone.dangling.test"]);
 
     let a = dns.resolve(&q("platform.v6.test", "A", s)).await;
-    assert_eq!((ok(&a).rcode.as_str(), ok(&a).records.len()), ("NOERROR", 0), "NODATA");
+    assert_eq!(
+        (ok(&a).rcode.as_str(), ok(&a).records.len()),
+        ("NOERROR", 0),
+        "NODATA"
+    );
     let a = dns.resolve(&q("platform.v6.test", "AAAA", s)).await;
     assert_eq!(ok(&a).records, ["2a01:4f8::10"]);
 
     let a = dns.resolve(&q("platform.nodata.test", "A", s)).await;
-    assert_eq!((ok(&a).rcode.as_str(), ok(&a).records.len()), ("NOERROR", 0));
+    assert_eq!(
+        (ok(&a).rcode.as_str(), ok(&a).records.len()),
+        ("NOERROR", 0)
+    );
 
     let a = dns.resolve(&q("caa-ok.test", "CAA", s)).await;
     assert_eq!(ok(&a).records, ["0 issue \"letsencrypt.org\""]);
@@ -127,7 +137,9 @@ async fn live_answers_keep_rcode_chain_and_caa_and_replay_the_same() {
 
 #[tokio::test]
 async fn identical_queries_are_asked_once() {
-    let Some(named) = named::start(&zones()) else { return };
+    let Some(named) = named::start(&zones()) else {
+        return;
+    };
     let (dns, _h) = live(&named, "", Journal::new());
     let query = q("platform.ok.test", "A", Some(&named.server()));
     let first = dns.resolve(&query).await;
@@ -158,7 +170,10 @@ fn cluster_bundle() -> tempfile::TempDir {
             "spec": { "type": "LoadBalancer" },
             "status": { "loadBalancer": { "ingress": [ { "ip": "45.79.0.10" } ] } } } ] }),
     );
-    write("cluster/services/traefik.json", json!({ "kind": "ServiceList", "items": [] }));
+    write(
+        "cluster/services/traefik.json",
+        json!({ "kind": "ServiceList", "items": [] }),
+    );
     dir
 }
 
@@ -169,10 +184,18 @@ struct Live {
 
 impl Live {
     /// Runs a check for the hosts of `domain`, with the system view and `--dns-server` both at named.
-    async fn run(&self, check: &dyn Check, domain: &str, flags: &[(&str, &str)], hosts: &str) -> Outcome {
+    async fn run(
+        &self,
+        check: &dyn Check,
+        domain: &str,
+        flags: &[(&str, &str)],
+        hosts: &str,
+    ) -> Outcome {
         let journal = Journal::new();
         let (dns, _h) = live(&self.named, hosts, journal.clone());
-        let replay = Arc::new(ReplaySource::new(Bundle::open(self.cluster.path()).unwrap()));
+        let replay = Arc::new(ReplaySource::new(
+            Bundle::open(self.cluster.path()).unwrap(),
+        ));
         let probe = Arc::new(NoLiveProbe { what: "test" });
         let evidence = Evidence {
             kube: replay.clone(),
@@ -222,7 +245,9 @@ fn is(o: &Outcome, status: Status, needles: &[&str]) {
 
 #[tokio::test]
 async fn every_dns_scenario_against_a_real_server() {
-    let Some(named) = named::start(&zones()) else { return };
+    let Some(named) = named::start(&zones()) else {
+        return;
+    };
     let env = Live {
         named,
         cluster: cluster_bundle(),
@@ -232,9 +257,21 @@ async fn every_dns_scenario_against_a_real_server() {
     let internal = [("front_door", "internal")];
 
     // dns.resolve
-    is(&env.run(&Resolve, "ok.test", &[], "").await, Status::Pass, &["every public host resolves"]);
-    is(&env.run(&Resolve, "cname.test", &[], "").await, Status::Pass, &[]);
-    is(&env.run(&Resolve, "v6.test", &[], "").await, Status::Pass, &["2a01:4f8::10"]);
+    is(
+        &env.run(&Resolve, "ok.test", &[], "").await,
+        Status::Pass,
+        &["every public host resolves"],
+    );
+    is(
+        &env.run(&Resolve, "cname.test", &[], "").await,
+        Status::Pass,
+        &[],
+    );
+    is(
+        &env.run(&Resolve, "v6.test", &[], "").await,
+        Status::Pass,
+        &["2a01:4f8::10"],
+    );
     is(
         &env.run(&Resolve, "nx.test", &[], "").await,
         Status::Fail,
@@ -257,32 +294,60 @@ async fn every_dns_scenario_against_a_real_server() {
     );
 
     // dns.points-at-ingress, for each front door
-    is(&env.run(&PointsAtIngress, "ok.test", &[], "").await, Status::Pass, &["points at the ingress"]);
-    is(&env.run(&PointsAtIngress, "cname.test", &[], "").await, Status::Pass, &[]);
+    is(
+        &env.run(&PointsAtIngress, "ok.test", &[], "").await,
+        Status::Pass,
+        &["points at the ingress"],
+    );
+    is(
+        &env.run(&PointsAtIngress, "cname.test", &[], "").await,
+        Status::Pass,
+        &[],
+    );
     is(
         &env.run(&PointsAtIngress, "stray.test", &[], "").await,
         Status::Fail,
-        &["registry.stray.test resolves to 45.79.0.99", "not the ingress node"],
+        &[
+            "registry.stray.test resolves to 45.79.0.99",
+            "not the ingress node",
+        ],
     );
-    is(&env.run(&PointsAtIngress, "proxied.test", &proxy, "").await, Status::Pass, &["not the origin"]);
+    is(
+        &env.run(&PointsAtIngress, "proxied.test", &proxy, "").await,
+        Status::Pass,
+        &["not the origin"],
+    );
     is(
         &env.run(&PointsAtIngress, "ok.test", &proxy, "").await,
         Status::Fail,
         &["resolves to the origin 45.79.0.10", "bypass the proxy"],
     );
-    is(&env.run(&PointsAtIngress, "rfc1918.test", &internal, "").await, Status::Pass, &[]);
     is(
-        &env.run(&PointsAtIngress, "proxied.test", &internal, "").await,
+        &env.run(&PointsAtIngress, "rfc1918.test", &internal, "")
+            .await,
+        Status::Pass,
+        &[],
+    );
+    is(
+        &env.run(&PointsAtIngress, "proxied.test", &internal, "")
+            .await,
         Status::Warn,
         &["public address 104.16.0.10"],
     );
 
     // dns.consistent
-    is(&env.run(&Consistent, "ok.test", &[], "").await, Status::Pass, &["agree"]);
     is(
-        &env.run(&Consistent, "ok.test", &[], "10.9.9.9 platform.ok.test\n").await,
+        &env.run(&Consistent, "ok.test", &[], "").await,
+        Status::Pass,
+        &["agree"],
+    );
+    is(
+        &env.run(&Consistent, "ok.test", &[], "10.9.9.9 platform.ok.test\n")
+            .await,
         Status::Warn,
-        &["platform.ok.test resolves to 10.9.9.9 via the system resolver but to 45.79.0.10 via DNS server"],
+        &[
+            "platform.ok.test resolves to 10.9.9.9 via the system resolver but to 45.79.0.10 via DNS server",
+        ],
     );
     is(
         &env.run(&Consistent, "stray.test", &[], "").await,
@@ -291,8 +356,16 @@ async fn every_dns_scenario_against_a_real_server() {
     );
 
     // dns.reserved-address
-    is(&env.run(&ReservedAddress, "rfc1918.test", &[], "").await, Status::Skip, &["--acme-email"]);
-    is(&env.run(&ReservedAddress, "ok.test", &acme, "").await, Status::Pass, &[]);
+    is(
+        &env.run(&ReservedAddress, "rfc1918.test", &[], "").await,
+        Status::Skip,
+        &["--acme-email"],
+    );
+    is(
+        &env.run(&ReservedAddress, "ok.test", &acme, "").await,
+        Status::Pass,
+        &[],
+    );
     for (domain, range) in [
         ("rfc1918.test", "RFC 1918"),
         ("cgnat.test", "carrier-grade NAT"),
@@ -308,8 +381,16 @@ async fn every_dns_scenario_against_a_real_server() {
     }
 
     // dns.caa
-    is(&env.run(&Caa, "ok.test", &acme, "").await, Status::Pass, &["no CAA set restricts"]);
-    is(&env.run(&Caa, "caa-ok.test", &acme, "").await, Status::Pass, &[]);
+    is(
+        &env.run(&Caa, "ok.test", &acme, "").await,
+        Status::Pass,
+        &["no CAA set restricts"],
+    );
+    is(
+        &env.run(&Caa, "caa-ok.test", &acme, "").await,
+        Status::Pass,
+        &[],
+    );
     is(
         &env.run(&Caa, "caa-deny.test", &acme, "").await,
         Status::Fail,
@@ -325,5 +406,9 @@ async fn every_dns_scenario_against_a_real_server() {
         Status::Fail,
         &["critical tag \"tbs\""],
     );
-    is(&env.run(&Caa, "sf.test", &acme, "").await, Status::Fail, &["answered SERVFAIL"]);
+    is(
+        &env.run(&Caa, "sf.test", &acme, "").await,
+        Status::Fail,
+        &["answered SERVFAIL"],
+    );
 }

@@ -25,14 +25,25 @@ fn named_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Starts named, or returns None (after saying why) when it is not installed outside CI.
+/// Starts named with the test zones (`test.zone` as `test`, `broken.zone` as `sf.test`), or returns None
+/// (after saying why) when it is not installed outside CI.
 pub fn start(zones: &Path) -> Option<Named> {
+    start_zones(&[
+        ("test".into(), zones.join("test.zone")),
+        ("sf.test".into(), zones.join("broken.zone")),
+    ])
+}
+
+/// Starts named serving each `(zone name, zone file)`.
+pub fn start_zones(zones: &[(String, PathBuf)]) -> Option<Named> {
     let Some(bin) = named_binary() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "named (bind9) is not installed, and CI must run the DNS tests: scripts/test.sh installs it"
         );
-        eprintln!("SKIP: named (bind9) is not installed; `apt-get install bind9` to run the DNS tests");
+        eprintln!(
+            "SKIP: named (bind9) is not installed; `apt-get install bind9` to run the DNS tests"
+        );
         return None;
     };
     for _ in 0..5 {
@@ -54,11 +65,19 @@ fn free_port() -> u16 {
     }
 }
 
-fn try_start(bin: &Path, zones: &Path) -> Option<Named> {
+fn try_start(bin: &Path, zones: &[(String, PathBuf)]) -> Option<Named> {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path().display();
-    let z = zones.display();
+    let zone_lines: String = zones
+        .iter()
+        .map(|(name, file)| {
+            format!(
+                "zone \"{name}\" {{ type primary; file \"{}\"; }};\n",
+                file.display()
+            )
+        })
+        .collect();
     let conf = format!(
         r#"options {{
     directory "{d}";
@@ -72,9 +91,7 @@ fn try_start(bin: &Path, zones: &Path) -> Option<Named> {
     notify no;
 }};
 controls {{ }};
-zone "test" {{ type primary; file "{z}/test.zone"; }};
-zone "sf.test" {{ type primary; file "{z}/broken.zone"; }};
-"#
+{zone_lines}"#
     );
     let conf_path = dir.path().join("named.conf");
     std::fs::write(&conf_path, conf).unwrap();
@@ -156,7 +173,8 @@ pub struct Silent {
 pub fn silent() -> Silent {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = udp.local_addr().unwrap().port();
-    let tcp = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|_| TcpListener::bind("127.0.0.1:0").unwrap());
+    let tcp = TcpListener::bind(("127.0.0.1", port))
+        .unwrap_or_else(|_| TcpListener::bind("127.0.0.1:0").unwrap());
     let udp = std::sync::Arc::new(udp);
     let reader = udp.clone();
     std::thread::spawn(move || {

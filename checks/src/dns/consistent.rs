@@ -35,8 +35,8 @@ declare_check! {
     /// 45.79.0.10; registry.example.com 45.79.0.11`
     ///
     /// ### How to fix
-    /// Remove the stale override or align the internal zone (`rem.dns-split-horizon`); update the record
-    /// that was forgotten.
+    /// Remove the stale override or align the internal zone (`rem.dns-split-horizon`); point the host that
+    /// differs from the others at the ingress (`rem.dns-point-at-ingress`).
     pub struct Consistent {
         id: "dns.consistent",
         title: "All public hosts resolve alike, from every resolver",
@@ -143,25 +143,41 @@ fn judge(lookups: &[HostLookup], compared_servers: bool) -> Outcome {
             .collect();
         let distinct: BTreeSet<&BTreeSet<IpAddr>> = sets.iter().map(|(_, s)| s).collect();
         if distinct.len() > 1 {
+            // The set most hosts share (the platform host's on a tie) is the reference; the others stray.
+            let count = |s: &BTreeSet<IpAddr>| sets.iter().filter(|(_, x)| x == s).count();
+            let reference = sets
+                .iter()
+                .map(|(_, s)| s)
+                .max_by_key(|s| {
+                    (
+                        count(s),
+                        std::cmp::Reverse(sets.iter().position(|(_, x)| x == *s)),
+                    )
+                })
+                .expect("at least two sets")
+                .clone();
+            let odd: Vec<&(&HostLookup, BTreeSet<IpAddr>)> =
+                sets.iter().filter(|(_, s)| *s != reference).collect();
             let listed: Vec<String> = sets
                 .iter()
                 .map(|(l, s)| format!("{} {}", l.host.name, shown(s)))
                 .collect();
             let view = lookup::view_name(v.as_deref());
-            let disagreement = format!(
-                "the public hosts resolve to different addresses via {view}: {}",
-                listed.join("; ")
-            );
+            let reference_list: Vec<IpAddr> = reference.iter().copied().collect();
             return Outcome::warn(format!(
-                "{disagreement}; the guide points all three at the ingress node"
+                "the public hosts resolve to different addresses via {view}: {}; the guide points all three at the \
+                 ingress node",
+                listed.join("; ")
             ))
-            .subjects(sets.iter().map(|(l, _)| l.host.subject()))
+            .subjects(odd.iter().map(|(l, _)| l.host.subject()))
             .remediate(
-                "rem.dns-split-horizon",
+                "rem.dns-point-at-ingress",
                 None,
                 &vars([
-                    ("host", sets[0].0.host.name.clone()),
-                    ("disagreement", disagreement),
+                    ("host", odd[0].0.host.name.clone()),
+                    ("addresses", shown(&odd[0].1)),
+                    ("expected", lookup::list(&reference_list)),
+                    ("expected_first", reference_list[0].to_string()),
                 ]),
             );
         }

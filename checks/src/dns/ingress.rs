@@ -75,10 +75,7 @@ pub async fn origin_addresses(ctx: &Context) -> Result<Vec<OriginAddress>, Evide
     for node in nodes.iter().filter(|n| is_public_ingress(n)) {
         let addrs = node.status.as_ref().and_then(|s| s.addresses.as_ref());
         // The InternalIP counts only for a node without an ExternalIP (on-prem behind NAT, internal LB).
-        let has_external = addrs
-            .into_iter()
-            .flatten()
-            .any(|a| a.type_ == "ExternalIP");
+        let has_external = addrs.into_iter().flatten().any(|a| a.type_ == "ExternalIP");
         let kinds: &[&str] = if has_external {
             &["ExternalIP"]
         } else {

@@ -35,13 +35,18 @@ pub struct SystemView {
     pub servers: Option<Vec<SocketAddr>>,
     /// A hosts file instead of `/etc/hosts`.
     pub hosts_file: Option<PathBuf>,
+    /// Do not ask the system resolver at all (its queries are `not configured`, checks skip).
+    pub disabled: bool,
 }
 
 impl SystemView {
-    /// The machine's view, unless `MCP_DOCTOR_SYSTEM_DNS` (`ip[:port]`, comma-separated) and
-    /// `MCP_DOCTOR_HOSTS_FILE` override it: test hooks, so an end-to-end test never leaves the loopback.
+    /// The machine's view, unless `MCP_DOCTOR_SYSTEM_DNS` (`ip[:port]`, comma-separated, or `none` to
+    /// ask nothing) and `MCP_DOCTOR_HOSTS_FILE` override it: hooks for tests (which must never leave the
+    /// loopback) and for air-gapped runs.
     pub fn from_env() -> SystemView {
-        let servers = std::env::var("MCP_DOCTOR_SYSTEM_DNS").ok().map(|v| {
+        let var = std::env::var("MCP_DOCTOR_SYSTEM_DNS").ok();
+        let disabled = var.as_deref().map(str::trim) == Some("none");
+        let servers = var.filter(|_| !disabled).map(|v| {
             v.split(',')
                 .filter_map(|s| parse_server(s.trim()).ok())
                 .collect::<Vec<_>>()
@@ -49,6 +54,7 @@ impl SystemView {
         SystemView {
             servers,
             hosts_file: std::env::var_os("MCP_DOCTOR_HOSTS_FILE").map(PathBuf::from),
+            disabled,
         }
     }
 }
@@ -118,6 +124,12 @@ impl LiveDns {
                 let addr = parse_server(s)?;
                 let (c, o) = direct(&[addr]);
                 (c, o, None)
+            }
+            None if self.view.disabled => {
+                return Err(
+                    "the system resolver is not asked in this run (MCP_DOCTOR_SYSTEM_DNS=none)"
+                        .into(),
+                );
             }
             None => {
                 let (c, o) = match &self.view.servers {
@@ -245,7 +257,11 @@ impl LiveDns {
         let mut chain: Vec<String> = Vec::new();
         let mut name = fqdn.to_string();
         for _ in 0..8 {
-            let next = tokio::time::timeout(self.timeout, resolver.lookup(name.as_str(), RecordType::CNAME)).await;
+            let next = tokio::time::timeout(
+                self.timeout,
+                resolver.lookup(name.as_str(), RecordType::CNAME),
+            )
+            .await;
             let Ok(Ok(l)) = next else { break };
             let target = l.answers().iter().find_map(|r| match &r.data {
                 RData::CNAME(c) => Some(trim_dot(&c.0.to_string())),
