@@ -81,7 +81,8 @@ impl Check for Caa {
                 .map(move |v| async move { (h, v.clone(), climb(ctx, &h.name, v.clone()).await) })
         });
         let results = join_all(jobs).await;
-        let mut findings: Vec<(Status, String, Host, String, String)> = Vec::new();
+        // (status, message, host, owner or resolver, records or why, remediation)
+        let mut findings: Vec<(Status, String, Host, String, String, &'static str)> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         let mut details = Vec::new();
         for (host, view, result) in &results {
@@ -97,8 +98,9 @@ impl Check for Caa {
                             host.name
                         ),
                         (*host).clone(),
-                        host.name.clone(),
-                        "lookup failed".into(),
+                        view_shown.clone(),
+                        e.to_string(),
+                        "rem.dns-server-failure",
                     ));
                     continue;
                 }
@@ -125,6 +127,7 @@ impl Check for Caa {
                     (*host).clone(),
                     owner.clone(),
                     records.join("; "),
+                    "rem.dns-caa",
                 )),
             }
         }
@@ -140,12 +143,13 @@ impl Check for Caa {
                         host.name
                     ),
                     (*host).clone(),
-                    name.clone(),
-                    rcode.clone(),
+                    lookup::view_name(view.as_deref()),
+                    format!("{rcode} for CAA at {name}"),
+                    "rem.dns-server-failure",
                 ));
             }
         }
-        if let Some((status, message, host, owner, records)) = findings.first().cloned() {
+        if let Some((status, message, host, at, what, rem)) = findings.first().cloned() {
             let mut msg = message;
             if findings.len() > 1 {
                 msg.push_str(&format!(" (and {} more, see details)", findings.len() - 1));
@@ -154,12 +158,14 @@ impl Check for Caa {
                 .detail("caa", details)
                 .subjects(findings.iter().map(|f| f.2.subject()))
                 .remediate(
-                    "rem.dns-caa",
+                    rem,
                     None,
                     &vars([
                         ("host", host.name),
-                        ("caa_owner", owner),
-                        ("caa_records", records),
+                        ("caa_owner", at.clone()),
+                        ("caa_records", what.clone()),
+                        ("resolver", at),
+                        ("why", what),
                     ]),
                 );
         }
