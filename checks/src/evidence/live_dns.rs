@@ -71,13 +71,15 @@ pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 type Memo = Arc<OnceCell<Result<DnsAnswer, EvidenceError>>>;
+/// A resolver per view (None = the system view), or why it could not be built.
+type Built = Arc<Result<TokioResolver, String>>;
 
 /// DNS from this machine. Build one per run.
 pub struct LiveDns {
     view: SystemView,
     timeout: Duration,
     journal: Arc<Journal>,
-    resolvers: Mutex<HashMap<Option<String>, Arc<Result<TokioResolver, String>>>>,
+    resolvers: Mutex<HashMap<Option<String>, Built>>,
     memo: Mutex<HashMap<DnsQuery, Memo>>,
 }
 
@@ -93,7 +95,7 @@ impl LiveDns {
         }
     }
 
-    fn resolver(&self, server: Option<&str>) -> Arc<Result<TokioResolver, String>> {
+    fn resolver(&self, server: Option<&str>) -> Built {
         let key = server.map(str::to_string);
         let mut map = self.resolvers.lock().expect("resolver lock");
         map.entry(key)
