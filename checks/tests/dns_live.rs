@@ -113,6 +113,19 @@ async fn live_answers_keep_rcode_chain_and_caa_and_replay_the_same() {
         .await;
     assert!(matches!(t, Err(EvidenceError::Timeout { .. })), "{t:?}");
 
+    // Nothing listens: an error (a timeout), never an answer.
+    let closed = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().to_string()
+    };
+    let r = dns
+        .resolve(&q("platform.ok.test", "A", Some(&closed)))
+        .await;
+    println!("nothing listening at {closed}: {r:?}");
+    // hickory does not see the ICMP port-unreachable on its unconnected UDP socket: to it, and so to
+    // the report, a closed port is a server that does not answer in time.
+    assert!(matches!(r, Err(EvidenceError::Timeout { .. })), "{r:?}");
+
     // Record, then replay: the same answers, errors included.
     let dir = tempfile::tempdir().unwrap();
     journal.write_to(dir.path()).unwrap();

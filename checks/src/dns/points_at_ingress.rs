@@ -69,7 +69,10 @@ impl Check for PointsAtIngress {
         let hosts = lookup::hosts(&ctx.config);
         let views = lookup::public_views(&ctx.config);
         let lookups = lookup::lookup_all(ctx, &hosts, &views).await;
-        judge(door, &origin, &lookups)
+        // Where dns.resolve does not run (doctor mode, --only), this check names the hosts that do not
+        // resolve itself; otherwise that is dns.resolve's finding and this check judges the others.
+        let resolve_runs = ctx.selected.iter().any(|m| m.id == "dns.resolve");
+        judge(door, &origin, &lookups, !resolve_runs)
             .detail("front_door", door)
             .detail("origin", &origin)
             .detail(
@@ -79,7 +82,30 @@ impl Check for PointsAtIngress {
     }
 }
 
-fn judge(door: FrontDoor, origin: &[OriginAddress], lookups: &[HostLookup]) -> Outcome {
+fn judge(
+    door: FrontDoor,
+    origin: &[OriginAddress],
+    lookups: &[HostLookup],
+    report_unresolved: bool,
+) -> Outcome {
+    if report_unresolved
+        && let Some(p) = lookups.iter().find_map(super::resolve::problem)
+        && p.status == Status::Fail
+    {
+        let subjects: Vec<String> = lookups
+            .iter()
+            .filter_map(super::resolve::problem)
+            .filter(|p| p.status == Status::Fail)
+            .map(|p| format!("host/{}", p.host))
+            .collect();
+        return Outcome::fail(p.message.clone())
+            .subjects(subjects)
+            .remediate(
+                p.remediation,
+                None,
+                &vars([("host", p.host), ("resolver", p.resolver), ("why", p.why)]),
+            );
+    }
     let origin_ips: Vec<IpAddr> = origin.iter().map(|o| o.ip).collect();
     let shown_origin = ingress::describe(origin);
     // Lookups that resolved; the rest are dns.resolve's to report.

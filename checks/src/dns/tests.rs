@@ -354,3 +354,20 @@ async fn caa_climbs_to_the_closest_set() {
         .await;
     expect(&o, Status::Fail, &["answered SERVFAIL", "refuses to issue"]);
 }
+
+#[tokio::test]
+async fn points_at_ingress_names_unresolved_hosts_when_dns_resolve_does_not_run() {
+    let case = cluster(all_a(base(), None, "45.79.0.10"))
+        .dns(None, "A", "mcp.example.com", "NXDOMAIN", &[])
+        .dns(None, "AAAA", "mcp.example.com", "NXDOMAIN", &[]);
+    // Doctor mode: dns.resolve is not selected, so this check says it.
+    let o = case.run(&PointsAtIngress).await;
+    assert_eq!(
+        expect(
+            &o,
+            Status::Fail,
+            &["mcp.example.com does not exist (NXDOMAIN"]
+        ),
+        "rem.dns-missing-record"
+    );
+}
