@@ -116,6 +116,10 @@ fn every_fixture_replays_to_its_expected_verdicts() {
 #[test]
 fn every_fixture_gives_the_same_verdicts_live_and_from_its_recording() {
     for name in fixture_names() {
+        if dns_zones(&fixture(&name)).is_some() && !named::available() {
+            eprintln!("SKIP live run of fixtures/{name}: it needs named to serve its DNS zone");
+            continue;
+        }
         let tmp = tempfile::tempdir().unwrap();
         let record = tmp.path().join("recording");
         let (live, requests) = if name == "api-unreachable" {
