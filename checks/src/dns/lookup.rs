@@ -38,6 +38,16 @@ impl FrontDoor {
         }
     }
 
+    /// A value that names no shape (`MCP_DOCTOR_FRONT_DOOR=cdn`), as given; None when valid or unset.
+    pub fn invalid(cfg: &ResolvedConfig) -> Option<String> {
+        let v = cfg.value("front_door")?;
+        (!matches!(
+            v.to_ascii_lowercase().as_str(),
+            "direct" | "proxy" | "internal"
+        ))
+        .then(|| crate::config::shown(cfg, "front_door").unwrap_or_else(|| v.to_string()))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FrontDoor::Direct => "direct",

@@ -61,6 +61,11 @@ impl Check for PointsAtIngress {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
+        if let Some(given) = FrontDoor::invalid(&ctx.config) {
+            return Outcome::error(format!(
+                "{given} names no front door: use direct, proxy or internal (--front-door)"
+            ));
+        }
         let door = FrontDoor::of(&ctx.config);
         let origin = match ingress::origin_addresses(ctx).await {
             Ok(o) => o,

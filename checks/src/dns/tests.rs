@@ -371,3 +371,16 @@ async fn points_at_ingress_names_unresolved_hosts_when_dns_resolve_does_not_run(
         "rem.dns-missing-record"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_front_door_is_an_error_not_a_guess() {
+    let o = cluster(all_a(base(), None, "45.79.0.10"))
+        .env("MCP_DOCTOR_FRONT_DOOR", "cdn")
+        .run(&PointsAtIngress)
+        .await;
+    expect(
+        &o,
+        Status::Error,
+        &["MCP_DOCTOR_FRONT_DOOR=cdn names no front door"],
+    );
+}
