@@ -162,8 +162,24 @@ fn judge(lookups: &[HostLookup]) -> Outcome {
     problems.sort_by_key(|p| std::cmp::Reverse(p.status == Status::Fail));
     if let Some(first) = problems.first() {
         let mut message = first.message.clone();
-        if problems.len() > 1 {
-            message.push_str(&format!(" (and {} more, see details)", problems.len() - 1));
+        let mut other_hosts: Vec<&str> = Vec::new();
+        for p in &problems {
+            if p.host != first.host && !other_hosts.contains(&p.host.as_str()) {
+                other_hosts.push(&p.host);
+            }
+        }
+        if !other_hosts.is_empty() {
+            message.push_str(&format!(
+                " (and {} more: {}; see details)",
+                other_hosts.len(),
+                other_hosts.join(", ")
+            ));
+        } else if problems.len() > 1 {
+            if problems.iter().all(|p| p.why == first.why) {
+                message.push_str(" (the same from the other resolvers asked)");
+            } else {
+                message.push_str(" (other resolvers answer otherwise: see details)");
+            }
         }
         let subjects: Vec<String> = problems
             .iter()
