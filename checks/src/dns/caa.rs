@@ -22,7 +22,8 @@ declare_check! {
     /// - a record with the critical flag (128) and a tag Let's Encrypt does not know blocks issuance;
     /// - `issuewild` only governs wildcard names, which HTTP-01 cannot validate anyway;
     /// - an `accounturi=` binding passes, with a note (staging and production accounts differ);
-    /// - a CAA lookup that fails (SERVFAIL, timeout) fails: Let's Encrypt refuses to issue then.
+    /// - a CAA lookup that fails (SERVFAIL, timeout) fails: Let's Encrypt refuses to issue then; a
+    ///   REFUSED above the host (an authoritative-only `--dns-server` asked about the TLD) ends the climb.
     ///
     /// The answers judged are those of each `--dns-server`, else of this machine's resolver.
     ///
@@ -213,6 +214,10 @@ async fn climb(ctx: &Context, host: &str, server: Option<String>) -> Result<Foun
                 });
             }
             "NOERROR" | "NXDOMAIN" => continue,
+            // An authoritative-only --dns-server refuses names above its zones (the TLD): the climb ends
+            // there with nothing found, as it would at a recursive resolver for a TLD without CAA. A
+            // refusal for the host itself is a real failure.
+            "REFUSED" if name != host.trim_end_matches('.') => return Ok(Found::Nothing),
             rcode => {
                 return Ok(Found::Lookup {
                     name,

@@ -384,3 +384,28 @@ async fn an_unknown_front_door_is_an_error_not_a_guess() {
         &["MCP_DOCTOR_FRONT_DOOR=cdn names no front door"],
     );
 }
+
+#[tokio::test]
+async fn caa_climb_ends_at_a_refusal_above_the_zone() {
+    let c = base().flag("acme_email", "ops@example.com");
+    let c = no_caa(c, &HOSTS);
+    let c = no_caa(c, &["example.com"]).dns(None, "CAA", "com", "REFUSED", &[]);
+    expect(&c.run(&Caa).await, Status::Pass, &["no CAA set restricts"]);
+    let c = base().flag("acme_email", "ops@example.com").dns(
+        None,
+        "CAA",
+        "platform.example.com",
+        "REFUSED",
+        &[],
+    );
+    let c = no_caa(
+        c,
+        &[
+            "registry.example.com",
+            "mcp.example.com",
+            "example.com",
+            "com",
+        ],
+    );
+    expect(&c.run(&Caa).await, Status::Fail, &["answered REFUSED"]);
+}
