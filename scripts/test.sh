@@ -13,6 +13,14 @@ if ! command -v xmllint >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libxml2-utils >/dev/null
 fi
 
+# The DNS tests run a real BIND (named) on a loopback port; in CI a missing named fails them.
+if ! command -v named >/dev/null 2>&1 && [ ! -x /usr/sbin/named ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq bind9 >/dev/null
+fi
+# Debian starts named as a service on install where systemd runs; the tests start their own on free
+# loopback ports, so a system named on port 53 does not disturb them.
+
 # The JUnit schema ships beside the repository (../shared); point the tests at it explicitly.
 if [ -z "${MCP_DOCTOR_JUNIT_XSD:-}" ] && [ -f ../shared/schemas/junit.xsd ]; then
   export MCP_DOCTOR_JUNIT_XSD="$PWD/../shared/schemas/junit.xsd"

@@ -171,6 +171,58 @@ impl SetupFlags {
     }
 }
 
+/// How clients reach the public hosts, and which DNS servers to ask besides this machine's resolver.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FrontDoorArgs {
+    /// What the public DNS records point at, so the dns and http01 checks know what to expect.
+    /// `direct`: at the ingress node / load balancer that runs Traefik (the records must equal its
+    /// addresses). `proxy`: at Cloudflare, a WAF or a reverse proxy in front of it (the records must NOT
+    /// be the origin, or the proxy shields nothing). `internal`: at an internal enterprise LB in internal
+    /// DNS (private addresses are expected; Let's Encrypt HTTP-01 cannot work, use --tls-cluster-issuer).
+    /// Env: MCP_DOCTOR_FRONT_DOOR. [default: direct]
+    #[arg(long, value_enum, value_name = "SHAPE", help_heading = "Front door")]
+    pub front_door: Option<FrontDoor>,
+    /// Also ask this DNS server directly, IP[:PORT] (port 53 by default); repeatable. The public checks
+    /// (points-at-ingress, reserved-address, caa) judge its answers instead of this machine's resolver,
+    /// and dns.consistent compares the two (a split-horizon /etc/hosts or internal DNS shows up there).
+    /// Use your authoritative server or a public resolver: --dns-server 1.1.1.1 --dns-server 8.8.8.8.
+    /// Env: MCP_DOCTOR_DNS_SERVERS (comma-separated).
+    #[arg(long = "dns-server", value_name = "IP[:PORT]", help_heading = "Front door",
+          value_parser = parse_dns_server)]
+    pub dns_servers: Vec<String>,
+}
+
+/// The three front-door shapes of the k3s guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FrontDoor {
+    /// client -> DNS A record -> ingress node public IP -> ServiceLB -> Traefik
+    Direct,
+    /// client -> Cloudflare/WAF/proxy -> origin ingress IP -> ServiceLB -> Traefik
+    Proxy,
+    /// internal client -> internal DNS/proxy/LB -> ServiceLB -> Traefik
+    Internal,
+}
+
+fn parse_dns_server(s: &str) -> Result<String, String> {
+    mcp_doctor_checks::evidence::live_dns::parse_server(s).map(|_| s.to_string())
+}
+
+impl FrontDoorArgs {
+    fn put(&self, m: &mut std::collections::BTreeMap<String, String>) {
+        if let Some(f) = self.front_door {
+            let v = match f {
+                FrontDoor::Direct => "direct",
+                FrontDoor::Proxy => "proxy",
+                FrontDoor::Internal => "internal",
+            };
+            m.insert("front_door".into(), v.into());
+        }
+        if !self.dns_servers.is_empty() {
+            m.insert("dns_servers".into(), self.dns_servers.join(","));
+        }
+    }
+}
+
 /// Where the configuration comes from.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConfigSourceArgs {
@@ -179,6 +231,17 @@ pub struct ConfigSourceArgs {
     pub env_file: Option<PathBuf>,
     #[command(flatten)]
     pub setup: SetupFlags,
+    #[command(flatten)]
+    pub front_door: FrontDoorArgs,
+}
+
+impl ConfigSourceArgs {
+    /// Every flag given that is a setting, keyed by setting key.
+    pub fn to_map(&self) -> std::collections::BTreeMap<String, String> {
+        let mut m = self.setup.to_map();
+        self.front_door.put(&mut m);
+        m
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -84,7 +84,7 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         .filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v)))
         .collect();
     let config = ResolvedConfig::resolve(&ConfigInputs {
-        flags: args.config.setup.to_map(),
+        flags: args.config.to_map(),
         env,
         env_file,
     });

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
+use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::live_tls::LiveTls;
@@ -57,7 +58,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         }
         None => (live_evidence(&args).await?, env_file),
     };
-    let mut flags = args.config.setup.to_map();
+    let mut flags = args.config.to_map();
     if let Some(ca) = &args.ca_file {
         flags.insert("ca_file".into(), ca.display().to_string());
     }
@@ -188,9 +189,12 @@ async fn live_evidence(args: &DoctorArgs) -> Result<Evidence, StartError> {
         journal.clone(),
     )
     .map_err(StartError)?;
+    // Each DNS query gives up well within a check's timeout (checks ask their queries concurrently).
+    let dns_timeout = request_timeout(args.selection.timeout).min(Duration::from_secs(4));
+    let dns = LiveDns::new(SystemView::from_env(), dns_timeout, journal.clone());
     Ok(Evidence {
         kube: Arc::new(kube),
-        dns: probe.clone(),
+        dns: Arc::new(dns),
         http: probe.clone(),
         tls: Arc::new(tls),
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
@@ -320,6 +324,9 @@ fn record(
     }
     if dir.join("evidence/tls").is_dir() {
         collected.push("tls".into());
+    }
+    if dir.join("evidence/dns").is_dir() {
+        collected.push("dns".into());
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),

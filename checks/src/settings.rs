@@ -205,6 +205,20 @@ pub const SETTINGS: &[SettingDef] = &[
     ),
     def("judge_time", None, &["MCP_DOCTOR_NOW"]),
     def("tls_probe", None, &["MCP_DOCTOR_TLS_PROBE"]),
+    // mcp-doctor's own settings (not setup's): how the public names are reached and who to ask.
+    SettingDef {
+        default: Some("direct"),
+        ..def(
+            "front_door",
+            Some("--front-door"),
+            &["MCP_DOCTOR_FRONT_DOOR"],
+        )
+    },
+    def(
+        "dns_servers",
+        Some("--dns-server"),
+        &["MCP_DOCTOR_DNS_SERVERS"],
+    ),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];
 
@@ -371,6 +385,19 @@ impl ResolvedConfig {
         self.value("platform_domain")
             .map(normalize_domain)
             .filter(|d| !d.is_empty())
+    }
+
+    /// `--dns-server` values (`ip[:port]`), in the order given; empty when none.
+    pub fn dns_servers(&self) -> Vec<String> {
+        self.value("dns_servers")
+            .map(|v| {
+                v.split([',', ' '])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The public hosts setup derives: an explicit `MCP_*_INGRESS_HOST` wins, else `<name>.<domain>`.

@@ -104,6 +104,61 @@ impl Case {
         self.file(&format!("evidence/{key}.json"), body.to_string())
     }
 
+    /// A journaled DNS answer (`server` None = the system resolver).
+    pub fn dns(
+        self,
+        server: Option<&str>,
+        record_type: &str,
+        name: &str,
+        rcode: &str,
+        records: &[&str],
+    ) -> Case {
+        self.dns_chain(server, record_type, name, rcode, records, &[])
+    }
+
+    /// A journaled DNS answer that followed a CNAME chain.
+    pub fn dns_chain(
+        self,
+        server: Option<&str>,
+        record_type: &str,
+        name: &str,
+        rcode: &str,
+        records: &[&str],
+        chain: &[&str],
+    ) -> Case {
+        let q = crate::evidence::DnsQuery {
+            name: name.into(),
+            record_type: record_type.into(),
+            server: server.map(str::to_string),
+        };
+        let key = keys::dns(&q);
+        let answer = crate::evidence::DnsAnswer {
+            rcode: rcode.into(),
+            records: records.iter().map(|r| r.to_string()).collect(),
+            cname_chain: chain.iter().map(|r| r.to_string()).collect(),
+        };
+        let body = json!({ "key": key, "ok": answer });
+        self.file(&format!("evidence/{key}.json"), body.to_string())
+    }
+
+    /// A journaled DNS failure (a timeout ...).
+    pub fn dns_error(
+        self,
+        server: Option<&str>,
+        record_type: &str,
+        name: &str,
+        error: EvidenceError,
+    ) -> Case {
+        let q = crate::evidence::DnsQuery {
+            name: name.into(),
+            record_type: record_type.into(),
+            server: server.map(str::to_string),
+        };
+        let key = keys::dns(&q);
+        let body = json!({ "key": key, "error": error });
+        self.file(&format!("evidence/{key}.json"), body.to_string())
+    }
+
     /// Writes the bundle and builds the context.
     pub fn build(self) -> TestContext {
         let dir = tempfile::tempdir().expect("temp dir");

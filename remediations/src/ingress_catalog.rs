@@ -130,10 +130,4 @@ pub static INGRESS: &[RemediationDef] = &[
         text: "{service} advertises {addresses}. k3s advertises the ExternalIPs of the nodes running a Ready svclb pod (their InternalIPs when none has one): give the ingress node its public address with --node-external-ip <public-ip> on its k3s agent, keep svclb pods only there, and check\n  kubectl get nodes -o wide\n  kubectl get pods -A -o wide | grep svclb",
         per_distribution: &[],
     },
-    RemediationDef {
-        id: "rem.dns-to-ingress",
-        title: "Point the public hosts at the ingress node",
-        text: "Set the A records of the platform, registry and mcp hosts to the address that answers on 80/443 ({addresses}), or to the proxy in front of it when one is used; then check with dig +short <host>.",
-        per_distribution: &[],
-    },
 ];

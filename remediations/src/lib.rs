@@ -7,6 +7,7 @@
 
 mod catalog;
 mod cluster_catalog;
+mod dns_catalog;
 mod ingress_catalog;
 mod tls_catalog;
 
@@ -102,6 +103,7 @@ pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
         .chain(cluster_catalog::CLUSTER)
         .chain(ingress_catalog::INGRESS)
         .chain(tls_catalog::TLS)
+        .chain(dns_catalog::DNS)
 }
 
 /// Looks a remediation up by id.

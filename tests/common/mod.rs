@@ -28,7 +28,7 @@ pub fn fixture_names() -> Vec<String> {
 }
 
 /// The binary, with an environment that holds nothing of the developer's: no MCP_* settings, no
-/// KUBECONFIG, a HOME without ~/.kube, CI set (plain progress).
+/// KUBECONFIG, a HOME without ~/.kube, CI set (plain progress), and no system DNS resolver.
 pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("mcp-doctor").unwrap();
     cmd.env_clear()
@@ -36,6 +36,9 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
         .env("HOME", home)
         .env("CI", "true")
         .env("NO_COLOR", "1")
+        // DNS never leaves the machine in tests: no system resolver (a test that serves DNS sets its own).
+        .env("MCP_DOCTOR_SYSTEM_DNS", "none")
+        .env("MCP_DOCTOR_HOSTS_FILE", "/dev/null")
         .timeout(std::time::Duration::from_secs(120));
     cmd
 }

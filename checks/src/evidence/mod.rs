@@ -11,6 +11,7 @@ pub mod error;
 pub mod host;
 pub mod journal;
 pub mod kinds;
+pub mod live_dns;
 pub mod live_host;
 pub mod live_kube;
 pub mod live_tls;
@@ -155,11 +156,28 @@ pub struct DnsQuery {
 }
 
 /// A DNS answer: the response code and the records' data as text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `NOERROR` with no records is NODATA (the name exists, not with this type). A server that does not
+/// answer is not an answer: it is an [`EvidenceError::Timeout`] (or `Unreachable`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct DnsAnswer {
-    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, ...
+    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, ...
     pub rcode: String,
+    /// The data of the records of the asked type, as text: addresses for A/AAAA
+    /// (`203.0.113.10`, `2001:db8::10`), the target for CNAME, `flags tag "value"` for CAA
+    /// (`0 issue "letsencrypt.org"`).
     pub records: Vec<String>,
+    /// The CNAME targets followed from the asked name to the records, in order (empty when the name
+    /// has no CNAME). A chain whose last target has no records is a dangling CNAME.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+}
+
+impl DnsAnswer {
+    /// The name the records belong to: the last CNAME target, or the asked name.
+    pub fn canonical_name<'a>(&'a self, asked: &'a str) -> &'a str {
+        self.cname_chain.last().map(String::as_str).unwrap_or(asked)
+    }
 }
 
 /// An HTTP probe: never follows redirects itself, so a check sees every hop.

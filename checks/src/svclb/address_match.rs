@@ -42,9 +42,11 @@ declare_check! {
 
 /// What the public hosts' A records say about the addresses, or why that was not checked.
 enum DnsVerdict {
-    NotChecked,
+    /// Why the records were not compared.
+    NotChecked(String),
     Match(usize),
-    Mismatch(Vec<String>),
+    /// Each host that points elsewhere, with what it resolves to.
+    Mismatch(Vec<(String, String)>),
 }
 
 async fn check_dns(ctx: &Context, advertised: &[String]) -> DnsVerdict {
@@ -55,7 +57,14 @@ async fn check_dns(ctx: &Context, advertised: &[String]) -> DnsVerdict {
         .map(|s| s.value)
         .collect();
     if names.is_empty() {
-        return DnsVerdict::NotChecked;
+        return DnsVerdict::NotChecked("no public hosts are configured".into());
+    }
+    // Behind a proxy or an internal load balancer the records name that, not the origin:
+    // dns.points-at-ingress judges them by the declared front door.
+    if let Some(front_door) = ctx.config.value("front_door").filter(|v| *v != "direct") {
+        return DnsVerdict::NotChecked(format!(
+            "--front-door {front_door}: dns.points-at-ingress judges the records"
+        ));
     }
     let mut wrong = Vec::new();
     for name in &names {
@@ -72,17 +81,15 @@ async fn check_dns(ctx: &Context, advertised: &[String]) -> DnsVerdict {
                     .filter(|r| !advertised.contains(r))
                     .collect();
                 if answer.records.is_empty() || !off.is_empty() {
-                    wrong.push(format!(
-                        "{name} → {}",
-                        if answer.records.is_empty() {
-                            answer.rcode.clone()
-                        } else {
-                            answer.records.join(", ")
-                        }
-                    ));
+                    let seen = if answer.records.is_empty() {
+                        answer.rcode.clone()
+                    } else {
+                        answer.records.join(", ")
+                    };
+                    wrong.push((name.clone(), seen));
                 }
             }
-            Err(_) => return DnsVerdict::NotChecked,
+            Err(_) => return DnsVerdict::NotChecked("no DNS evidence in this run".into()),
         }
     }
     if wrong.is_empty() {
@@ -191,25 +198,28 @@ impl Check for AddressMatch {
             ingress_names.join(", ")
         );
         match check_dns(ctx, &advertised).await {
-            DnsVerdict::NotChecked => Outcome::pass(format!(
-                "{base}; public hosts' DNS: not checked (no DNS evidence in this run)"
-            )),
+            DnsVerdict::NotChecked(why) => {
+                Outcome::pass(format!("{base}; public hosts' DNS: not checked ({why})"))
+            }
             DnsVerdict::Match(n) => {
                 Outcome::pass(format!("{base}; the {n} public hosts resolve to it"))
             }
             DnsVerdict::Mismatch(wrong) => {
+                // The same fix, about the same hosts, as dns.points-at-ingress: one root cause.
+                let (host, seen) = &wrong[0];
                 let vars = Vars::from([
-                    ("service", name.clone()),
-                    ("addresses", advertised.join(", ")),
+                    ("host", host.clone()),
+                    ("addresses", seen.clone()),
+                    ("expected", advertised.join(", ")),
+                    ("expected_first", advertised[0].clone()),
                 ]);
+                let listed: Vec<String> = wrong.iter().map(|(h, a)| format!("{h} → {a}")).collect();
                 Outcome::fail(format!(
-                    "{base}, but public DNS points elsewhere: {} (fine only behind a declared proxy)",
-                    wrong.join("; ")
+                    "{base}, but public DNS points elsewhere: {} (declare a proxy in front with --front-door proxy)",
+                    listed.join("; ")
                 ))
-                .remediate("rem.dns-to-ingress", distribution, &vars)
-                .subjects(wrong.iter().map(|w| {
-                    format!("host/{}", w.split(' ').next().unwrap_or(w))
-                }))
+                .remediate("rem.dns-point-at-ingress", distribution, &vars)
+                .subjects(wrong.iter().map(|(h, _)| format!("host/{h}")))
             }
         }
     }
