@@ -12,6 +12,7 @@ pub mod host;
 pub mod journal;
 pub mod kinds;
 pub mod live_host;
+pub mod live_http;
 pub mod live_kube;
 pub mod replay;
 
@@ -23,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use error::{EvidenceError, UnreachableCause};
+pub use error::{EvidenceError, ProbeFailure, UnreachableCause};
 pub use host::HostFacts;
 pub use journal::Journal;
 pub use kinds::{ResourceKind, Scope};
@@ -166,7 +167,8 @@ pub struct DnsAnswer {
 pub struct HttpProbe {
     pub method: String,
     pub url: String,
-    /// Connect to this address instead of resolving the URL's host (the Host header is kept).
+    /// Connect to this IP address instead of resolving the URL's host; the Host header (and SNI) stay the
+    /// URL's host and the port stays the URL's port.
     pub connect_to: Option<String>,
     pub headers: Vec<(String, String)>,
 }
