@@ -136,6 +136,15 @@ pub struct SetupFlags {
     /// setup --external-registry-username.
     #[arg(long, help_heading = "Setup flags")]
     pub external_registry_username: Option<String>,
+    /// What stands in front of the ingress: direct DNS, a CDN/WAF/reverse proxy, or an internal LB.
+    #[arg(long, value_name = "SHAPE", value_parser = ["direct", "proxy", "internal"], help_heading = "Front door")]
+    pub front_door: Option<String>,
+    /// Publish a throwaway token through the cluster and fetch it through each public host (mutates).
+    #[arg(long, help_heading = "Front door")]
+    pub http01_self_test: bool,
+    /// Image of the probe pods (`http01.self-test`).
+    #[arg(long, value_name = "IMAGE", help_heading = "Front door")]
+    pub probe_image: Option<String>,
 }
 
 impl SetupFlags {
@@ -153,6 +162,8 @@ impl SetupFlags {
         put("ingress", self.ingress.as_ref());
         put("acme_email", self.acme_email.as_ref());
         put("tls_cluster_issuer", self.tls_cluster_issuer.as_ref());
+        put("front_door", self.front_door.as_ref());
+        put("probe_image", self.probe_image.as_ref());
         put("external_registry_url", self.external_registry_url.as_ref());
         put(
             "external_registry_username",
@@ -162,6 +173,7 @@ impl SetupFlags {
             ("with_tls", self.with_tls),
             ("strict_prod", self.strict_prod),
             ("skip_cert_manager_install", self.skip_cert_manager_install),
+            ("http01_self_test", self.http01_self_test),
         ] {
             if on {
                 m.insert(k.to_string(), "true".into());

@@ -10,9 +10,11 @@ use std::time::Duration;
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
+use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHttp};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
+use mcp_doctor_checks::http01::ChallengePath;
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
 use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
 use mcp_doctor_runner::reporters::table::TableOptions;
@@ -174,10 +176,17 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         (None, None) => LiveHost::None,
     };
     let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
+    // The validator's 10 s per connection, unless the http01 checks' own timeout leaves less: an answer
+    // must be journaled before the runner cuts the check off.
+    let http01_timeout = ChallengePath::META
+        .timeout
+        .map(|t| t.as_secs())
+        .unwrap_or(args.selection.timeout);
+    let http_timeout = DEFAULT_CONNECTION_TIMEOUT.min(request_timeout(http01_timeout));
     Evidence {
         kube: Arc::new(kube),
         dns: probe.clone(),
-        http: probe.clone(),
+        http: Arc::new(LiveHttp::new(journal.clone(), http_timeout)),
         tls: probe,
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
         journal,
@@ -301,6 +310,11 @@ fn record(
     std::fs::create_dir_all(dir)?;
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
+    for source in ["dns", "http"] {
+        if dir.join("evidence").join(source).is_dir() {
+            collected.push(source.into());
+        }
+    }
     if dir.join("host").is_dir() {
         collected.push("host".into());
     }

@@ -17,6 +17,7 @@ mod test_support;
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod http01;
 pub mod node;
 
 pub use check::{Check, Context, unreadable};
@@ -28,6 +29,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     let mut v = Vec::new();
     v.extend(config::checks());
     v.extend(dns::checks());
+    v.extend(http01::checks());
     v.extend(cluster::checks());
     v.extend(node::checks());
     v

@@ -195,6 +195,30 @@ pub const SETTINGS: &[SettingDef] = &[
         None,
         &["MCP_PLATFORM_IMAGE_PULL_SECRET"],
     ),
+    SettingDef {
+        default: Some("direct"),
+        ..def(
+            "front_door",
+            Some("--front-door"),
+            &["MCP_DOCTOR_FRONT_DOOR"],
+        )
+    },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "http01_self_test",
+            Some("--http01-self-test"),
+            &["MCP_DOCTOR_HTTP01_SELF_TEST"],
+        )
+    },
+    SettingDef {
+        default: Some("busybox:1.36"),
+        ..def(
+            "probe_image",
+            Some("--probe-image"),
+            &["MCP_DOCTOR_PROBE_IMAGE"],
+        )
+    },
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
 ];

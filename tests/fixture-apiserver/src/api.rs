@@ -546,7 +546,9 @@ impl State {
                 &format!("fixture-apiserver could not read {what}: {message}"),
                 Some(json!({})),
             ),
-            EvidenceError::Unreachable { message, .. } => return Err(Hangup(message)),
+            EvidenceError::Unreachable { message, .. } | EvidenceError::Probe { message, .. } => {
+                return Err(Hangup(message));
+            }
         })
     }
 }
