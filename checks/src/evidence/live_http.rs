@@ -192,11 +192,15 @@ fn probe_error(e: &reqwest::Error, address: &str, url: &str, timeout: Duration) 
         ProbeFailure::Protocol
     };
     let message = match cause {
-        ProbeFailure::Timeout => format!(
-            "no answer from {address} within {}s ({url})",
-            timeout.as_secs_f64()
-        ),
-        ProbeFailure::Refused => format!("connection to {address} refused ({url})"),
+        ProbeFailure::Timeout => {
+            let stage = if e.is_connect() {
+                "no connection to"
+            } else {
+                "no answer from"
+            };
+            format!("{stage} {address} within {}s", timeout.as_secs_f64())
+        }
+        ProbeFailure::Refused => format!("connection to {address} refused"),
         ProbeFailure::Tls => format!("TLS handshake with {address} failed: {chain}"),
         ProbeFailure::Protocol => format!("{address} did not answer in HTTP: {chain}"),
         ProbeFailure::Other => format!("cannot fetch {url} from {address}: {chain}"),

@@ -126,7 +126,8 @@ impl Check for ChallengePath {
             let (kind, text) = w.problem().expect("broken");
             let ip: std::net::IpAddr = w.start.parse().expect("walk start is an IP");
             let mut message = format!("{host} from {} ({}): {text}", show_ip(&ip), w.family);
-            if w.hops.len() > 1 || w.hops.iter().any(|h| h.location.is_some()) {
+            let walked_redirects = w.hops.iter().any(|h| h.location.is_some());
+            if (w.hops.len() > 1 || walked_redirects) && kind != super::Problem::RedirectLoop {
                 message.push_str(&format!(" (hops: {})", w.trail()));
             }
             let others: Vec<String> = broken[1..]

@@ -468,7 +468,10 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                 };
                 let text = match kind {
                     Problem::Refused => format!("port {} refused the connection", port_of(&url)),
-                    Problem::Timeout => format!("no answer on port {} in time ({e})", port_of(&url)),
+                    Problem::Timeout => match &e {
+                        EvidenceError::Probe { message, .. } => message.clone(),
+                        _ => format!("no answer on port {} in time ({e})", port_of(&url)),
+                    },
                     Problem::Tls => format!("the TLS handshake failed ({e})"),
                     Problem::Protocol => format!("the answer is not HTTP ({e})"),
                     _ => format!("cannot be fetched ({e})"),
