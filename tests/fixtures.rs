@@ -171,9 +171,10 @@ fn every_fixture_gives_the_same_verdicts_live_and_from_its_recording() {
 /// was recorded from the network, which a live run here does not reach (the http01 peers test in
 /// `checks/tests/http01_peers.rs` is their live side): the checks built on it skip instead.
 fn live_expected(name: &str) -> BTreeMap<String, String> {
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("manifest.json")).unwrap())
-            .unwrap();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(name).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
     let from_network = manifest["collected"]
         .as_array()
         .is_some_and(|c| c.iter().any(|s| s == "http"));

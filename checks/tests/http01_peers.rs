@@ -345,7 +345,11 @@ fn start(name: &'static str, cmd: &mut Command, log: &Path) -> Peer {
     Peer { name, child }
 }
 
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, log: &Path, mut f: impl FnMut() -> F) {
+async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    log: &Path,
+    mut f: impl FnMut() -> F,
+) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if f().await {
@@ -416,16 +420,24 @@ impl Acme {
     async fn new(directory: &str) -> Acme {
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         let http = reqwest::Client::builder()
             .no_proxy()
             .tls_danger_accept_invalid_certs(true)
             .build()
             .unwrap();
-        let dir: Value =
-            serde_json::from_slice(&http.get(directory).send().await.unwrap().bytes().await.unwrap())
-                .unwrap();
+        let dir: Value = serde_json::from_slice(
+            &http
+                .get(directory)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
         let mut acme = Acme {
             http,
             key,
@@ -452,7 +464,10 @@ impl Acme {
             r#"{{"crv":"P-256","kty":"EC","x":{},"y":{}}}"#,
             jwk["x"], jwk["y"]
         );
-        B64.encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()))
+        B64.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            canonical.as_bytes(),
+        ))
     }
 
     async fn nonce(&self) -> String {
@@ -494,8 +509,8 @@ impl Acme {
                 .unwrap_or_default()
                 .to_string();
             let status = r.status();
-            let body: Value = serde_json::from_slice(&r.bytes().await.unwrap_or_default())
-                .unwrap_or(Value::Null);
+            let body: Value =
+                serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
             if body["type"] == "urn:ietf:params:acme:error:badNonce" {
                 continue;
             }
@@ -598,7 +613,9 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     .await;
 
     // The silent front door: accepts and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.113:80").await.unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.113:80")
+        .await
+        .unwrap();
     let _silent = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((sock, _)) = silent.accept().await {
@@ -762,8 +779,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     let acme = Acme::new(&directory).await;
     let hosts: Vec<String> = scenarios.iter().map(host_of).collect();
     let www = dir.join("www");
-    let verdicts =
-        futures::future::join_all(hosts.iter().map(|h| acme.validate(h, &www))).await;
+    let verdicts = futures::future::join_all(hosts.iter().map(|h| acme.validate(h, &www))).await;
 
     // 3. The table, then the assertions (so a failure shows every row first).
     let mut table = String::from(
@@ -774,7 +790,10 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
             Ok(()) => "valid".to_string(),
             Err(detail) => format!("invalid: {detail}"),
         };
-        let lax = s.laxer.map(|l| format!(" (pebble is laxer: {l})")).unwrap_or_default();
+        let lax = s
+            .laxer
+            .map(|l| format!(" (pebble is laxer: {l})"))
+            .unwrap_or_default();
         table.push_str(&format!(
             "| {} | {} | {} | {} | {}{} |\n",
             s.name,
@@ -792,8 +811,16 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     )
     .ok();
     for ((s, (reach, path, rec)), verdict) in scenarios.iter().zip(&live).zip(&verdicts) {
-        assert_eq!(path.status, s.challenge, "{}: challenge-path {path:#?}", s.name);
-        assert_eq!(reach.status, s.reachable, "{}: reachable {reach:#?}", s.name);
+        assert_eq!(
+            path.status, s.challenge,
+            "{}: challenge-path {path:#?}",
+            s.name
+        );
+        assert_eq!(
+            reach.status, s.reachable,
+            "{}: reachable {reach:#?}",
+            s.name
+        );
         assert_eq!(
             verdict.is_ok(),
             s.pebble_valid,

@@ -219,7 +219,9 @@ fn sources<'a>(
     std::iter::successors(Some(e), |e| e.source())
 }
 
-fn find<'a, T: std::error::Error + 'static>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+fn find<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
     sources(e).find_map(|e| e.downcast_ref::<T>())
 }
 

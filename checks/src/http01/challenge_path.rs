@@ -86,7 +86,9 @@ impl Check for ChallengePath {
                 // No address at all: http01.reachable and the DNS checks say so; nothing to walk here.
                 failures.push((
                     host.clone(),
-                    format!("{host} has no A or AAAA record, so the challenge path cannot be reached"),
+                    format!(
+                        "{host} has no A or AAAA record, so the challenge path cannot be reached"
+                    ),
                     "rem.http01-port80",
                     Vars::from([
                         ("host", host.clone()),

@@ -22,7 +22,11 @@ use crate::evidence::{DnsQuery, EvidenceError, HttpAnswer, HttpProbe, ProbeFailu
 use crate::settings::{ResolvedConfig, normalize_domain};
 
 pub fn checks() -> Vec<Box<dyn Check>> {
-    vec![Box::new(Reachable), Box::new(ChallengePath), Box::new(SelfTest)]
+    vec![
+        Box::new(Reachable),
+        Box::new(ChallengePath),
+        Box::new(SelfTest),
+    ]
 }
 
 /// The token the probes ask for. Fixed (like letsdebug's), so a recording replays under the same keys; no
@@ -30,7 +34,8 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 pub const PROBE_TOKEN: &str = "mcp-doctor-http01-probe";
 /// Let's Encrypt follows at most this many redirects.
 pub const MAX_REDIRECTS: usize = 10;
-const USER_AGENT: &str = "mcp-doctor (HTTP-01 reachability; requests shaped like Let's Encrypt's validator)";
+const USER_AGENT: &str =
+    "mcp-doctor (HTTP-01 reachability; requests shaped like Let's Encrypt's validator)";
 
 /// Why the http01 checks do not apply: Let's Encrypt not requested, or no public hosts.
 pub fn not_applicable(ctx: &Context) -> Option<String> {
@@ -106,10 +111,7 @@ pub async fn addresses(ctx: &Context, host: &str) -> Result<Addresses, EvidenceE
         server: None,
     };
     let (q6, q4) = (ask("AAAA"), ask("A"));
-    let (aaaa, a) = futures::join!(
-        ctx.evidence.dns.resolve(&q6),
-        ctx.evidence.dns.resolve(&q4)
-    );
+    let (aaaa, a) = futures::join!(ctx.evidence.dns.resolve(&q6), ctx.evidence.dns.resolve(&q4));
     let mut out = Addresses::default();
     match (&aaaa, &a) {
         (Err(e), _) | (_, Err(e)) if e.is_absent() => return Err(e.clone()),
@@ -122,7 +124,11 @@ pub async fn addresses(ctx: &Context, host: &str) -> Result<Addresses, EvidenceE
                 if !ans.rcode.eq_ignore_ascii_case("NOERROR") {
                     out.notes.push(format!("{rt} {}", ans.rcode));
                 }
-                into.extend(ans.records.iter().filter_map(|r| r.trim().parse::<IpAddr>().ok()));
+                into.extend(
+                    ans.records
+                        .iter()
+                        .filter_map(|r| r.trim().parse::<IpAddr>().ok()),
+                );
             }
             Err(e) => out.notes.push(format!("{rt} lookup failed: {e}")),
         }
@@ -240,7 +246,10 @@ impl Walk {
         self.hops.len() == 1
             && matches!(
                 self.problem(),
-                Some((Problem::Refused | Problem::Timeout | Problem::Unreachable, _))
+                Some((
+                    Problem::Refused | Problem::Timeout | Problem::Unreachable,
+                    _
+                ))
             )
     }
 
@@ -287,8 +296,7 @@ fn key_authorization_shape(body: &str) -> bool {
     };
     let b64 = |s: &str| {
         !s.is_empty()
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     b64(token) && b64(thumb) && body.len() <= 256
@@ -376,7 +384,8 @@ pub fn classify(a: &HttpAnswer) -> Verdict {
         }
         404 if a.body.trim_end() == "404 page not found" => Verdict::Healthy {
             kind: Healthy::Traefik404,
-            text: "Traefik answers (404 page not found: routed, no solver for this token yet)".into(),
+            text: "Traefik answers (404 page not found: routed, no solver for this token yet)"
+                .into(),
         },
         200 if key_authorization_shape(&a.body)
             && a.body.starts_with(&format!("{PROBE_TOKEN}.")) =>
@@ -498,7 +507,9 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
         }
         let redirects = hops.len();
         if redirects > MAX_REDIRECTS {
-            let text = format!("more than {MAX_REDIRECTS} redirects: Let's Encrypt gives up after {MAX_REDIRECTS}");
+            let text = format!(
+                "more than {MAX_REDIRECTS} redirects: Let's Encrypt gives up after {MAX_REDIRECTS}"
+            );
             return done(hops, bad(Problem::TooManyRedirects, text));
         }
         let next = match reqwest::Url::parse(&url).and_then(|base| base.join(&location)) {
@@ -553,7 +564,9 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                 },
                 Err(e) if e.is_absent() => return Err(Absent(e)),
                 Err(e) => {
-                    let text = format!("redirects to {next_url}, but {next_host} cannot be resolved ({e})");
+                    let text = format!(
+                        "redirects to {next_url}, but {next_host} cannot be resolved ({e})"
+                    );
                     return done(hops, bad(Problem::BadRedirect, text));
                 }
             },

@@ -65,7 +65,9 @@ impl Check for Reachable {
         for host in &hosts {
             let addrs = match addresses(ctx, host).await {
                 Ok(a) => a,
-                Err(e) if e.is_absent() => return unreadable(&format!("the addresses of {host}"), &e),
+                Err(e) if e.is_absent() => {
+                    return unreadable(&format!("the addresses of {host}"), &e);
+                }
                 Err(e) => {
                     lookup_errors.push((host.clone(), e));
                     continue;
@@ -88,12 +90,10 @@ impl Check for Reachable {
                 continue;
             }
             let url = challenge_url(host);
-            let results = futures::future::join_all(
-                addrs.all().map(|ip| {
-                    let p = probe(&url, &ip);
-                    async move { (ip, ctx.evidence.http.fetch(&p).await) }
-                }),
-            )
+            let results = futures::future::join_all(addrs.all().map(|ip| {
+                let p = probe(&url, &ip);
+                async move { (ip, ctx.evidence.http.fetch(&p).await) }
+            }))
             .await;
             let mut answering: Vec<(IpAddr, String)> = Vec::new();
             let mut dead: Vec<(IpAddr, String)> = Vec::new();
@@ -160,7 +160,11 @@ impl Check for Reachable {
                 let ok: Vec<String> = answering
                     .iter()
                     .map(|(ip, _)| {
-                        format!("{} {}", if ip.is_ipv6() { "AAAA" } else { "A" }, show_ip(ip))
+                        format!(
+                            "{} {}",
+                            if ip.is_ipv6() { "AAAA" } else { "A" },
+                            show_ip(ip)
+                        )
                     })
                     .collect();
                 text.push_str(&format!(" ({} answers)", ok.join(", ")));
@@ -220,7 +224,11 @@ mod tests {
             .run(&Reachable)
             .await;
         expect(&o, Status::Pass, &["port 80 answers on every address"]);
-        assert!(o.message.contains("[2001:db8::10], 203.0.113.10"), "{}", o.message);
+        assert!(
+            o.message.contains("[2001:db8::10], 203.0.113.10"),
+            "{}",
+            o.message
+        );
     }
 
     #[tokio::test]
@@ -229,7 +237,11 @@ mod tests {
             .a("platform.example.com", &["203.0.113.10"])
             .aaaa("platform.example.com", &["2001:db8::10"])
             .answer("platform.example.com", "203.0.113.10", traefik_404())
-            .failure("platform.example.com", "2001:db8::10", ProbeFailure::Refused)
+            .failure(
+                "platform.example.com",
+                "2001:db8::10",
+                ProbeFailure::Refused,
+            )
             .only_host("platform.example.com")
             .run(&Reachable)
             .await;

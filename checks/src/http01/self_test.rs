@@ -43,7 +43,8 @@ impl Check for SelfTest {
     fn not_applicable(&self, ctx: &Context) -> Option<String> {
         if !ctx.config.flag("http01_self_test") {
             return Some(
-                "opt-in: pass --http01-self-test to publish a throwaway token through the cluster".into(),
+                "opt-in: pass --http01-self-test to publish a throwaway token through the cluster"
+                    .into(),
             );
         }
         super::not_applicable(ctx)

@@ -43,9 +43,10 @@ impl Scenario {
             rcode: rcode.into(),
             records: records.iter().map(|r| r.to_string()).collect(),
         };
-        self.case = self
-            .case
-            .file(&format!("evidence/{key}.json"), json!({"key": key, "ok": ans}).to_string());
+        self.case = self.case.file(
+            &format!("evidence/{key}.json"),
+            json!({"key": key, "ok": ans}).to_string(),
+        );
         self
     }
 

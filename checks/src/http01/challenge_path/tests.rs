@@ -9,7 +9,10 @@ const V4: &str = "203.0.113.10";
 const V6: &str = "2001:db8::10";
 
 fn one(answer_: crate::evidence::HttpAnswer) -> Scenario {
-    scenario().only_host(HOST).a(HOST, &[V4]).answer(HOST, V4, answer_)
+    scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .answer(HOST, V4, answer_)
 }
 
 async fn fails(s: Scenario, needles: &[&str], remediation: &str) -> Outcome {
@@ -33,33 +36,83 @@ async fn traefik_404_and_solver_are_healthy() {
 async fn auth_and_waf_fail() {
     let a = answer(
         401,
-        &[("server", "nginx"), ("www-authenticate", "Basic realm=\"registry\"")],
+        &[
+            ("server", "nginx"),
+            ("www-authenticate", "Basic realm=\"registry\""),
+        ],
         "<html>401</html>",
     );
     fails(
         one(a),
-        &["from 203.0.113.10 (A): answered 401: authentication is required", "Basic realm"],
+        &[
+            "from 203.0.113.10 (A): answered 401: authentication is required",
+            "Basic realm",
+        ],
         "rem.http01-front-door",
     )
     .await;
-    let a = answer(403, &[("server", "cloudflare"), ("cf-ray", "8a1b2c3d4e5f-AMS")], "<html>");
-    fails(one(a), &["answered 403", "(Cloudflare)"], "rem.http01-front-door").await;
+    let a = answer(
+        403,
+        &[("server", "cloudflare"), ("cf-ray", "8a1b2c3d4e5f-AMS")],
+        "<html>",
+    );
+    fails(
+        one(a),
+        &["answered 403", "(Cloudflare)"],
+        "rem.http01-front-door",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn proxy_error_page_block_page_and_5xx_fail() {
     let cf = answer(
         522,
-        &[("server", "cloudflare"), ("cf-ray", "8a1b2c3d4e5f-AMS"), ("content-type", "text/html")],
+        &[
+            ("server", "cloudflare"),
+            ("cf-ray", "8a1b2c3d4e5f-AMS"),
+            ("content-type", "text/html"),
+        ],
         "<!DOCTYPE html><title>Connection timed out | Cloudflare</title>",
     );
-    fails(one(cf), &["Cloudflare answered with its own error page (522", "CF-Ray: 8a1b2c3d4e5f-AMS"], "rem.http01-front-door").await;
+    fails(
+        one(cf),
+        &[
+            "Cloudflare answered with its own error page (522",
+            "CF-Ray: 8a1b2c3d4e5f-AMS",
+        ],
+        "rem.http01-front-door",
+    )
+    .await;
     let block = answer(503, &[], "<html>Application blocked: acme-protocol</html>");
-    fails(one(block), &["firewall block page", "acme-protocol"], "rem.http01-front-door").await;
-    let bad_gw = answer(502, &[("server", "nginx/1.22.1")], "<html>502 Bad Gateway</html>");
-    fails(one(bad_gw), &["answered 502, a server error (Server: nginx/1.22.1)"], "rem.http01-front-door").await;
-    let html404 = answer(404, &[("server", "nginx"), ("content-type", "text/html")], "<html>404 Not Found</html>");
-    fails(one(html404), &["404 with a page that is not Traefik's"], "rem.http01-front-door").await;
+    fails(
+        one(block),
+        &["firewall block page", "acme-protocol"],
+        "rem.http01-front-door",
+    )
+    .await;
+    let bad_gw = answer(
+        502,
+        &[("server", "nginx/1.22.1")],
+        "<html>502 Bad Gateway</html>",
+    );
+    fails(
+        one(bad_gw),
+        &["answered 502, a server error (Server: nginx/1.22.1)"],
+        "rem.http01-front-door",
+    )
+    .await;
+    let html404 = answer(
+        404,
+        &[("server", "nginx"), ("content-type", "text/html")],
+        "<html>404 Not Found</html>",
+    );
+    fails(
+        one(html404),
+        &["404 with a page that is not Traefik's"],
+        "rem.http01-front-door",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -67,16 +120,37 @@ async fn cached_answers_fail_even_when_they_look_healthy() {
     let mut cached = traefik_404();
     cached.headers.push(("age".into(), "120".into()));
     cached.headers.push(("x-cache".into(), "HIT".into()));
-    fails(one(cached), &["a cache answered (404 with Age: 120, cache status HIT"], "rem.http01-front-door").await;
+    fails(
+        one(cached),
+        &["a cache answered (404 with Age: 120, cache status HIT"],
+        "rem.http01-front-door",
+    )
+    .await;
     let stale = answer(200, &[], "oldtoken.thumbprint");
-    fails(one(stale), &["key authorization of another token"], "rem.http01-front-door").await;
+    fails(
+        one(stale),
+        &["key authorization of another token"],
+        "rem.http01-front-door",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn timeout_and_refused_point_at_port_80() {
-    let s = scenario().only_host(HOST).a(HOST, &[V4]).failure(HOST, V4, ProbeFailure::Timeout);
-    fails(s, &["from 203.0.113.10 (A): timeout (203.0.113.10)"], "rem.http01-port80").await;
-    let s = scenario().only_host(HOST).a(HOST, &[V4]).failure(HOST, V4, ProbeFailure::Refused);
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .failure(HOST, V4, ProbeFailure::Timeout);
+    fails(
+        s,
+        &["from 203.0.113.10 (A): timeout (203.0.113.10)"],
+        "rem.http01-port80",
+    )
+    .await;
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .failure(HOST, V4, ProbeFailure::Refused);
     fails(s, &["port 80 refused the connection"], "rem.http01-port80").await;
 }
 
@@ -85,35 +159,73 @@ async fn redirects_are_walked_by_the_validators_rules() {
     let start = challenge_url(HOST);
     let https = format!("https://{HOST}/.well-known/acme-challenge/{PROBE_TOKEN}");
     // Redirect to https on 443, then Traefik's 404: healthy.
-    let s = one(answer(301, &[("location", &https)], ""))
-        .answer_url(&https, V4, traefik_404());
+    let s = one(answer(301, &[("location", &https)], "")).answer_url(&https, V4, traefik_404());
     let o = s.run(&ChallengePath).await;
     expect(&o, Status::Pass, &["Traefik answers"]);
     // To port 8080: rejected before any request.
     let to_8080 = format!("http://{HOST}:8080/.well-known/acme-challenge/{PROBE_TOKEN}");
     fails(
         one(answer(301, &[("location", &to_8080)], "")),
-        &["on port 8080: Let's Encrypt follows redirects only to ports 80 and 443", "(hops: "],
+        &[
+            "on port 8080: Let's Encrypt follows redirects only to ports 80 and 443",
+            "(hops: ",
+        ],
         "rem.http01-redirect",
     )
     .await;
     // Non-http scheme, 303, missing slash.
-    fails(one(answer(302, &[("location", "ftp://example.com/x")], "")), &["a ftp URL"], "rem.http01-redirect").await;
-    fails(one(answer(303, &[("location", &https)], "")), &["redirects with 303"], "rem.http01-redirect").await;
+    fails(
+        one(answer(302, &[("location", "ftp://example.com/x")], "")),
+        &["a ftp URL"],
+        "rem.http01-redirect",
+    )
+    .await;
+    fails(
+        one(answer(303, &[("location", &https)], "")),
+        &["redirects with 303"],
+        "rem.http01-redirect",
+    )
+    .await;
     let slash = format!("https://{HOST}.well-known/acme-challenge/{PROBE_TOKEN}");
-    fails(one(answer(301, &[("location", &slash)], "")), &["a slash is missing"], "rem.http01-redirect").await;
+    fails(
+        one(answer(301, &[("location", &slash)], "")),
+        &["a slash is missing"],
+        "rem.http01-redirect",
+    )
+    .await;
     // A loop back to the start.
-    let s = one(answer(301, &[("location", &https)], ""))
-        .answer_url(&https, V4, answer(301, &[("location", &start)], ""));
-    fails(s, &["redirect loop: http://platform.example.com/", "-> https://", "-> http://platform"], "rem.http01-redirect").await;
+    let s = one(answer(301, &[("location", &https)], "")).answer_url(
+        &https,
+        V4,
+        answer(301, &[("location", &start)], ""),
+    );
+    fails(
+        s,
+        &[
+            "redirect loop: http://platform.example.com/",
+            "-> https://",
+            "-> http://platform",
+        ],
+        "rem.http01-redirect",
+    )
+    .await;
     // Plain HTTP to the HTTPS port.
     let on_443 = format!("http://{HOST}:443/.well-known/acme-challenge/{PROBE_TOKEN}");
     let s = one(answer(301, &[("location", &on_443)], "")).answer_url(
         &on_443,
         V4,
-        answer(400, &[("server", "nginx")], "<center>The plain HTTP request was sent to HTTPS port</center>"),
+        answer(
+            400,
+            &[("server", "nginx")],
+            "<center>The plain HTTP request was sent to HTTPS port</center>",
+        ),
     );
-    fails(s, &["plain HTTP reached an HTTPS port"], "rem.http01-redirect").await;
+    fails(
+        s,
+        &["plain HTTP reached an HTTPS port"],
+        "rem.http01-redirect",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -136,7 +248,10 @@ async fn an_aaaa_answering_wrongly_fails_although_ipv4_is_fine() {
         .answer(HOST, V6, answer(403, &[("server", "nginx")], "forbidden"));
     fails(
         s,
-        &["from [2001:db8::10] (AAAA): answered 403", "Let's Encrypt uses the AAAA and does not fall back"],
+        &[
+            "from [2001:db8::10] (AAAA): answered 403",
+            "Let's Encrypt uses the AAAA and does not fall back",
+        ],
         "rem.http01-front-door",
     )
     .await;
@@ -144,8 +259,19 @@ async fn an_aaaa_answering_wrongly_fails_although_ipv4_is_fine() {
 
 #[tokio::test]
 async fn internal_front_door_warns_and_missing_evidence_skips() {
-    let o = one(traefik_404()).flag("front_door", "internal").run(&ChallengePath).await;
-    expect(&o, Status::Warn, &["internal front door", "--tls-cluster-issuer"]);
-    let o = scenario().only_host(HOST).a(HOST, &[V4]).run(&ChallengePath).await;
+    let o = one(traefik_404())
+        .flag("front_door", "internal")
+        .run(&ChallengePath)
+        .await;
+    expect(
+        &o,
+        Status::Warn,
+        &["internal front door", "--tls-cluster-issuer"],
+    );
+    let o = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .run(&ChallengePath)
+        .await;
     expect(&o, Status::Skip, &["not collected"]);
 }
