@@ -39,6 +39,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Write this node's facts (registry config, /etc/hosts, disk usage, file modes) as JSON.
     HostFacts(HostFactsArgs),
+    /// Delete what an interrupted probe or self-test run left (objects labelled managed-by=mcp-doctor).
+    Sweep(SweepArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -260,6 +262,22 @@ pub struct ConfigArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Seconds to wait for each API request.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug, Clone)]

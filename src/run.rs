@@ -12,6 +12,7 @@ use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInf
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHttp};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
+use mcp_doctor_checks::evidence::probe_objects::{LiveProbeObjects, ProbeObjects, delete_pending};
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::http01::ChallengePath;
@@ -22,7 +23,7 @@ use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
 
 use crate::StartError;
 use crate::cli::{
-    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs,
+    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs, SweepArgs,
 };
 
 /// The registry lives for the whole process: checks run on tokio tasks.
@@ -45,6 +46,8 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     };
     // Keeps an extracted .tar.gz alive until the run is over.
     let mut _extracted = None;
+    // Write access for the opt-in mutating probe; live runs only.
+    let mut probe_objects: Option<Arc<dyn ProbeObjects>> = None;
     let (evidence, env_file) = match &args.from {
         Some(path) => {
             let (root, tmp) = open_bundle(path)?;
@@ -56,7 +59,11 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             };
             (replay_evidence(&root)?, env_file)
         }
-        None => (live_evidence(&args).await, env_file),
+        None => {
+            let (evidence, objects) = live_evidence(&args).await;
+            probe_objects = objects;
+            (evidence, env_file)
+        }
     };
     let inputs = ConfigInputs {
         flags: args.config.setup.to_map(),
@@ -64,6 +71,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         env_file,
     };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
+    let objects = probe_objects.filter(|_| config.flag("http01_self_test"));
     let report = execute(
         mode,
         profile,
@@ -71,8 +79,17 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         evidence.clone(),
         &selected,
         &args.selection,
+        objects.clone(),
     )
     .await;
+    if let Some(objects) = &objects {
+        // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
+        for (object, e) in delete_pending(objects.as_ref()).await {
+            eprintln!(
+                "mcp-doctor: could not delete {object}: {e}; run `mcp-doctor sweep` to remove it"
+            );
+        }
+    }
     if let Some(dir) = &args.record {
         record(dir, &report, &evidence, &config).map_err(|e| {
             StartError(format!(
@@ -114,6 +131,7 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
         evidence,
         &selected,
         &selection,
+        None,
     )
     .await;
     emit(&report, &args.output, &config)
@@ -159,7 +177,7 @@ fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
-async fn live_evidence(args: &DoctorArgs) -> Evidence {
+async fn live_evidence(args: &DoctorArgs) -> (Evidence, Option<Arc<dyn ProbeObjects>>) {
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {
@@ -175,6 +193,10 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         (None, Some(dir)) => LiveHost::FactsDir(dir.clone()),
         (None, None) => LiveHost::None,
     };
+    let objects = kube.client_handle().map(|(client, server)| {
+        LiveProbeObjects::new(client, server, request_timeout(args.selection.timeout))
+            as Arc<dyn ProbeObjects>
+    });
     let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
     // The validator's 10 s per connection, unless the http01 checks' own timeout leaves less: an answer
     // must be journaled before the runner cuts the check off.
@@ -183,7 +205,7 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         .map(|t| t.as_secs())
         .unwrap_or(args.selection.timeout);
     let http_timeout = DEFAULT_CONNECTION_TIMEOUT.min(request_timeout(http01_timeout));
-    Evidence {
+    let evidence = Evidence {
         kube: Arc::new(kube),
         dns: probe.clone(),
         http: Arc::new(LiveHttp::new(journal.clone(), http_timeout)),
@@ -191,7 +213,47 @@ async fn live_evidence(args: &DoctorArgs) -> Evidence {
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
         journal,
         origin: Origin::Live,
+    };
+    (evidence, objects)
+}
+
+/// `mcp-doctor sweep`: deletes (or with `--dry-run` lists) every object labelled
+/// app.kubernetes.io/managed-by=mcp-doctor that an interrupted self-test left behind.
+pub async fn sweep(args: SweepArgs) -> Result<u8, StartError> {
+    let kube = LiveKube::connect(
+        &KubeOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            request_timeout: request_timeout(args.timeout),
+        },
+        Journal::new(),
+    )
+    .await;
+    let Some((client, server)) = kube.client_handle() else {
+        let why = match mcp_doctor_checks::evidence::KubeSource::target(&kube).await {
+            Err(e) => e.to_string(),
+            Ok(_) => "no client".into(),
+        };
+        eprintln!("mcp-doctor sweep: cannot reach the cluster: {why}");
+        return Ok(1);
+    };
+    let objects = LiveProbeObjects::new(client, server, request_timeout(args.timeout));
+    let results = mcp_doctor_checks::http01::sweep(objects, args.dry_run).await;
+    let mut code = 0;
+    if results.is_empty() {
+        println!("nothing to sweep: no object is labelled app.kubernetes.io/managed-by=mcp-doctor");
     }
+    for (object, result) in results {
+        match result {
+            Ok(()) if args.dry_run => println!("would delete {object}"),
+            Ok(()) => println!("deleted {object}"),
+            Err(e) => {
+                code = 1;
+                println!("could not delete {object}: {e}");
+            }
+        }
+    }
+    Ok(code)
 }
 
 fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
@@ -222,9 +284,11 @@ async fn execute(
     evidence: Evidence,
     selected: &[&'static dyn Check],
     sel: &SelectionArgs,
+    objects: Option<Arc<dyn ProbeObjects>>,
 ) -> Report {
     let mut ctx = Context::new(mode, profile, config, evidence);
     ctx.selected = selected.iter().map(|c| c.meta()).collect();
+    ctx.objects = objects;
     let ctx = Arc::new(ctx);
     let opts = RunOptions {
         jobs: usize::from(sel.jobs),

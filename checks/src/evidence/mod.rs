@@ -14,6 +14,7 @@ pub mod kinds;
 pub mod live_host;
 pub mod live_http;
 pub mod live_kube;
+pub mod probe_objects;
 pub mod replay;
 
 use std::collections::BTreeMap;

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub use challenge_path::ChallengePath;
 pub use reachable::Reachable;
-pub use self_test::SelfTest;
+pub use self_test::{SelfTest, sweep};
 
 use crate::Check;
 use crate::check::Context;
@@ -231,6 +231,9 @@ pub struct Walk {
     pub hops: Vec<Hop>,
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// The last answer, when the walk ended on one.
+    #[serde(skip)]
+    pub last: Option<HttpAnswer>,
 }
 
 impl Walk {
@@ -436,17 +439,27 @@ pub struct Absent(pub EvidenceError);
 
 /// Walks the challenge URL of `host` from `start` the way the validator does.
 pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Absent> {
+    walk_url(ctx, host, start, challenge_url(host)).await
+}
+
+/// Walks `url` (on `host`) from `start` the way the validator does.
+pub async fn walk_url(
+    ctx: &Context,
+    host: &str,
+    start: IpAddr,
+    mut url: String,
+) -> Result<Walk, Absent> {
     let family = if start.is_ipv6() { "AAAA" } else { "A" };
-    let mut url = challenge_url(host);
     let mut ip = start;
     let mut hops: Vec<Hop> = Vec::new();
-    let done = |hops: Vec<Hop>, verdict: Verdict| {
+    let done = |hops: Vec<Hop>, verdict: Verdict, last: Option<HttpAnswer>| {
         Ok(Walk {
             host: host.to_string(),
             start: start.to_string(),
             family,
             hops,
             verdict,
+            last,
         })
     };
     loop {
@@ -485,7 +498,7 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                     Problem::Protocol => format!("the answer is not HTTP ({e})"),
                     _ => format!("cannot be fetched ({e})"),
                 };
-                return done(hops, Verdict::Problem { kind, text });
+                return done(hops, Verdict::Problem { kind, text }, None);
             }
             Ok(a) => a,
         };
@@ -494,8 +507,9 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
         hop.location = header(&a, "location").map(str::to_string);
         hops.push(hop);
         let location = header(&a, "location").map(str::to_string);
+        let last = Some(a.clone());
         let Some(location) = location.filter(|_| (300..400).contains(&a.status)) else {
-            return done(hops, classify(&a));
+            return done(hops, classify(&a), last);
         };
         let bad = |kind: Problem, text: String| Verdict::Problem { kind, text };
         if !matches!(a.status, 301 | 302 | 307 | 308) {
@@ -503,20 +517,20 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                 "redirects with {} to {location}: Let's Encrypt follows only 301, 302, 307 and 308",
                 a.status
             );
-            return done(hops, bad(Problem::BadRedirect, text));
+            return done(hops, bad(Problem::BadRedirect, text), last);
         }
         let redirects = hops.len();
         if redirects > MAX_REDIRECTS {
             let text = format!(
                 "more than {MAX_REDIRECTS} redirects: Let's Encrypt gives up after {MAX_REDIRECTS}"
             );
-            return done(hops, bad(Problem::TooManyRedirects, text));
+            return done(hops, bad(Problem::TooManyRedirects, text), last);
         }
         let next = match reqwest::Url::parse(&url).and_then(|base| base.join(&location)) {
             Ok(n) => n,
             Err(e) => {
                 let text = format!("redirects to {location:?}, which is not a URL ({e})");
-                return done(hops, bad(Problem::BadRedirect, text));
+                return done(hops, bad(Problem::BadRedirect, text), last);
             }
         };
         if !matches!(next.scheme(), "http" | "https") {
@@ -524,25 +538,25 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                 "redirects to {next}, a {} URL: Let's Encrypt follows only http and https",
                 next.scheme()
             );
-            return done(hops, bad(Problem::BadRedirect, text));
+            return done(hops, bad(Problem::BadRedirect, text), last);
         }
         if let Some(port) = next.port().filter(|p| !matches!(p, 80 | 443)) {
             let text = format!(
                 "redirects to {next}, on port {port}: Let's Encrypt follows redirects only to ports 80 and 443"
             );
-            return done(hops, bad(Problem::BadRedirect, text));
+            return done(hops, bad(Problem::BadRedirect, text), last);
         }
         let next_host = next.host_str().unwrap_or_default().to_string();
         if next_host.ends_with(".well-known") {
             let text = format!(
                 "redirects to {next}, whose host ends in .well-known: a slash is missing between the host and the path in the redirect rule"
             );
-            return done(hops, bad(Problem::BadRedirect, text));
+            return done(hops, bad(Problem::BadRedirect, text), last);
         }
         let next_url = next.to_string();
         if hops.iter().any(|h| h.url == next_url) {
             let text = format!("redirect loop: {} -> {next_url}", trail_urls(&hops));
-            return done(hops, bad(Problem::RedirectLoop, text));
+            return done(hops, bad(Problem::RedirectLoop, text), last);
         }
         // The redirect target is resolved afresh, AAAA first, with no fallback to A after the first request.
         ip = match next_host
@@ -559,7 +573,7 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                             "redirects to {next_url}, but {next_host} has no A or AAAA record{}",
                             notes(&addrs)
                         );
-                        return done(hops, bad(Problem::BadRedirect, text));
+                        return done(hops, bad(Problem::BadRedirect, text), last);
                     }
                 },
                 Err(e) if e.is_absent() => return Err(Absent(e)),
@@ -567,7 +581,7 @@ pub async fn walk(ctx: &Context, host: &str, start: IpAddr) -> Result<Walk, Abse
                     let text = format!(
                         "redirects to {next_url}, but {next_host} cannot be resolved ({e})"
                     );
-                    return done(hops, bad(Problem::BadRedirect, text));
+                    return done(hops, bad(Problem::BadRedirect, text), last);
                 }
             },
         };
