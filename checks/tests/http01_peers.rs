@@ -15,7 +15,7 @@
 //! marks that row instead of hiding it.
 //!
 //! The peers are Debian packages (`nginx-light`, `pebble`) installed by `scripts/test.sh`; they are started
-//! and stopped by PID from here, with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
+//! and stopped by PID from here (nginx as a single process, `master_process off`, so no worker outlives it), with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
 //! ports 80 and 443 on loopback needs root (as on CI). Without the peers the test is skipped, except under
 //! `CI`, where a missing peer fails it.
 
@@ -221,10 +221,21 @@ struct Peer {
 }
 
 impl Drop for Peer {
+    /// SIGTERM by PID (a clean exit), then SIGKILL if it is still there after two seconds.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                eprintln!("stopped {} (pid {pid})", self.name);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        eprintln!("stopped {} (pid {})", self.name, self.child.id());
+        eprintln!("killed {} (pid {pid})", self.name);
     }
 }
 
@@ -302,8 +313,7 @@ fn nginx_config(dir: &Path, backend_port: u16, scenarios: &[Scenario]) -> String
     }
     format!(
         "daemon off;
-master_process on;
-worker_processes 1;
+master_process off;
 {user}
 error_log {d}/error.log warn;
 pid {d}/nginx.pid;

@@ -29,7 +29,10 @@ pub enum UnreachableCause {
 pub enum ProbeFailure {
     /// The address answered the TCP connection attempt with a reset: nothing listens on that port.
     Refused,
-    /// No connection, or no answer on it, within the per-connection timeout.
+    /// No TCP connection within the per-connection timeout (a dial failure: the validator falls back from
+    /// AAAA to A on this, on the first request).
+    ConnectTimeout,
+    /// Connected, but no answer within the per-connection timeout.
     Timeout,
     /// The TLS handshake of an `https` hop failed (including plain HTTP spoken on the HTTPS hop).
     Tls,
@@ -43,6 +46,7 @@ impl ProbeFailure {
     pub fn as_str(self) -> &'static str {
         match self {
             ProbeFailure::Refused => "refused",
+            ProbeFailure::ConnectTimeout => "connect-timeout",
             ProbeFailure::Timeout => "timeout",
             ProbeFailure::Tls => "tls",
             ProbeFailure::Protocol => "protocol",

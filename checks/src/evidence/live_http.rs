@@ -175,7 +175,10 @@ fn probe_error(e: &reqwest::Error, address: &str, url: &str, timeout: Duration) 
     let chain = error_chain(e);
     let io_kind = find_io_kind(e);
     let has_rustls = find::<rustls::Error>(e).is_some();
-    let cause = if e.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut) {
+    let timed_out = e.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut);
+    let cause = if timed_out && e.is_connect() {
+        ProbeFailure::ConnectTimeout
+    } else if timed_out {
         ProbeFailure::Timeout
     } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
         ProbeFailure::Refused
@@ -192,14 +195,14 @@ fn probe_error(e: &reqwest::Error, address: &str, url: &str, timeout: Duration) 
         ProbeFailure::Protocol
     };
     let message = match cause {
-        ProbeFailure::Timeout => {
-            let stage = if e.is_connect() {
-                "no connection to"
-            } else {
-                "no answer from"
-            };
-            format!("{stage} {address} within {}s", timeout.as_secs_f64())
-        }
+        ProbeFailure::ConnectTimeout => format!(
+            "no connection to {address} within {}s",
+            timeout.as_secs_f64()
+        ),
+        ProbeFailure::Timeout => format!(
+            "connected to {address}, but no answer within {}s",
+            timeout.as_secs_f64()
+        ),
         ProbeFailure::Refused => format!("connection to {address} refused"),
         ProbeFailure::Tls => format!("TLS handshake with {address} failed: {chain}"),
         ProbeFailure::Protocol => format!("{address} did not answer in HTTP: {chain}"),

@@ -77,7 +77,7 @@ impl Check for ChallengePath {
             Err(e) => return unreadable("the HTTP-01 challenge path", &e),
         };
         let door = front_door(&ctx.config);
-        let mut failures: Vec<(String, String, &'static str, Vars)> = Vec::new();
+        let mut failures: Vec<(String, Status, String, &'static str, Vars)> = Vec::new();
         let mut healthy: Vec<String> = Vec::new();
         let mut all_walks: Vec<&Walk> = Vec::new();
         for (host, addrs, walks) in &walked {
@@ -86,6 +86,7 @@ impl Check for ChallengePath {
                 // No address at all: http01.reachable and the DNS checks say so; nothing to walk here.
                 failures.push((
                     host.clone(),
+                    Status::Fail,
                     format!(
                         "{host} has no A or AAAA record, so the challenge path cannot be reached"
                     ),
@@ -97,16 +98,6 @@ impl Check for ChallengePath {
                 ));
                 continue;
             }
-            // The walk Let's Encrypt itself makes: the first AAAA, or the first A when the AAAA cannot be
-            // dialled on the first request.
-            let first_v6 = walks.iter().find(|w| w.family == "AAAA");
-            let first_v4 = walks.iter().find(|w| w.family == "A");
-            let le_walk = match (first_v6, first_v4) {
-                (Some(v6), Some(v4)) if v6.dial_failed() => v4,
-                (Some(v6), _) => v6,
-                (None, Some(v4)) => v4,
-                (None, None) => unreachable!("walks is not empty"),
-            };
             let broken: Vec<&Walk> = walks.iter().filter(|w| w.problem().is_some()).collect();
             if broken.is_empty() {
                 let kinds: Vec<String> = walks
@@ -124,7 +115,29 @@ impl Check for ChallengePath {
                 ));
                 continue;
             }
-            let w = broken[0];
+            // Which addresses Let's Encrypt may use: an AAAA (record order varies between resolvers, so any
+            // of them); an A only when there is no AAAA, or when an AAAA fails at dial level on the first
+            // request. A wrong answer from an address it may use fails; a broken address it never uses warns.
+            let (v6, v4): (Vec<&Walk>, Vec<&Walk>) = walks.iter().partition(|w| w.family == "AAAA");
+            let may_use_v4 = v6.is_empty() || v6.iter().any(|w| w.dial_failed());
+            let fatal = |w: &Walk| {
+                w.problem().is_some()
+                    && (if w.family == "AAAA" {
+                        !w.dial_failed()
+                    } else {
+                        may_use_v4
+                    })
+            };
+            let w = broken
+                .iter()
+                .copied()
+                .find(|w| fatal(w))
+                .unwrap_or(broken[0]);
+            let status = if broken.iter().any(|w| fatal(w)) {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
             let (kind, text) = w.problem().expect("broken");
             let ip: std::net::IpAddr = w.start.parse().expect("walk start is an IP");
             let mut message = format!("{host} from {} ({}): {text}", show_ip(&ip), w.family);
@@ -132,27 +145,33 @@ impl Check for ChallengePath {
             if (w.hops.len() > 1 || walked_redirects) && kind != super::Problem::RedirectLoop {
                 message.push_str(&format!(" (hops: {})", w.trail()));
             }
-            let others: Vec<String> = broken[1..]
+            let others: Vec<String> = broken
                 .iter()
-                .map(|o| format!("{} ({})", o.start, o.family))
+                .filter(|o| o.start != w.start)
+                .map(|o| format!("{} ({})", show_ip(&o.start.parse().expect("IP")), o.family))
                 .collect();
             if !others.is_empty() {
-                message.push_str(&format!("; the same from {}", others.join(", ")));
+                message.push_str(&format!("; also broken from {}", others.join(", ")));
             }
-            let le_fails = le_walk.problem().is_some();
-            if w.family == "AAAA" && first_v4.is_some_and(|v4| v4.problem().is_none()) {
+            let v4_fine = !v4.is_empty() && v4.iter().all(|w| w.problem().is_none());
+            let v6_fine = !v6.is_empty() && v6.iter().all(|w| w.problem().is_none());
+            if status == Status::Fail && w.family == "AAAA" && v4_fine {
                 message.push_str(
                     "; IPv4 answers correctly, but Let's Encrypt uses the AAAA and does not fall back to IPv4 when it answers",
                 );
-            } else if !le_fails {
-                message.push_str(&format!(
-                    "; Let's Encrypt would use {} ({}), which is fine, but clients and a changed record order hit the broken address",
-                    le_walk.start, le_walk.family
-                ));
+            } else if status == Status::Warn && w.family == "AAAA" {
+                message.push_str(
+                    "; Let's Encrypt would still validate over IPv4 (it falls back only because the AAAA cannot be connected to), but fix or remove the AAAA record",
+                );
+            } else if status == Status::Warn && v6_fine {
+                message.push_str(
+                    "; Let's Encrypt would still validate (it uses the AAAA, which works), but IPv4-only clients hit the broken address",
+                );
             }
             let remediation = kind.remediation(w.hops.len() == 1);
             failures.push((
                 host.clone(),
+                status,
                 message,
                 remediation,
                 Vars::from([
@@ -163,14 +182,16 @@ impl Check for ChallengePath {
             ));
         }
         let distribution = ctx.distribution().await;
-        let outcome = if let Some((_, _, remediation, vars)) = failures.first() {
+        // Fails first, so the message and the remediation lead with what blocks issuance.
+        failures.sort_by_key(|(_, status, _, _, _)| *status != Status::Fail);
+        let outcome = if let Some((_, status, _, remediation, vars)) = failures.first() {
             let message = failures
                 .iter()
-                .map(|(_, m, _, _)| m.as_str())
+                .map(|(_, _, m, _, _)| m.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            Outcome::fail(message)
-                .subjects(failures.iter().map(|(h, _, _, _)| format!("host/{h}")))
+            Outcome::of(*status, message)
+                .subjects(failures.iter().map(|(h, _, _, _, _)| format!("host/{h}")))
                 .remediate(remediation, distribution, vars)
         } else if !errors.is_empty() {
             let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

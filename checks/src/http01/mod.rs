@@ -179,6 +179,9 @@ pub enum Healthy {
 #[serde(rename_all = "kebab-case")]
 pub enum Problem {
     Refused,
+    /// No connection in time (a dial failure).
+    ConnectTimeout,
+    /// Connected, no answer in time.
     Timeout,
     Tls,
     Protocol,
@@ -202,7 +205,12 @@ impl Problem {
     /// `rem.http01-port80` with `http01.reachable`, so the report shows one root cause for both.
     pub fn remediation(self, first_hop: bool) -> &'static str {
         match self {
-            Problem::Refused | Problem::Timeout | Problem::Unreachable if first_hop => {
+            Problem::Refused
+            | Problem::ConnectTimeout
+            | Problem::Timeout
+            | Problem::Unreachable
+                if first_hop =>
+            {
                 "rem.http01-port80"
             }
             Problem::BadRedirect
@@ -250,7 +258,7 @@ impl Walk {
             && matches!(
                 self.problem(),
                 Some((
-                    Problem::Refused | Problem::Timeout | Problem::Unreachable,
+                    Problem::Refused | Problem::ConnectTimeout | Problem::Unreachable,
                     _
                 ))
             )
@@ -480,6 +488,7 @@ pub async fn walk_url(
                 let kind = match &e {
                     EvidenceError::Probe { cause, .. } => match cause {
                         ProbeFailure::Refused => Problem::Refused,
+                        ProbeFailure::ConnectTimeout => Problem::ConnectTimeout,
                         ProbeFailure::Timeout => Problem::Timeout,
                         ProbeFailure::Tls => Problem::Tls,
                         ProbeFailure::Protocol => Problem::Protocol,
@@ -490,7 +499,7 @@ pub async fn walk_url(
                 };
                 let text = match kind {
                     Problem::Refused => format!("port {} refused the connection", port_of(&url)),
-                    Problem::Timeout => match &e {
+                    Problem::Timeout | Problem::ConnectTimeout => match &e {
                         EvidenceError::Probe { message, .. } => message.clone(),
                         _ => format!("no answer on port {} in time ({e})", port_of(&url)),
                     },

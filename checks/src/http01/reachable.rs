@@ -123,9 +123,13 @@ impl Check for Reachable {
                                 ..
                             } => "refused the connection".to_string(),
                             EvidenceError::Probe {
+                                cause: ProbeFailure::ConnectTimeout,
+                                ..
+                            } => "did not accept a connection in time".to_string(),
+                            EvidenceError::Probe {
                                 cause: ProbeFailure::Timeout,
                                 ..
-                            } => "did not answer in time".to_string(),
+                            } => "accepted the connection but did not answer in time".to_string(),
                             other => format!("cannot be reached ({other})"),
                         };
                         dead.push((ip, why.clone()));

@@ -275,3 +275,63 @@ async fn internal_front_door_warns_and_missing_evidence_skips() {
         .await;
     expect(&o, Status::Skip, &["not collected"]);
 }
+
+#[tokio::test]
+async fn a_dead_aaaa_with_working_ipv4_warns_because_the_validator_falls_back() {
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .aaaa(HOST, &[V6])
+        .answer(HOST, V4, traefik_404())
+        .failure(HOST, V6, ProbeFailure::Refused);
+    let o = s.run(&ChallengePath).await;
+    let rem = expect(
+        &o,
+        Status::Warn,
+        &[
+            "from [2001:db8::10] (AAAA): port 80 refused the connection",
+            "would still validate over IPv4",
+        ],
+    );
+    assert_eq!(rem, "rem.http01-port80");
+    // An AAAA that connects but never answers is not a dial failure: no fallback, a failure.
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .aaaa(HOST, &[V6])
+        .answer(HOST, V4, traefik_404())
+        .failure(HOST, V6, ProbeFailure::Timeout);
+    let o = s.run(&ChallengePath).await;
+    expect(
+        &o,
+        Status::Fail,
+        &["from [2001:db8::10] (AAAA)", "does not fall back"],
+    );
+}
+
+#[tokio::test]
+async fn a_broken_a_behind_a_working_aaaa_warns_and_a_broken_second_a_fails() {
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4])
+        .aaaa(HOST, &[V6])
+        .answer(HOST, V6, traefik_404())
+        .answer(HOST, V4, answer(502, &[("server", "nginx")], "bad gateway"));
+    let o = s.run(&ChallengePath).await;
+    expect(
+        &o,
+        Status::Warn,
+        &[
+            "from 203.0.113.10 (A): answered 502",
+            "it uses the AAAA, which works",
+        ],
+    );
+    // Two A records, no AAAA: resolvers rotate the order, so either may be the one used.
+    let s = scenario()
+        .only_host(HOST)
+        .a(HOST, &[V4, "203.0.113.11"])
+        .answer(HOST, V4, traefik_404())
+        .answer(HOST, "203.0.113.11", answer(403, &[], "no"));
+    let o = s.run(&ChallengePath).await;
+    expect(&o, Status::Fail, &["from 203.0.113.11 (A): answered 403"]);
+}
