@@ -79,6 +79,8 @@ impl Check for ChallengePath {
         let door = front_door(&ctx.config);
         let mut failures: Vec<(String, Status, String, &'static str, Vars)> = Vec::new();
         let mut healthy: Vec<String> = Vec::new();
+        // Healthy hosts whose answer came through a proxy (host, the header that says so).
+        let mut proxied: Vec<(String, String)> = Vec::new();
         let mut all_walks: Vec<&Walk> = Vec::new();
         for (host, addrs, walks) in &walked {
             all_walks.extend(walks.iter());
@@ -108,6 +110,12 @@ impl Check for ChallengePath {
                     })
                     .collect();
                 let addrs_text: Vec<String> = addrs.all().map(|ip| show_ip(&ip)).collect();
+                if let Some(sig) = walks
+                    .iter()
+                    .find_map(|w| w.last.as_ref().and_then(super::proxy_signature))
+                {
+                    proxied.push((host.clone(), sig));
+                }
                 healthy.push(format!(
                     "{host} ({}): {}",
                     addrs_text.join(", "),
@@ -213,6 +221,28 @@ impl Check for ChallengePath {
                 &Vars::from([
                     ("host", host),
                     ("address", "<ingress-public-ip>".into()),
+                    ("token", PROBE_TOKEN.to_string()),
+                ]),
+            )
+        } else if door == "direct" && !proxied.is_empty() {
+            // The k3s guide's direct shape has DNS pointing at the ingress node; a proxy answering means the
+            // records point elsewhere than declared. Issuance works today, but the proxy's rules decide it.
+            let list: Vec<String> = proxied
+                .iter()
+                .map(|(h, sig)| format!("{h} ({sig})"))
+                .collect();
+            let host = proxied[0].0.clone();
+            Outcome::warn(format!(
+                "the challenge path reaches Traefik, but through a proxy although the front door is direct: {};                  pass --front-door proxy if that is intended, and keep /.well-known/acme-challenge/* passing through                  it without auth, cache or redirects",
+                list.join(", ")
+            ))
+            .subjects(proxied.iter().map(|(h, _)| format!("host/{h}")))
+            .remediate(
+                "rem.http01-front-door",
+                distribution,
+                &Vars::from([
+                    ("host", host),
+                    ("address", "<proxy-ip>".into()),
                     ("token", PROBE_TOKEN.to_string()),
                 ]),
             )

@@ -299,6 +299,20 @@ fn served_by(a: &HttpAnswer) -> String {
     }
 }
 
+/// The header that shows a CDN or reverse proxy answered (`CF-Ray: ...`, `Via: ...`), if any.
+pub fn proxy_signature(a: &HttpAnswer) -> Option<String> {
+    if let Some(ray) = header(a, "cf-ray") {
+        return Some(format!("CF-Ray: {ray}"));
+    }
+    if let Some(s) = header_values(a, "server")
+        .into_iter()
+        .find(|s| s.to_ascii_lowercase().contains("cloudflare"))
+    {
+        return Some(format!("Server: {s}"));
+    }
+    header(a, "via").map(|v| format!("Via: {v}"))
+}
+
 /// True for `<token>.<thumbprint>`, the shape of a key authorization (base64url without padding).
 fn key_authorization_shape(body: &str) -> bool {
     let body = body.trim_end();

@@ -335,3 +335,23 @@ async fn a_broken_a_behind_a_working_aaaa_warns_and_a_broken_second_a_fails() {
     let o = s.run(&ChallengePath).await;
     expect(&o, Status::Fail, &["from 203.0.113.11 (A): answered 403"]);
 }
+
+#[tokio::test]
+async fn a_proxy_answering_a_direct_front_door_warns_and_passes_when_declared() {
+    let mut via = traefik_404();
+    via.headers.push(("via".into(), "1.1 edge-proxy".into()));
+    let o = one(via.clone()).run(&ChallengePath).await;
+    expect(
+        &o,
+        Status::Warn,
+        &[
+            "through a proxy although the front door is direct: platform.example.com (Via: 1.1 edge-proxy)",
+            "--front-door proxy",
+        ],
+    );
+    let o = one(via)
+        .flag("front_door", "proxy")
+        .run(&ChallengePath)
+        .await;
+    expect(&o, Status::Pass, &["reaches Traefik on every address"]);
+}
