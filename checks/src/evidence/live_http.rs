@@ -174,7 +174,7 @@ impl HttpSource for LiveHttp {
 fn probe_error(e: &reqwest::Error, address: &str, url: &str, timeout: Duration) -> EvidenceError {
     let chain = error_chain(e);
     let io_kind = find_io_kind(e);
-    let has_rustls = find::<rustls::Error>(e).is_some();
+    let has_rustls = contains_rustls(e);
     let timed_out = e.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut);
     let cause = if timed_out && e.is_connect() {
         ProbeFailure::ConnectTimeout
@@ -222,6 +222,22 @@ fn sources<'a>(
     std::iter::successors(Some(e), |e| e.source())
 }
 
+/// Whether a rustls error is anywhere in the chain, including inside io::Errors (whose `source()` skips the
+/// error they wrap).
+fn contains_rustls(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        && contains_rustls(inner)
+    {
+        return true;
+    }
+    e.source().is_some_and(contains_rustls)
+}
+
 fn find<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
@@ -242,4 +258,113 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A one-shot raw HTTP server: returns its port and a handle yielding the request it read.
+    async fn serve(reply: Vec<u8>) -> (u16, tokio::task::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let _ = s.write_all(&reply).await;
+            let _ = s.shutdown().await;
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        (port, h)
+    }
+
+    fn probe(url: String) -> HttpProbe {
+        HttpProbe {
+            method: "GET".into(),
+            url,
+            connect_to: Some("127.0.0.1".into()),
+            headers: vec![("user-agent".into(), "t".into())],
+        }
+    }
+
+    fn cause(r: &Result<HttpAnswer, EvidenceError>) -> Option<ProbeFailure> {
+        match r {
+            Err(EvidenceError::Probe { cause, .. }) => Some(*cause),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn keeps_status_identifying_headers_and_the_first_bytes_with_the_real_host() {
+        let mut reply = b"HTTP/1.1 200 OK\r\nServer: cloudflare\r\nCF-Ray: 1-AMS\r\nSet-Cookie: a=b\r\nContent-Length: 100000\r\n\r\n".to_vec();
+        reply.extend(std::iter::repeat_n(b'x', 100_000));
+        let (port, seen) = serve(reply).await;
+        let journal = Journal::new();
+        let http = LiveHttp::new(journal.clone(), Duration::from_secs(5));
+        let p = probe(format!(
+            "http://platform.example.com:{port}/.well-known/acme-challenge/t"
+        ));
+        let a = http.fetch(&p).await.unwrap();
+        assert_eq!(a.status, 200);
+        assert_eq!(
+            a.headers,
+            vec![
+                ("server".to_string(), "cloudflare".to_string()),
+                ("cf-ray".to_string(), "1-AMS".to_string())
+            ]
+        );
+        assert_eq!(a.body.len(), KEPT_BODY_BYTES);
+        assert!(a.body_truncated);
+        let request = seen.await.unwrap();
+        assert!(
+            request.contains(&format!("host: platform.example.com:{port}")),
+            "{request}"
+        );
+        // Memoized: the one-shot server would refuse a second request.
+        assert_eq!(http.fetch(&p).await.unwrap(), a);
+        assert!(!journal.is_empty());
+    }
+
+    #[tokio::test]
+    async fn refused_timeout_tls_and_protocol_errors_stay_apart() {
+        let http = LiveHttp::new(Journal::new(), Duration::from_millis(700));
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = http
+            .fetch(&probe(format!("http://a.example.com:{closed}/")))
+            .await;
+        assert_eq!(cause(&r), Some(ProbeFailure::Refused), "{r:?}");
+
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let _hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        let r = http
+            .fetch(&probe(format!("http://a.example.com:{port}/")))
+            .await;
+        assert_eq!(cause(&r), Some(ProbeFailure::Timeout), "{r:?}");
+
+        let (port, _) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()).await;
+        let r = http
+            .fetch(&probe(format!("https://a.example.com:{port}/")))
+            .await;
+        assert_eq!(cause(&r), Some(ProbeFailure::Tls), "{r:?}");
+
+        let (port, _) = serve(b"\x15\x03\x01\x00\x02\x02\x50garbage".to_vec()).await;
+        let r = http
+            .fetch(&probe(format!("http://a.example.com:{port}/")))
+            .await;
+        assert_eq!(cause(&r), Some(ProbeFailure::Protocol), "{r:?}");
+    }
 }

@@ -215,9 +215,17 @@ impl ProbeObjects for LiveProbeObjects {
                 api.list(&ListParams::default().labels(&selector)),
             )
             .await?;
+        // Filtered here too: a server that ignored the selector must never make sweep delete others' objects.
         Ok(list
             .items
             .into_iter()
+            .filter(|o| {
+                o.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(MANAGED_BY.0))
+                    .is_some_and(|v| v == MANAGED_BY.1)
+            })
             .map(|o| ObjectRef {
                 kind,
                 namespace: o.metadata.namespace.unwrap_or_default(),
