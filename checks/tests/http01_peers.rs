@@ -253,13 +253,23 @@ fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
         find_binary("pebble"),
         find_binary("pebble-challtestsrv"),
     );
+    let ci = std::env::var_os("CI").is_some();
+    if !rustix_is_root() {
+        // Ports 80 and 443 on loopback, where the validator looks, need root.
+        assert!(
+            !ci,
+            "the http01 peers test binds ports 80 and 443 and needs root under CI"
+        );
+        eprintln!("skipping: the http01 peers test binds ports 80 and 443 and needs root");
+        return None;
+    }
     match found {
         (Some(n), Some(p), Some(c)) => Some((n, p, c)),
         missing => {
             let msg = format!(
                 "http01 peers missing (nginx, pebble, pebble-challtestsrv): {missing:?}; scripts/test.sh installs them"
             );
-            assert!(std::env::var_os("CI").is_none(), "{msg}");
+            assert!(!ci, "{msg}");
             eprintln!("skipping: {msg}");
             None
         }
