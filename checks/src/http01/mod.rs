@@ -576,6 +576,17 @@ pub async fn walk_url(
             );
             return done(hops, bad(Problem::BadRedirect, text), last);
         }
+        if let Some(why) = redirect_host_problem(&next_host) {
+            let text = format!("redirects to {next}: {why}");
+            return done(hops, bad(Problem::BadRedirect, text), last);
+        }
+        if next.path().len() > 2000 {
+            let text = format!(
+                "redirects to a path of {} bytes: Let's Encrypt accepts at most 2000",
+                next.path().len()
+            );
+            return done(hops, bad(Problem::BadRedirect, text), last);
+        }
         let next_url = next.to_string();
         if hops.iter().any(|h| h.url == next_url) {
             let text = format!("redirect loop: {} -> {next_url}", trail_urls(&hops));
@@ -609,6 +620,69 @@ pub async fn walk_url(
             },
         };
         url = next_url;
+    }
+}
+
+/// Why Let's Encrypt refuses a redirect target host, if it does: a reserved IP literal (a public IP is
+/// accepted by current Boulder), or a name that does not end in a public top-level domain.
+pub fn redirect_host_problem(host: &str) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return is_reserved(&ip).then(|| {
+            format!("{ip} is a reserved address, which Let's Encrypt does not follow a redirect to")
+        });
+    }
+    const NOT_PUBLIC: [&str; 8] = [
+        "localhost",
+        "local",
+        "internal",
+        "lan",
+        "test",
+        "invalid",
+        "example",
+        "home",
+    ];
+    let tld = bare
+        .trim_end_matches('.')
+        .rsplit('.')
+        .next()
+        .unwrap_or_default();
+    if !bare.contains('.') || NOT_PUBLIC.contains(&tld) {
+        return Some(format!(
+            "{bare} does not end in a public top-level domain, which Let's Encrypt requires of a redirect target"
+        ));
+    }
+    None
+}
+
+/// Loopback, private, link-local, CGNAT, documentation, multicast, unspecified, ULA and the like.
+pub fn is_reserved(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (18..20).contains(&o[1]))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || s[0] == 0x2002
+                || v6.to_ipv4_mapped().is_some()
+        }
     }
 }
 

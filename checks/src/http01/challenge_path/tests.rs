@@ -355,3 +355,50 @@ async fn a_proxy_answering_a_direct_front_door_warns_and_passes_when_declared() 
         .await;
     expect(&o, Status::Pass, &["reaches Traefik on every address"]);
 }
+
+#[tokio::test]
+async fn redirect_targets_must_be_public_names_or_addresses() {
+    for (target, needle) in [
+        (
+            "http://10.0.0.5/.well-known/acme-challenge/x",
+            "10.0.0.5 is a reserved address",
+        ),
+        (
+            "http://ingress.local/.well-known/acme-challenge/x",
+            "ingress.local does not end in a public top-level domain",
+        ),
+        (
+            "http://traefik/.well-known/acme-challenge/x",
+            "traefik does not end in a public top-level domain",
+        ),
+    ] {
+        fails(
+            one(answer(302, &[("location", target)], "")),
+            &[needle],
+            "rem.http01-redirect",
+        )
+        .await;
+    }
+    let long = format!("http://{HOST}/{}", "a".repeat(2001));
+    fails(
+        one(answer(302, &[("location", &long)], "")),
+        &["at most 2000"],
+        "rem.http01-redirect",
+    )
+    .await;
+    // A public IP literal is followed (current Boulder; the docs still say IP targets are refused).
+    let public = "http://93.184.216.34/.well-known/acme-challenge/x";
+    let o = one(answer(302, &[("location", public)], ""))
+        .answer_url(public, "93.184.216.34", traefik_404())
+        .run(&ChallengePath)
+        .await;
+    expect(&o, Status::Pass, &["Traefik answers"]);
+    // Documentation space is reserved: not followed.
+    let doc = "http://198.51.100.7/.well-known/acme-challenge/x";
+    fails(
+        one(answer(302, &[("location", doc)], "")),
+        &["198.51.100.7 is a reserved address"],
+        "rem.http01-redirect",
+    )
+    .await;
+}
