@@ -21,7 +21,8 @@ declare_check! {
     /// `CF-Ray`); a firewall block page (`acme-protocol`, nginx's testcookie); a cached answer (`Age` > 0,
     /// `X-Cache`/`CF-Cache-Status` HIT); another token's key authorization; a redirect loop or more than 10
     /// redirects; a redirect with 303 or another status, to a port other than 80/443, to a non-http(s)
-    /// scheme, or to a host ending in `.well-known` (missing slash); `The plain HTTP request was sent to
+    /// scheme, to a host ending in `.well-known` (missing slash), to a reserved IP literal or a name
+    /// without a public top-level domain, or to a path over 2000 bytes; `The plain HTTP request was sent to
     /// HTTPS port`; a 5xx; a 404 page that is not Traefik's; any other answer.
     ///
     /// AAAA first: the validator uses the first AAAA and falls back to the first A only when it cannot
