@@ -203,7 +203,7 @@ async fn probe(
             Ok(a) => a,
             Err(e) => return unreadable(&format!("the addresses of {host}"), &e),
         };
-        let Some(ip) = addrs.aaaa.first().or(addrs.a.first()).copied() else {
+        let Some(mut ip) = addrs.aaaa.first().or(addrs.a.first()).copied() else {
             failures.push((
                 host.clone(),
                 format!("{host} has no A or AAAA record"),
@@ -220,11 +220,24 @@ async fn probe(
         loop {
             attempt += 1;
             let url = format!("http://{host}/.well-known/acme-challenge/{token}?attempt={attempt}");
-            let walk = match walk_url(ctx, host, ip, url).await {
+            let mut walk = match walk_url(ctx, host, ip, url.clone()).await {
                 Ok(w) => w,
                 Err(super::Absent(e)) => {
                     return unreadable(&format!("the token through {host}"), &e);
                 }
+            };
+            // Like the validator: from an AAAA that cannot be connected to, on to the first A.
+            if ip.is_ipv6()
+                && walk.dial_failed()
+                && let Some(v4) = addrs.a.first().copied()
+            {
+                ip = v4;
+                walk = match walk_url(ctx, host, ip, url).await {
+                    Ok(w) => w,
+                    Err(super::Absent(e)) => {
+                        return unreadable(&format!("the token through {host}"), &e);
+                    }
+                };
             };
             let ok = walk
                 .last
