@@ -20,6 +20,20 @@ if ! command -v named >/dev/null 2>&1 && [ ! -x /usr/sbin/named ]; then
 fi
 # Debian starts named as a service on install where systemd runs; the tests start their own on free
 # loopback ports, so a system named on port 53 does not disturb them.
+# The http01 peers test (checks/tests/http01_peers.rs): nginx plays the front doors, pebble (Let's Encrypt's
+# test CA) and pebble-challtestsrv referee them. Under CI a missing peer fails that test instead of skipping it.
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Debian nginx package starts a system nginx on port 80 where a service manager runs; the test binds
+# loopback addresses on 80 and 443 itself, so a system nginx must not hold them.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+  $SUDO systemctl stop nginx || true
+fi
 
 # The JUnit schema ships beside the repository (../shared); point the tests at it explicitly.
 if [ -z "${MCP_DOCTOR_JUNIT_XSD:-}" ] && [ -f ../shared/schemas/junit.xsd ]; then

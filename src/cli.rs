@@ -39,6 +39,8 @@ pub enum Command {
     Config(ConfigArgs),
     /// Write this node's facts (registry config, /etc/hosts, disk usage, file modes) as JSON.
     HostFacts(HostFactsArgs),
+    /// Delete what an interrupted probe or self-test run left (objects labelled managed-by=mcp-doctor).
+    Sweep(SweepArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -136,6 +138,12 @@ pub struct SetupFlags {
     /// setup --external-registry-username.
     #[arg(long, help_heading = "Setup flags")]
     pub external_registry_username: Option<String>,
+    /// Publish a throwaway token through the cluster and fetch it through each public host (mutates).
+    #[arg(long, help_heading = "Front door")]
+    pub http01_self_test: bool,
+    /// Image of the probe pods (`http01.self-test`).
+    #[arg(long, value_name = "IMAGE", help_heading = "Front door")]
+    pub probe_image: Option<String>,
 }
 
 impl SetupFlags {
@@ -153,6 +161,7 @@ impl SetupFlags {
         put("ingress", self.ingress.as_ref());
         put("acme_email", self.acme_email.as_ref());
         put("tls_cluster_issuer", self.tls_cluster_issuer.as_ref());
+        put("probe_image", self.probe_image.as_ref());
         put("external_registry_url", self.external_registry_url.as_ref());
         put(
             "external_registry_username",
@@ -162,6 +171,7 @@ impl SetupFlags {
             ("with_tls", self.with_tls),
             ("strict_prod", self.strict_prod),
             ("skip_cert_manager_install", self.skip_cert_manager_install),
+            ("http01_self_test", self.http01_self_test),
         ] {
             if on {
                 m.insert(k.to_string(), "true".into());
@@ -318,6 +328,22 @@ pub struct ConfigArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Seconds to wait for each API request.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug, Clone)]

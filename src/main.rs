@@ -44,6 +44,7 @@ fn main() -> ExitCode {
             Command::Explain(args) => info::explain(&args),
             Command::Config(args) => info::config(&args),
             Command::HostFacts(args) => info::host_facts(&args).await,
+            Command::Sweep(args) => run::sweep(args).await,
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

@@ -11,10 +11,13 @@ use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
+use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHttp};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::live_tls::LiveTls;
+use mcp_doctor_checks::evidence::probe_objects::{LiveProbeObjects, ProbeObjects, delete_pending};
 use mcp_doctor_checks::evidence::replay::Bundle;
-use mcp_doctor_checks::evidence::{Evidence, Journal, NoLiveProbe, Origin};
+use mcp_doctor_checks::evidence::{Evidence, HttpSource, Journal, NoLiveProbe, Origin};
+use mcp_doctor_checks::http01::ChallengePath;
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
 use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
 use mcp_doctor_runner::reporters::table::TableOptions;
@@ -22,7 +25,7 @@ use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
 
 use crate::StartError;
 use crate::cli::{
-    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs,
+    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs, SweepArgs,
 };
 
 /// The registry lives for the whole process: checks run on tokio tasks.
@@ -45,6 +48,8 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     };
     // Keeps an extracted .tar.gz alive until the run is over.
     let mut _extracted = None;
+    // Write access for the opt-in mutating probe; live runs only.
+    let mut probe_objects: Option<Arc<dyn ProbeObjects>> = None;
     let (evidence, env_file) = match &args.from {
         Some(path) => {
             let (root, tmp) = open_bundle(path)?;
@@ -56,7 +61,11 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             };
             (replay_evidence(&root)?, env_file)
         }
-        None => (live_evidence(&args).await?, env_file),
+        None => {
+            let (evidence, objects) = live_evidence(&args).await?;
+            probe_objects = objects;
+            (evidence, env_file)
+        }
     };
     let mut flags = args.config.to_map();
     if let Some(ca) = &args.ca_file {
@@ -71,6 +80,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         env_file,
     };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
+    let objects = probe_objects.filter(|_| config.flag("http01_self_test"));
     let report = execute(
         mode,
         profile,
@@ -78,8 +88,17 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         evidence.clone(),
         &selected,
         &args.selection,
+        objects.clone(),
     )
     .await;
+    if let Some(objects) = &objects {
+        // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
+        for (object, e) in delete_pending(objects.as_ref()).await {
+            eprintln!(
+                "mcp-doctor: could not delete {object}: {e}; run `mcp-doctor sweep` to remove it"
+            );
+        }
+    }
     if let Some(dir) = &args.record {
         record(dir, &report, &evidence, &config).map_err(|e| {
             StartError(format!(
@@ -121,6 +140,7 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
         evidence,
         &selected,
         &selection,
+        None,
     )
     .await;
     emit(&report, &args.output, &config)
@@ -166,7 +186,9 @@ fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
-async fn live_evidence(args: &DoctorArgs) -> Result<Evidence, StartError> {
+async fn live_evidence(
+    args: &DoctorArgs,
+) -> Result<(Evidence, Option<Arc<dyn ProbeObjects>>), StartError> {
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {
@@ -182,7 +204,10 @@ async fn live_evidence(args: &DoctorArgs) -> Result<Evidence, StartError> {
         (None, Some(dir)) => LiveHost::FactsDir(dir.clone()),
         (None, None) => LiveHost::None,
     };
-    let probe = Arc::new(NoLiveProbe { what: "mcp-doctor" });
+    let objects = kube.client_handle().map(|(client, server)| {
+        LiveProbeObjects::new(client, server, request_timeout(args.selection.timeout))
+            as Arc<dyn ProbeObjects>
+    });
     let tls = LiveTls::new(
         args.ca_file.as_deref(),
         request_timeout(args.selection.timeout),
@@ -192,15 +217,74 @@ async fn live_evidence(args: &DoctorArgs) -> Result<Evidence, StartError> {
     // Each DNS query gives up well within a check's timeout (checks ask their queries concurrently).
     let dns_timeout = request_timeout(args.selection.timeout).min(Duration::from_secs(4));
     let dns = LiveDns::new(SystemView::from_env(), dns_timeout, journal.clone());
-    Ok(Evidence {
+    // The validator's 10 s per connection, unless the http01 checks' own timeout leaves less: an answer
+    // must be journaled before the runner cuts the check off.
+    let http01_timeout = ChallengePath::META
+        .timeout
+        .map(|t| t.as_secs())
+        .unwrap_or(args.selection.timeout);
+    let http_timeout = DEFAULT_CONNECTION_TIMEOUT.min(request_timeout(http01_timeout));
+    let evidence = Evidence {
         kube: Arc::new(kube),
         dns: Arc::new(dns),
-        http: probe.clone(),
+        http: live_http(journal.clone(), http_timeout),
         tls: Arc::new(tls),
         host: Arc::new(LiveHostSource::new(host, journal.clone())),
         journal,
         origin: Origin::Live,
-    })
+    };
+    Ok((evidence, objects))
+}
+
+/// The live HTTP prober, unless `MCP_DOCTOR_HTTP_PROBE=off` turns it off: test harnesses that serve public
+/// names from a local DNS server set it so no probe can leave the machine (the checks then skip).
+fn live_http(journal: Arc<Journal>, timeout: Duration) -> Arc<dyn HttpSource> {
+    if std::env::var("MCP_DOCTOR_HTTP_PROBE").is_ok_and(|v| v == "off") {
+        Arc::new(NoLiveProbe {
+            what: "mcp-doctor with MCP_DOCTOR_HTTP_PROBE=off",
+        })
+    } else {
+        Arc::new(LiveHttp::new(journal, timeout))
+    }
+}
+
+/// `mcp-doctor sweep`: deletes (or with `--dry-run` lists) every object labelled
+/// app.kubernetes.io/managed-by=mcp-doctor that an interrupted self-test left behind.
+pub async fn sweep(args: SweepArgs) -> Result<u8, StartError> {
+    let kube = LiveKube::connect(
+        &KubeOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            request_timeout: request_timeout(args.timeout),
+        },
+        Journal::new(),
+    )
+    .await;
+    let Some((client, server)) = kube.client_handle() else {
+        let why = match mcp_doctor_checks::evidence::KubeSource::target(&kube).await {
+            Err(e) => e.to_string(),
+            Ok(_) => "no client".into(),
+        };
+        eprintln!("mcp-doctor sweep: cannot reach the cluster: {why}");
+        return Ok(1);
+    };
+    let objects = LiveProbeObjects::new(client, server, request_timeout(args.timeout));
+    let results = mcp_doctor_checks::http01::sweep(objects, args.dry_run).await;
+    let mut code = 0;
+    if results.is_empty() {
+        println!("nothing to sweep: no object is labelled app.kubernetes.io/managed-by=mcp-doctor");
+    }
+    for (object, result) in results {
+        match result {
+            Ok(()) if args.dry_run => println!("would delete {object}"),
+            Ok(()) => println!("deleted {object}"),
+            Err(e) => {
+                code = 1;
+                println!("could not delete {object}: {e}");
+            }
+        }
+    }
+    Ok(code)
 }
 
 fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
@@ -231,9 +315,11 @@ async fn execute(
     evidence: Evidence,
     selected: &[&'static dyn Check],
     sel: &SelectionArgs,
+    objects: Option<Arc<dyn ProbeObjects>>,
 ) -> Report {
     let mut ctx = Context::new(mode, profile, config, evidence);
     ctx.selected = selected.iter().map(|c| c.meta()).collect();
+    ctx.objects = objects;
     let ctx = Arc::new(ctx);
     let opts = RunOptions {
         jobs: usize::from(sel.jobs),
@@ -319,6 +405,11 @@ fn record(
     std::fs::create_dir_all(dir)?;
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
+    for source in ["dns", "http"] {
+        if dir.join("evidence").join(source).is_dir() {
+            collected.push(source.into());
+        }
+    }
     if dir.join("host").is_dir() {
         collected.push("host".into());
     }

@@ -737,3 +737,38 @@ fn a_loopback_api_server_with_another_ca_is_a_certificate_failure() {
         );
     }
 }
+
+/// `sweep` only ever touches objects labelled managed-by=mcp-doctor: against a cluster without any (the
+/// fixture API server, which does not filter by label) it deletes nothing and only reads.
+#[test]
+fn sweep_finds_nothing_to_delete_in_a_cluster_without_probe_objects() {
+    use fixture_apiserver::{FixtureServer, ServerOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let server =
+        FixtureServer::start(&fixture("k3s-4node-healthy"), ServerOptions::default()).unwrap();
+    for dry_run in [true, false] {
+        let mut cmd = mcp_doctor(tmp.path());
+        cmd.arg("sweep")
+            .arg("--kubeconfig")
+            .arg(server.kubeconfig_path());
+        if dry_run {
+            cmd.arg("--dry-run");
+        }
+        cmd.assert().success().stdout(predicate::str::contains(
+            "nothing to sweep: no object is labelled app.kubernetes.io/managed-by=mcp-doctor",
+        ));
+    }
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert_eq!(r.method, "GET", "{} {}", r.method, r.path);
+        assert!(
+            r.query
+                .as_deref()
+                .unwrap_or_default()
+                .contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dmcp-doctor"),
+            "{:?}",
+            r.query
+        );
+    }
+}

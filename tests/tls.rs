@@ -261,6 +261,8 @@ fn a_live_probe_is_journaled_and_its_recording_replays_to_the_same_verdict() {
     .unwrap();
     let record = tmp.path().join("recording");
     let out = mcp_doctor(tmp.path())
+        // Every handshake goes to the in-test server (--tls-connect), so probing may be on.
+        .env("MCP_DOCTOR_TLS_PROBE", "true")
         .args([
             "doctor",
             "--only",

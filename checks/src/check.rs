@@ -33,6 +33,9 @@ pub struct Context {
     pub evidence: Evidence,
     /// The checks selected for this run, so `cluster.permissions` can review exactly what they read.
     pub selected: Vec<&'static CheckMeta>,
+    /// Write access for opt-in mutating probes (`http01.self-test`); None unless the run opted in and is
+    /// live.
+    pub objects: Option<Arc<dyn crate::evidence::probe_objects::ProbeObjects>>,
     distribution: OnceCell<Option<Distribution>>,
 }
 
@@ -49,6 +52,7 @@ impl Context {
             config,
             evidence,
             selected: Vec::new(),
+            objects: None,
             distribution: OnceCell::new(),
         }
     }

@@ -18,6 +18,7 @@ pub mod certmanager;
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod http01;
 pub mod ingress;
 pub mod node;
 pub mod svclb;
@@ -32,6 +33,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     let mut v = Vec::new();
     v.extend(config::checks());
     v.extend(dns::checks());
+    v.extend(http01::checks());
     v.extend(cluster::checks());
     v.extend(ingress::checks());
     v.extend(svclb::checks());

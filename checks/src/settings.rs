@@ -195,6 +195,22 @@ pub const SETTINGS: &[SettingDef] = &[
         None,
         &["MCP_PLATFORM_IMAGE_PULL_SECRET"],
     ),
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "http01_self_test",
+            Some("--http01-self-test"),
+            &["MCP_DOCTOR_HTTP01_SELF_TEST"],
+        )
+    },
+    SettingDef {
+        default: Some("busybox:1.36"),
+        ..def(
+            "probe_image",
+            Some("--probe-image"),
+            &["MCP_DOCTOR_PROBE_IMAGE"],
+        )
+    },
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
     // mcp-doctor's own TLS probing settings (not setup's).
     def("ca_file", Some("--ca-file"), &["MCP_DOCTOR_CA_FILE"]),

@@ -91,6 +91,11 @@ impl Case {
         self
     }
 
+    /// Whether a bundle file is already set.
+    pub fn has_file(&self, rel: &str) -> bool {
+        self.files.iter().any(|(r, _)| r == rel)
+    }
+
     /// The objects of a kind in a scope, as the List file `cluster/<resource>/<scope>.json`.
     pub fn objects(self, kind: &ResourceKind, scope: Scope, items: Vec<Value>) -> Case {
         let body = json!({ "apiVersion": "v1", "kind": "List", "items": items });

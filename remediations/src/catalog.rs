@@ -386,4 +386,42 @@ or restart the node's kubelet, which re-applies its default labels."#,
 or restart k3s on that node (sudo systemctl restart k3s-agent; k3s on the server), which re-applies the default labels."#,
         )],
     },
+    RemediationDef {
+        id: "rem.http01-port80",
+        title: "Make port 80 reach Traefik on every address of the host",
+        text: r#"Let's Encrypt validates HTTP-01 on port 80 only, from the internet, on the first AAAA of {host} (the first A only when the AAAA cannot be connected to). See what answers on {address}:
+  curl -v --max-time 10 --connect-to {host}:80:{address}:80 http://{host}/.well-known/acme-challenge/test
+A healthy answer is Traefik's "404 page not found". If the connection is refused or times out:
+  kubectl get svc -A -o wide | grep -i traefik          # the LoadBalancer must publish 80 on the ingress node
+  sudo ss -ltnp 'sport = :80'                           # on the ingress node: ServiceLB (svclb) listens
+  sudo iptables -S INPUT | grep -w 80                   # and the host firewall lets it in
+Open TCP 80 from anywhere in the cloud security group / edge firewall (Let's Encrypt publishes no source addresses). If {address} is not the ingress node or the proxy in front of it, fix or remove that DNS record:
+  dig +short A {host}; dig +short AAAA {host}"#,
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.http01-redirect",
+        title: "Keep redirects of the ACME challenge path within Let's Encrypt's rules",
+        text: r#"Let's Encrypt follows at most 10 redirects, only 301, 302, 307 and 308, only to http or https on ports 80 and 443, and speaks TLS on a redirect to https only (plain HTTP to port 443 fails). Walk the chain the validator sees:
+  curl -sSIL --max-redirs 10 http://{host}/.well-known/acme-challenge/test
+Exempt the challenge path from the redirect rule in front of Traefik, e.g. in nginx, before the redirect:
+  location ^~ /.well-known/acme-challenge/ { proxy_pass http://<ingress-ip>; proxy_set_header Host $host; }
+A redirect to https://{host}/ on 443 is fine when HTTPS reaches Traefik too; a redirect to another port, a loop (http -> https -> http), or "http://{host}:443/" is not."#,
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.http01-front-door",
+        title: "Let the ACME challenge path through the front door unchanged",
+        text: r#"/.well-known/acme-challenge/* must reach Traefik without auth, cache, WAF block, or a proxy error page. See what answers:
+  curl -i --connect-to {host}:80:{address}:80 http://{host}/.well-known/acme-challenge/test
+Healthy: 404 with the plain body "404 page not found" (Traefik), no Age, no X-Cache: HIT, no CF-Ray.
+- Cloudflare or another CDN: set the three records to DNS-only until cert-manager has issued, then enable the proxy (the k3s guide's rollout); or add a cache bypass and a WAF skip rule for /.well-known/acme-challenge/*.
+- nginx / HAProxy / an enterprise WAF in front: pass the path through before any auth or cache:
+  location ^~ /.well-known/acme-challenge/ { auth_basic off; proxy_cache off; proxy_pass http://<ingress-ip>; proxy_set_header Host $host; }
+- A firewall with application filtering (block page mentioning acme-protocol): allow the ACME application for port 80.
+- 5xx: the proxy cannot reach its origin; point the origin at the ingress node (port 80) and check Traefik:
+  kubectl get pods -A | grep -i traefik
+- An internal front door: Let's Encrypt cannot reach it from the internet; use --tls-cluster-issuer <issuer> or pre-created TLS secrets instead of --acme-email."#,
+        per_distribution: &[],
+    },
 ];

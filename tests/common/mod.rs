@@ -39,6 +39,10 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
         // DNS never leaves the machine in tests: no system resolver (a test that serves DNS sets its own).
         .env("MCP_DOCTOR_SYSTEM_DNS", "none")
         .env("MCP_DOCTOR_HOSTS_FILE", "/dev/null")
+        // Fixture DNS zones name public addresses: no HTTP probe may follow them off this machine.
+        .env("MCP_DOCTOR_HTTP_PROBE", "off")
+        // Nor a TLS probe: a test that probes its own TLS server turns this back on with --tls-connect.
+        .env("MCP_DOCTOR_TLS_PROBE", "false")
         .timeout(std::time::Duration::from_secs(120));
     cmd
 }

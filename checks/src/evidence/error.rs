@@ -29,6 +29,39 @@ pub enum UnreachableCause {
     Other,
 }
 
+/// Why an HTTP probe got no HTTP answer: kept apart so a refused port, a silent one, a TLS failure and a
+/// server that does not speak HTTP each read (and replay) as what they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeFailure {
+    /// The address answered the TCP connection attempt with a reset: nothing listens on that port.
+    Refused,
+    /// No TCP connection within the per-connection timeout (a dial failure: the validator falls back from
+    /// AAAA to A on this, on the first request).
+    ConnectTimeout,
+    /// Connected, but no answer within the per-connection timeout.
+    Timeout,
+    /// The TLS handshake of an `https` hop failed (including plain HTTP spoken on the HTTPS hop).
+    Tls,
+    /// Something answered, but not in HTTP (garbage, TLS bytes on a plain port, a reset mid-answer).
+    Protocol,
+    /// Anything else (no route, address family unavailable, a bad URL).
+    Other,
+}
+
+impl ProbeFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeFailure::Refused => "refused",
+            ProbeFailure::ConnectTimeout => "connect-timeout",
+            ProbeFailure::Timeout => "timeout",
+            ProbeFailure::Tls => "tls",
+            ProbeFailure::Protocol => "protocol",
+            ProbeFailure::Other => "other",
+        }
+    }
+}
+
 /// An evidence request that produced no answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -61,6 +94,14 @@ pub enum EvidenceError {
     Api {
         code: u16,
         reason: String,
+        message: String,
+    },
+    /// An HTTP probe (`address` is the IP connected to, the URL what was asked) got no HTTP answer.
+    #[error("{message}")]
+    Probe {
+        cause: ProbeFailure,
+        address: String,
+        url: String,
         message: String,
     },
     /// An answer arrived but is not what the API promises (e.g. a field of the wrong type).

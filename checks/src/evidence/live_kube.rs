@@ -81,6 +81,14 @@ impl LiveKube {
         }
     }
 
+    /// The client and server URL, for the opt-in probes that create objects (`probe_objects`).
+    pub fn client_handle(&self) -> Option<(kube::Client, String)> {
+        self.connection
+            .as_ref()
+            .ok()
+            .map(|(c, t)| (c.clone(), t.server.clone()))
+    }
+
     fn client(&self) -> Result<(&kube::Client, &KubeTarget), EvidenceError> {
         self.connection
             .as_ref()

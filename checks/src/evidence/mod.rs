@@ -13,8 +13,10 @@ pub mod journal;
 pub mod kinds;
 pub mod live_dns;
 pub mod live_host;
+pub mod live_http;
 pub mod live_kube;
 pub mod live_tls;
+pub mod probe_objects;
 pub mod replay;
 
 use std::collections::BTreeMap;
@@ -25,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use error::{EvidenceError, UnreachableCause};
+pub use error::{EvidenceError, ProbeFailure, UnreachableCause};
 pub use host::HostFacts;
 pub use journal::Journal;
 pub use kinds::{ResourceKind, Scope};
@@ -185,7 +187,8 @@ impl DnsAnswer {
 pub struct HttpProbe {
     pub method: String,
     pub url: String,
-    /// Connect to this address instead of resolving the URL's host (the Host header is kept).
+    /// Connect to this IP address instead of resolving the URL's host; the Host header (and SNI) stay the
+    /// URL's host and the port stays the URL's port.
     pub connect_to: Option<String>,
     pub headers: Vec<(String, String)>,
 }

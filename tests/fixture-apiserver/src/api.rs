@@ -407,6 +407,16 @@ impl State {
                     .await;
             }
         };
+        let selector = params.label_selector().unwrap_or_default();
+        let items = items
+            .into_iter()
+            .filter(|item| {
+                selector.iter().all(|(k, v, eq)| {
+                    let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
+                    has == *eq
+                })
+            })
+            .collect();
         Ok(wire::json_reply(
             StatusCode::OK,
             &wire::list_page(kind, items, offset, page_size),
@@ -546,7 +556,9 @@ impl State {
                 &format!("fixture-apiserver could not read {what}: {message}"),
                 Some(json!({})),
             ),
-            EvidenceError::Unreachable { message, .. } => return Err(Hangup(message)),
+            EvidenceError::Unreachable { message, .. } | EvidenceError::Probe { message, .. } => {
+                return Err(Hangup(message));
+            }
         })
     }
 }
@@ -584,15 +596,46 @@ impl Params {
         }
     }
 
+    /// An equality-based `labelSelector` (`k=v`, `k==v`, `k!=v`, comma-separated) as (key, value, equal);
+    /// set-based selectors are refused rather than answered wrongly.
+    fn label_selector(&self) -> Result<Vec<(String, String, bool)>, String> {
+        let Some(sel) = self.get("labelSelector").filter(|s| !s.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        sel.split(',')
+            .map(|term| {
+                let term = term.trim();
+                let (k, v, eq) = if let Some((k, v)) = term.split_once("!=") {
+                    (k, v, false)
+                } else if let Some((k, v)) = term.split_once("==") {
+                    (k, v, true)
+                } else if let Some((k, v)) = term.split_once('=') {
+                    (k, v, true)
+                } else {
+                    return Err(format!(
+                        "fixture-apiserver implements only equality-based labelSelector terms, not {term:?}"
+                    ));
+                };
+                if k.contains(' ') || v.contains(' ') || v.contains('(') {
+                    return Err(format!(
+                        "fixture-apiserver implements only equality-based labelSelector terms, not {term:?}"
+                    ));
+                }
+                Ok((k.trim().to_string(), v.trim().to_string(), eq))
+            })
+            .collect()
+    }
+
     /// Why this list cannot be answered faithfully, if it asks for something the fixture server does not do.
     fn unsupported(&self) -> Option<String> {
-        let asked = ["labelSelector", "fieldSelector"]
-            .into_iter()
-            .find(|p| self.get(p).is_some());
-        if let Some(p) = asked {
-            return Some(format!(
-                "fixture-apiserver does not implement {p}: list without it and filter client-side"
-            ));
+        if self.get("fieldSelector").is_some() {
+            return Some(
+                "fixture-apiserver does not implement fieldSelector: list without it and filter client-side"
+                    .into(),
+            );
+        }
+        if let Err(message) = self.label_selector() {
+            return Some(message);
         }
         matches!(self.get("watch"), Some("true" | "1"))
             .then(|| "fixture-apiserver does not serve watches: list instead".to_string())

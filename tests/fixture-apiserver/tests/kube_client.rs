@@ -532,12 +532,27 @@ async fn wire_errors_match_the_real_server() {
         "MethodNotAllowed"
     );
 
-    let (code, _, body) = raw(&client, "GET", "/api/v1/pods?labelSelector=app%3Dweb").await;
+    // Set-based selectors are refused; equality-based ones filter (none of the fixture's pods match).
+    let (code, _, body) = raw(
+        &client,
+        "GET",
+        "/api/v1/pods?labelSelector=app%20in%20(web)",
+    )
+    .await;
     assert_eq!(code, 400, "{body}");
+    let (code, _, body) = raw(&client, "GET", "/api/v1/pods?labelSelector=app%3Dweb").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["items"],
+        json!([])
+    );
 
     let log = server.requests();
     assert_eq!(log[2].method, "DELETE");
-    assert_eq!(log[3].query.as_deref(), Some("labelSelector=app%3Dweb"));
+    assert_eq!(
+        log[3].query.as_deref(),
+        Some("labelSelector=app%20in%20(web)")
+    );
 }
 
 #[tokio::test]
