@@ -251,7 +251,7 @@ fn preflight_public_mode_without_admin_allowlist_fails_with_valid_junit() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_valid_junit(&junit);
+    assert_valid_junit_file(&junit);
     let report = valid_report(&std::fs::read_to_string(&json).unwrap());
     assert_eq!(statuses(&report)["config.platform-mode"], "fail");
     let xml = std::fs::read_to_string(&junit).unwrap();

@@ -1,6 +1,9 @@
 //! Every fixture gives its `expected.json` verdicts three ways: replayed with `analyze`, live through the
 //! fixture API server (the real kube client, TLS and kubeconfig path), and replayed from the recording of
 //! that live run. The request log shows each (kind, scope) listed once, and only reads.
+//!
+//! The binary under test is the one of the profile these tests are built with, so `scripts/test.sh` also
+//! runs this file with `--cargo-profile release` to hold the binary users run to the same verdicts.
 
 mod common;
 #[path = "dns/named.rs"]
@@ -28,7 +31,7 @@ fn analyze(dir: &std::path::Path, tmp: &std::path::Path) -> Value {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_valid_junit(&junit);
+    assert_valid_junit_file(&junit);
     valid_report(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -107,6 +110,27 @@ fn messages(report: &Value) -> BTreeMap<String, (String, String)> {
 }
 
 #[test]
+fn the_binary_under_test_is_built_with_the_profile_of_this_test() {
+    // Cargo names the binary it built for this test build; assert_cmd must resolve the same file.
+    let built = std::path::Path::new(env!("CARGO_BIN_EXE_mcp-doctor"));
+    let used = assert_cmd::cargo::cargo_bin("mcp-doctor");
+    assert_eq!(used, built);
+    let profile_dir = built.parent().and_then(|d| d.file_name()).unwrap();
+    let expected = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    assert_eq!(
+        profile_dir,
+        expected,
+        "testing {} from a {expected} test build",
+        built.display()
+    );
+    assert!(built.is_file(), "{} exists", built.display());
+}
+
+#[test]
 fn every_fixture_replays_to_its_expected_verdicts() {
     let tmp = tempfile::tempdir().unwrap();
     for name in fixture_names() {
@@ -150,6 +174,9 @@ fn every_fixture_gives_the_same_verdicts_live_and_from_its_recording() {
             live_expected(&name),
             "live preflight against fixtures/{name}"
         );
+        // The reports a recording carries meet the same contracts as the ones on stdout.
+        valid_report(&std::fs::read_to_string(record.join("report.json")).unwrap());
+        assert_valid_junit_file(&record.join("report.junit.xml"));
 
         // Only reads, and each list asked once (continue pages aside).
         let mut first_pages: BTreeMap<String, usize> = BTreeMap::new();

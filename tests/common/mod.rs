@@ -1,10 +1,11 @@
 //! Shared by the end-to-end tests: run the binary with a clean environment, and validate every report it
-//! writes (JSON against the published schema, JUnit against the shared XSD with xmllint).
-#![allow(dead_code)] // each test binary uses a different part
+//! writes (JSON against `runner/schema/report-v1.json`, JUnit against `runner/schema/junit.xsd`, both
+//! through `mcp-doctor-contracts`).
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
+pub use mcp_doctor_contracts::{assert_valid_junit_file, valid_report};
 use serde_json::Value;
 
 pub fn workspace() -> &'static Path {
@@ -45,56 +46,6 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
         .env("MCP_DOCTOR_TLS_PROBE", "false")
         .timeout(std::time::Duration::from_secs(120));
     cmd
-}
-
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let text = std::fs::read_to_string(workspace().join("runner/schema/report-v1.json")).unwrap();
-    let schema: Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
-});
-
-/// Parses a JSON report and asserts it satisfies `runner/schema/report-v1.json`.
-pub fn valid_report(text: &str) -> Value {
-    let doc: Value =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
-    let errors: Vec<String> = VALIDATOR
-        .iter_errors(&doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "report violates the schema:\n{}",
-        errors.join("\n")
-    );
-    doc
-}
-
-/// Asserts a JUnit file validates against the shared XSD (xmllint must be installed: libxml2-utils).
-pub fn assert_valid_junit(path: &Path) {
-    let xsd = std::env::var_os("MCP_DOCTOR_JUNIT_XSD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/schemas/junit.xsd"));
-    assert!(
-        xsd.is_file(),
-        "JUnit XSD not found at {}: set MCP_DOCTOR_JUNIT_XSD",
-        xsd.display()
-    );
-    let out = std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run xmllint ({e}): apt-get install -y libxml2-utils"));
-    assert!(
-        out.status.success(),
-        "{} does not validate: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// id -> status of a report.

@@ -562,10 +562,16 @@ fn in_cluster(opts: &KubeOptions) -> Result<Built, EvidenceError> {
 }
 
 /// A diagnostics tool must not retry or wait forever: set explicit timeouts and no automatic retries.
+///
+/// Reads and writes are bounded a margin beyond `request_timeout`, as a backstop only: a server that
+/// accepted the connection and then stays silent must end in [`LiveKube::call`]'s timeout
+/// (`EvidenceError::Timeout`: it hung), never in kube's own "connection error: timed out", which classifies
+/// as `Unreachable { Timeout }` (nothing answers there). With equal bounds the two timers raced, and a hung
+/// API server on 127.0.0.1 was now and then diagnosed as a copied k3s kubeconfig.
 fn tune(config: &mut kube::Config, opts: &KubeOptions) {
     config.connect_timeout = Some(connect_timeout(opts.request_timeout));
-    config.read_timeout = Some(opts.request_timeout);
-    config.write_timeout = Some(opts.request_timeout);
+    config.read_timeout = Some(opts.request_timeout + Duration::from_secs(2));
+    config.write_timeout = Some(opts.request_timeout + Duration::from_secs(2));
     config.default_retry = false;
 }
 

@@ -1,17 +1,20 @@
-//! Test scaffolding: synthetic checks, a context over an empty bundle, an event recorder, and the contract
-//! validators (JSON Schema, JUnit XSD via xmllint, golden files) every produced report goes through.
+//! Test scaffolding: synthetic checks, a context over an empty bundle, an event recorder, golden files, and
+//! the contract validators every produced report goes through (JSON Schema and JUnit XSD, from
+//! `mcp-doctor-contracts`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_doctor_checks::evidence::Evidence;
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::settings::ResolvedConfig;
 use mcp_doctor_checks::{Check, CheckMeta, Context, Mode, Modes, Outcome, Profile};
-use mcp_doctor_runner::{Event, EventSink, REPORT_SCHEMA, Report, RunOptions, reporters};
+use mcp_doctor_runner::{Event, EventSink, Report, RunOptions, reporters};
 use serde_json::Value;
+
+pub use mcp_doctor_contracts::{assert_valid_junit, schema_errors};
 
 /// What a synthetic check does once it has waited its delay.
 #[derive(Clone)]
@@ -204,70 +207,11 @@ pub fn verdicts(report: &Report) -> Vec<(String, String, String)> {
         .collect()
 }
 
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(REPORT_SCHEMA).expect("the schema is JSON");
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("the schema compiles")
-});
-
-/// Every violation of `runner/schema/report-v1.json` in `doc`.
-pub fn schema_errors(doc: &Value) -> Vec<String> {
-    VALIDATOR
-        .iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
-}
-
 /// The report, as the JSON reporter writes it, satisfies the published schema.
 pub fn assert_valid_json(report: &Report) {
     let doc: Value = serde_json::from_str(&reporters::json::render(report))
         .expect("the JSON reporter writes JSON");
-    let errors = schema_errors(&doc);
-    assert!(
-        errors.is_empty(),
-        "report violates report-v1.json:\n{}\n{doc:#}",
-        errors.join("\n")
-    );
-}
-
-/// `MCP_DOCTOR_JUNIT_XSD`, else `../shared/schemas/junit.xsd` beside the workspace.
-fn junit_xsd() -> PathBuf {
-    std::env::var_os("MCP_DOCTOR_JUNIT_XSD")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/junit.xsd")
-        })
-}
-
-/// Validates JUnit XML with `xmllint` against the shared XSD; missing tools fail loudly, never pass.
-pub fn assert_valid_junit(xml: &str) {
-    let xsd = junit_xsd();
-    assert!(
-        xsd.is_file(),
-        "JUnit XSD not found at {}: set MCP_DOCTOR_JUNIT_XSD",
-        xsd.display()
-    );
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), xml).unwrap();
-    let out = match std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(file.path())
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => panic!(
-            "cannot run xmllint ({e}): install libxml2-utils (apt-get install -y libxml2-utils)"
-        ),
-    };
-    assert!(
-        out.status.success(),
-        "JUnit does not validate:\n{}\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mcp_doctor_contracts::assert_valid_json(&doc);
 }
 
 /// Compares `actual` with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites the file instead.
