@@ -8,7 +8,7 @@ use crate::facts::node_name;
 use crate::ingress::traefik::{service_name, service_ref};
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb;
-use crate::svclb::{k3s_nodes, skip_if_disabled, traefik_lb};
+use crate::svclb::{servicelb_nodes, traefik_lb};
 
 declare_check! {
     /// ### What it checks
@@ -106,13 +106,10 @@ impl Check for AddressMatch {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let nodes = match k3s_nodes(ctx).await {
+        let nodes = match servicelb_nodes(ctx).await {
             Ok(n) => n,
             Err(o) => return o,
         };
-        if let Some(skip) = skip_if_disabled(&nodes) {
-            return skip;
-        }
         let (svc, pods) = match traefik_lb(ctx).await {
             Ok(found) => found,
             Err(o) => return o,

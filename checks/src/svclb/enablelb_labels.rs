@@ -6,7 +6,7 @@ use crate::evidence::kinds;
 use crate::facts::node_name;
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb::{self, ENABLELB, PUBLIC_LABELS};
-use crate::svclb::{k3s_nodes, skip_if_disabled};
+use crate::svclb::servicelb_nodes;
 
 declare_check! {
     /// ### What it checks
@@ -49,13 +49,10 @@ impl Check for EnablelbLabels {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let nodes = match k3s_nodes(ctx).await {
+        let nodes = match servicelb_nodes(ctx).await {
             Ok(n) => n,
             Err(o) => return o,
         };
-        if let Some(skip) = skip_if_disabled(&nodes) {
-            return skip;
-        }
         let labels: Vec<String> = nodes
             .iter()
             .map(|n| format!("{} {}", node_name(n), servicelb::describe_labels(n)))

@@ -28,27 +28,29 @@ pub fn checks() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// The nodes of a k3s cluster; on another distribution, the skip that says ServiceLB does not apply.
-pub(crate) async fn k3s_nodes(ctx: &Context) -> Result<Vec<Node>, Outcome> {
+/// The nodes ServiceLB places pods on: those of a k3s cluster whose server runs ServiceLB. Otherwise the
+/// skip that says why the svclb checks do not apply (another distribution, or `--disable servicelb`, which
+/// `ingress.lb-provider` and `ingress.exposure` report).
+pub(crate) async fn servicelb_nodes(ctx: &Context) -> Result<Vec<Node>, Outcome> {
     let nodes = facts::nodes_to_judge(ctx).await?;
     match ctx.distribution().await {
-        Some(Distribution::K3s) => Ok(nodes),
-        other => Err(Outcome::skip(format!(
-            "the cluster is {}, not k3s: ServiceLB is k3s's load balancer",
-            other
-                .map(|d| d.as_str())
-                .unwrap_or("of an unknown distribution")
-        ))),
+        Some(Distribution::K3s) => {}
+        other => {
+            return Err(Outcome::skip(format!(
+                "the cluster is {}, not k3s: ServiceLB is k3s's load balancer",
+                other
+                    .map(|d| d.as_str())
+                    .unwrap_or("of an unknown distribution")
+            )));
+        }
     }
-}
-
-/// The skip when ServiceLB is disabled on the server (`ingress.lb-provider` and `ingress.exposure` report it).
-pub(crate) fn skip_if_disabled(nodes: &[Node]) -> Option<Outcome> {
-    let (server, arg) = servicelb::disabled_by(nodes)?;
-    Some(Outcome::skip(format!(
-        "k3s ServiceLB is disabled ({arg} on {server}): no svclb pods to judge (ingress.lb-provider and \
-         ingress.exposure report it)"
-    )))
+    if let Some((server, arg)) = servicelb::disabled_by(&nodes) {
+        return Err(Outcome::skip(format!(
+            "k3s ServiceLB is disabled ({arg} on {server}): no svclb pods to judge (ingress.lb-provider and \
+             ingress.exposure report it)"
+        )));
+    }
+    Ok(nodes)
 }
 
 /// The LoadBalancer Service of the Traefik the platform uses, and every pod; skips when there is none.
