@@ -132,7 +132,8 @@ fn write_cause(
         [] => String::new(),
         subjects => format!("about {}; ", subjects.join(", ")),
     };
-    let _ = writeln!(out, "{INDENT}{about}{seen_by}");
+    // What the cause is about is prose (names, not a command): it wraps like prose.
+    write_fix_line(out, &format!("{about}{seen_by}"), width);
     // The first check that points to the cause carries the rendered remediation.
     let Some(fix) = report
         .checks

@@ -255,3 +255,31 @@ async fn root_causes_group_by_remediation_and_subjects() {
         ]
     );
 }
+
+/// A cause about many subjects wraps its "about …; seen by …" line like prose, within the width.
+#[tokio::test(start_paused = true)]
+async fn a_long_subject_list_wraps_within_the_width() {
+    let vars = disk_pressure_vars();
+    let subjects: Vec<String> = (1..=12).map(|i| format!("node/mcp-worker-{i}")).collect();
+    let checks = [check(
+        "nodes.pressure",
+        Outcome::fail("many nodes")
+            .remediate("rem.disk-pressure", None, &vars)
+            .subjects(subjects.clone()),
+    )
+    .leak()];
+    let (report, _) = run_checks(&checks, RunOptions::default()).await;
+    let out = table::render(&report, &at(Some(80)));
+    let about: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.contains("about node/mcp-worker-1,"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(about.len() > 1, "wrapped: {out}");
+    for line in &about {
+        assert!(console::measure_text_width(line) <= 80, "{line}");
+    }
+    for subject in &subjects {
+        assert!(out.contains(subject.as_str()), "{subject} missing: {out}");
+    }
+}
