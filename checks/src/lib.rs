@@ -17,6 +17,7 @@ mod test_support;
 pub mod certmanager;
 pub mod cluster;
 pub mod config;
+pub mod containerd;
 pub mod dns;
 pub mod http01;
 pub mod ingress;
