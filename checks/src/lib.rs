@@ -39,6 +39,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(ingress::checks());
     v.extend(svclb::checks());
     v.extend(node::checks());
+    v.extend(containerd::checks());
     v.extend(tls::checks());
     v.extend(certmanager::checks());
     v

@@ -2,5 +2,20 @@
 //! predicts which endpoints containerd tries for an image and how the pull ends.
 
 pub mod config;
+mod config_valid;
+mod mirror_match;
 pub mod reference;
 pub mod simulate;
+
+pub use config_valid::ContainerdConfigValid;
+pub use mirror_match::ContainerdMirrorMatch;
+
+use crate::Check;
+
+/// The containerd checks.
+pub fn checks() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::new(ContainerdConfigValid),
+        Box::new(ContainerdMirrorMatch),
+    ]
+}
