@@ -16,8 +16,8 @@ use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
     /// ### What it checks
-    /// For every image host the platform and its MCP servers use (the containers of Deployments,
-    /// StatefulSets and Pods in the platform namespaces, and MCPServer `spec.image`), simulates on each node
+    /// For every image host the platform and its MCP servers use (the containers of Deployments
+    /// and Pods in the platform namespaces (a StatefulSet's pods are among the Pods), and MCPServer `spec.image`), simulates on each node
     /// what containerd does with that node's registry configuration (k3s `registries.yaml` as k3s renders it
     /// for its version, containerd `config.toml` legacy mirrors or `config_path`, `certs.d/*/hosts.toml`):
     /// which `certs.d` directory matches (`host_port_`, `host:port`, `_default`, exact and case-sensitive),
@@ -47,7 +47,7 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: [],
-        reads: [kinds::DEPLOYMENTS, kinds::STATEFULSETS, kinds::PODS, kinds::MCP_SERVERS],
+        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
     }
 }
 
@@ -75,7 +75,6 @@ async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
     let mut out = Vec::new();
     for (kind, pointer) in [
         (&kinds::DEPLOYMENTS, "/spec/template/spec"),
-        (&kinds::STATEFULSETS, "/spec/template/spec"),
         (&kinds::PODS, "/spec"),
     ] {
         let items = ctx

@@ -354,7 +354,8 @@ fn apply_flags(ep: &mut Endpoint, flags: &ClientFlags) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proto {
     Http,
-    /// HTTPS with a certificate issued by the named CA (trusted when a `ca` file name ends with it).
+    /// HTTPS with a certificate issued by the named CA (trusted when a `ca` file name ends with it); an empty
+    /// name is a publicly trusted CA.
     Https {
         ca: String,
     },
@@ -523,6 +524,7 @@ fn attempt(ep: &Endpoint, scheme: Scheme, r: &ImageRef, world: &World, hops: u8)
         (Proto::Https { .. }, Scheme::Http) => return status(400),
         (Proto::Https { ca }, Scheme::Https) => {
             let trusted = ep.skip_verify
+                || ca.is_empty()
                 || ep.ca.iter().any(|c| {
                     c.rsplit('/')
                         .next()
