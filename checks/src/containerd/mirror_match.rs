@@ -168,16 +168,16 @@ struct Finding {
 
 /// Why a node has no working entry for `host`, in its configuration's words.
 fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
-    if let Some(reg) = &n.registries_yaml {
-        if let Some(key) = reg.mirrors.keys().find(|k| {
+    if let Some(reg) = &n.registries_yaml
+        && let Some(key) = reg.mirrors.keys().find(|k| {
             k.contains("://")
                 && k.split("://").nth(1).map(|r| r.trim_end_matches('/')) == Some(host)
-        }) {
-            return format!(
-                "the {K3S_REGISTRIES} mirror key \"{key}\" is a URL: containerd looks the registry up as \
-                 \"{host}\", so it never matches"
-            );
-        }
+        })
+    {
+        return format!(
+            "the {K3S_REGISTRIES} mirror key \"{key}\" is a URL: containerd looks the registry up as \
+             \"{host}\", so it never matches"
+        );
     }
     match (dir, n.distribution) {
         (Some(d), _) => format!("the endpoints in {d}/hosts.toml do not work"),
