@@ -46,7 +46,7 @@ declare_check! {
         title: "containerd on every node can pull the platform's images",
         category: "node",
         modes: Both,
-        depends_on: [],
+        depends_on: ["cluster.api-reachable"],
         reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
     }
 }
@@ -71,7 +71,7 @@ fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
 }
 
 /// The image strings of platform workloads and MCPServers.
-async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
+pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
     let mut out = Vec::new();
     for (kind, pointer) in [
         (&kinds::DEPLOYMENTS, "/spec/template/spec"),
