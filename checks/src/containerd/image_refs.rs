@@ -106,3 +106,56 @@ impl Check for RegistryImageRefs {
             .subjects(found.iter().map(|(_, _, svc)| format!("service/{svc}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::Status;
+    use crate::test_support::Case;
+
+    fn case(image: &str) -> Case {
+        Case::new()
+            .objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, vec![])
+            .objects(
+                &kinds::PODS,
+                Scope::AllNamespaces,
+                vec![json!({
+                    "metadata": {"name": "weather-0", "namespace": "mcp-servers"},
+                    "spec": {"containers": [{"name": "server", "image": image}]}
+                })],
+            )
+            .objects(
+                &kinds::SERVICES,
+                Scope::AllNamespaces,
+                vec![json!({
+                    "metadata": {"name": "registry", "namespace": "registry"},
+                    "spec": {"clusterIP": "10.43.118.20", "clusterIPs": ["10.43.118.20"]}
+                })],
+            )
+    }
+
+    #[tokio::test]
+    async fn a_cluster_ip_image_fails_naming_the_service() {
+        let ctx = case("10.43.118.20:5000/mcp-servers/weather:0.3.2").build();
+        let out = RegistryImageRefs.run(&ctx).await;
+        assert_eq!(out.status, Status::Fail, "{out:?}");
+        assert_eq!(
+            out.message,
+            "image 10.43.118.20:5000/mcp-servers/weather:0.3.2 uses the ClusterIP of Service registry/registry"
+        );
+        assert_eq!(out.subjects, ["service/registry/registry"]);
+        assert_eq!(
+            out.remediation.expect("remediation").id,
+            "rem.registry-pull-host-ip"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_named_registry_passes() {
+        let ctx = case("registry.local:32000/mcp-servers/weather:0.3.2").build();
+        assert_eq!(RegistryImageRefs.run(&ctx).await.status, Status::Pass);
+    }
+}
