@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::reference::{is_localhost, split_port};
-use crate::evidence::host::HostFacts;
+use crate::evidence::host::{CERTS_D_DIRS, HostFacts};
 
 pub const K3S_REGISTRIES: &str = "/etc/rancher/k3s/registries.yaml";
 pub const CONTAINERD_CONFIG: &str = "/etc/containerd/config.toml";
@@ -380,13 +380,17 @@ impl NodeFacts {
         let mut dirs = BTreeMap::new();
         for (path, f) in &facts.files {
             if let Some(dir) = path.strip_suffix("/hosts.toml") {
-                dirs.insert(
-                    dir.to_string(),
-                    HostsDir {
-                        hosts_toml: f.content.clone(),
-                        cert_files: Vec::new(),
-                    },
-                );
+                dirs.entry(dir.to_string())
+                    .or_insert_with(HostsDir::default)
+                    .hosts_toml = f.content.clone();
+            } else if let Some((dir, name)) = path.rsplit_once('/')
+                && [".crt", ".cert", ".key"].iter().any(|x| name.ends_with(x))
+                && CERTS_D_DIRS
+                    .iter()
+                    .any(|root| dir.rsplit_once('/').is_some_and(|(r, _)| r == *root))
+            {
+                let d: &mut HostsDir = dirs.entry(dir.to_string()).or_default();
+                d.cert_files.push(name.to_string());
             }
         }
         let registries_yaml =
@@ -713,6 +717,32 @@ mod tests {
             k3s_normalize_endpoint("docker.io"),
             ("https://registry-1.docker.io".into(), false)
         );
+    }
+
+    #[test]
+    fn certificate_files_make_a_directory_match() {
+        let mut f = HostFacts {
+            schema: "mcp-doctor.host-facts/v1".into(),
+            node: "n".into(),
+            collected_at: String::new(),
+            files: Default::default(),
+            disks: Default::default(),
+            versions: Default::default(),
+        };
+        let fact = crate::evidence::host::FileFact {
+            mode: 0o644,
+            uid: 0,
+            size: 1,
+            content: None,
+        };
+        f.files.insert(
+            "/etc/containerd/certs.d/registry.local:5443/ca.crt".into(),
+            fact,
+        );
+        let n = NodeFacts::from_host(&f);
+        let d = &n.effective.dirs["/etc/containerd/certs.d/registry.local:5443"];
+        assert_eq!(d.hosts_toml, None);
+        assert_eq!(d.cert_files, ["ca.crt"]);
     }
 
     #[test]
