@@ -439,3 +439,55 @@ fn front_door_fixtures_name_one_root_cause_with_its_fix() {
         assert!(text.contains(fix), "fixtures/{name}: {text}");
     }
 }
+
+/// The registry scenarios name the node, the image host and the missing or wrong entry, and carry the
+/// registries.yaml snippet that fixes them.
+#[test]
+fn registry_fixtures_name_the_node_the_host_and_the_fix() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        (
+            "k3s-registry-node-missing-mirror",
+            &["node/mcp-worker-2"],
+            "node mcp-worker-2: registry.local:32000/mcp-servers/weather:0.3.2 would fail: failed to do request: \
+             Head \"https://registry.local:32000/v2/mcp-servers/weather/manifests/0.3.2\": http: server gave HTTP \
+             response to HTTPS client (no mirror entry for \"registry.local:32000\" in /etc/rancher/k3s/registries.yaml)",
+        ),
+        (
+            "k3s-registry-mirror-key-scheme",
+            &[
+                "node/mcp-cp-1",
+                "node/mcp-ingress-1",
+                "node/mcp-worker-1",
+                "node/mcp-worker-2",
+            ],
+            "the /etc/rancher/k3s/registries.yaml mirror key \"http://registry.local:32000\" is a URL: containerd \
+             looks the registry up as \"registry.local:32000\", so it never matches",
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, subjects, message) in cases {
+        let report = analyze(&fixture(name), tmp.path());
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "containerd.mirror-match")
+            .unwrap();
+        assert_eq!(check["status"], "fail", "fixtures/{name}");
+        let got = check["message"].as_str().unwrap();
+        assert!(got.contains(message), "fixtures/{name}: {got}");
+        let subj: Vec<&str> = check["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert_eq!(&subj, subjects, "fixtures/{name}");
+        let snippet = check["remediation"]["snippet"].as_str().unwrap();
+        assert!(
+            snippet.contains("mirrors:\n  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\""),
+            "fixtures/{name}: {snippet}"
+        );
+        assert!(snippet.contains("sudo systemctl restart k3s"), "{snippet}");
+    }
+}

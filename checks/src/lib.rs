@@ -17,6 +17,7 @@ mod test_support;
 pub mod certmanager;
 pub mod cluster;
 pub mod config;
+pub mod containerd;
 pub mod dns;
 pub mod http01;
 pub mod ingress;
@@ -38,6 +39,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(ingress::checks());
     v.extend(svclb::checks());
     v.extend(node::checks());
+    v.extend(containerd::checks());
     v.extend(tls::checks());
     v.extend(certmanager::checks());
     v

@@ -40,6 +40,13 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
                 files.insert(hosts_toml, f);
             }
         }
+        // Certificate files: containerd reads them when a directory has no (valid) hosts.toml. Only their
+        // mode and owner are collected, never their contents.
+        for cert in certs_d_cert_files(root, dir) {
+            if let Some(f) = file_fact(root, &cert, false) {
+                files.insert(cert, f);
+            }
+        }
     }
     for path in CREDENTIAL_FILES.iter().chain(ROLE_FILES) {
         if let Some(f) = file_fact(root, path, false) {
@@ -118,6 +125,33 @@ fn certs_d_files(root: &Path, dir: &str) -> Vec<String> {
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
         .map(|e| format!("{dir}/{}/hosts.toml", e.file_name().to_string_lossy()))
         .collect();
+    out.sort();
+    out
+}
+
+/// `<dir>/<host>/*.crt|*.cert|*.key`: the Docker-style certificate files containerd falls back to.
+fn certs_d_cert_files(root: &Path, dir: &str) -> Vec<String> {
+    let Ok(hosts) = std::fs::read_dir(under(root, dir)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for host in hosts.flatten() {
+        if !host.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(host.path()) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if [".crt", ".cert", ".key"].iter().any(|x| name.ends_with(x)) {
+                out.push(format!(
+                    "{dir}/{}/{name}",
+                    host.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
     out.sort();
     out
 }

@@ -1,0 +1,343 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use mcp_doctor_remediations::Vars;
+use serde_json::{Value, json};
+
+use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
+use super::reference::{self, ImageRef, split_port};
+use super::simulate::{Behavior, ClientFlags, Listener, Proto, World, plan, predict};
+use crate::check::{Check, Context, unreadable};
+use crate::config::registry_url::dev_reason;
+use crate::declare_check;
+use crate::evidence::host::HostFacts;
+use crate::evidence::kinds::{self, Scope};
+use crate::model::{CheckMeta, Outcome};
+
+declare_check! {
+    /// ### What it checks
+    /// For every image host the platform and its MCP servers use (the containers of Deployments
+    /// and Pods in the platform namespaces (a StatefulSet's pods are among the Pods), and MCPServer `spec.image`), simulates on each node
+    /// what containerd does with that node's registry configuration (k3s `registries.yaml` as k3s renders it
+    /// for its version, containerd `config.toml` legacy mirrors or `config_path`, `certs.d/*/hosts.toml`):
+    /// which `certs.d` directory matches (`host_port_`, `host:port`, `_default`, exact and case-sensitive),
+    /// the ordered endpoints with scheme, TLS settings and capabilities, the upstream fallback, and the
+    /// version quirks (localhost rules, server-only hosts.toml before 1.7.32). A dev-style registry
+    /// (`registry.local`, `*.local`, an IP, localhost) is taken to speak plain HTTP; other registries HTTPS
+    /// with a public certificate. `.local` names resolve only through the node's `/etc/hosts`.
+    ///
+    /// ### Why it matters
+    /// The kubelet pulls through containerd on the node that runs the pod, not from where setup pushed.
+    /// Without a mirror entry containerd speaks HTTPS to `registry.local:32000` and every pod from the
+    /// platform registry sits in `ImagePullBackOff`; one node of three without the entry makes only the
+    /// pods scheduled there fail, which looks random.
+    ///
+    /// ### What a failure looks like
+    /// `node mcp-worker-2: registry.local:32000/mcp/server:1.0 would fail: failed to do request: Head
+    /// "https://registry.local:32000/v2/mcp/server/manifests/1.0": http: server gave HTTP response to HTTPS
+    /// client (no mirror entry for "registry.local:32000" in /etc/rancher/k3s/registries.yaml)`
+    ///
+    /// ### How to fix
+    /// Add the mirror on the listed nodes (remediation `rem.containerd-mirror`, with the generated
+    /// `registries.yaml` or `hosts.toml` snippet), then `sudo systemctl restart k3s` (k3s reads
+    /// `registries.yaml` only at start).
+    pub struct ContainerdMirrorMatch {
+        id: "containerd.mirror-match",
+        title: "containerd on every node can pull the platform's images",
+        category: "node",
+        modes: Both,
+        depends_on: ["cluster.api-reachable"],
+        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
+    }
+}
+
+/// Namespaces whose workloads are the platform's.
+const PLATFORM_NAMESPACES: &[&str] = crate::certmanager::PLATFORM_NAMESPACES;
+
+fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
+    let Some(spec) = spec else { return };
+    for key in ["initContainers", "containers"] {
+        for c in spec
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(i) = c.get("image").and_then(Value::as_str) {
+                out.push(i.to_string());
+            }
+        }
+    }
+}
+
+/// The image strings of platform workloads and MCPServers.
+pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
+    let mut out = Vec::new();
+    for (kind, pointer) in [
+        (&kinds::DEPLOYMENTS, "/spec/template/spec"),
+        (&kinds::PODS, "/spec"),
+    ] {
+        let items = ctx
+            .evidence
+            .kube
+            .list(kind, &Scope::everywhere(kind))
+            .await
+            .map_err(|e| unreadable(&format!("the {}s", kind.kind), &e))?;
+        for o in items.iter().filter(|o| {
+            o.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .is_some_and(|ns| PLATFORM_NAMESPACES.contains(&ns))
+        }) {
+            container_images(o.pointer(pointer), &mut out);
+        }
+    }
+    if let Some(servers) = crate::certmanager::list_cm(ctx, &kinds::MCP_SERVERS).await? {
+        out.extend(
+            servers
+                .iter()
+                .filter_map(|s| s.pointer("/spec/image").and_then(Value::as_str))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
+/// Whether a registry host is a dev-style one, which speaks plain HTTP.
+fn plain_http(host: &str) -> bool {
+    dev_reason(host).is_some()
+}
+
+/// Names in the node's `/etc/hosts`.
+fn etc_hosts(facts: &HostFacts) -> BTreeSet<String> {
+    facts
+        .files
+        .get("/etc/hosts")
+        .and_then(|f| f.content.as_deref())
+        .unwrap_or("")
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .flat_map(|l| l.split_whitespace().skip(1).map(String::from))
+        .collect()
+}
+
+fn resolves_on(facts: &HostFacts, host: &str) -> bool {
+    let name = split_port(host).0;
+    !name.ends_with(".local") || etc_hosts(facts).contains(name)
+}
+
+/// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
+/// others HTTPS with a public certificate, all serving the image; `.local` names resolve only through
+/// `/etc/hosts`.
+fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &ImageRef) -> World {
+    let mut w = World::default();
+    let hosts = etc_hosts(facts);
+    let image = match (&r.digest, &r.tag) {
+        (Some(d), _) => format!("{}@{d}", r.path),
+        (_, t) => format!("{}:{}", r.path, t.as_deref().unwrap_or("latest")),
+    };
+    for ep in endpoints {
+        let (name, port) = split_port(&ep.host);
+        let http = plain_http(&ep.host);
+        let port = port.unwrap_or(if http { "80" } else { "443" });
+        if !name.ends_with(".local") {
+            w.names.insert(name.to_string());
+        } else if !hosts.contains(name) {
+            continue;
+        }
+        w.listeners.insert(
+            format!("{name}:{port}"),
+            Listener {
+                proto: if http {
+                    Proto::Http
+                } else {
+                    Proto::Https { ca: String::new() }
+                },
+                behavior: Behavior::Registry(BTreeSet::from([image.clone()])),
+            },
+        );
+    }
+    w
+}
+
+struct Finding {
+    node: String,
+    host: String,
+    image: String,
+    message: String,
+}
+
+/// Why a node has no working entry for `host`, in its configuration's words.
+fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
+    if let Some(reg) = &n.registries_yaml
+        && let Some(key) = reg.mirrors.keys().find(|k| {
+            k.contains("://")
+                && k.split("://").nth(1).map(|r| r.trim_end_matches('/')) == Some(host)
+        })
+    {
+        return format!(
+            "the {K3S_REGISTRIES} mirror key \"{key}\" is a URL: containerd looks the registry up as \
+             \"{host}\", so it never matches"
+        );
+    }
+    match (dir, n.distribution) {
+        (Some(d), _) => format!("the endpoints in {d}/hosts.toml do not work"),
+        (None, Distribution::K3s) => format!("no mirror entry for \"{host}\" in {K3S_REGISTRIES}"),
+        (None, Distribution::Containerd) => {
+            format!("no certs.d/{host}/hosts.toml or registry.mirrors entry for \"{host}\"")
+        }
+    }
+}
+
+/// The configuration that fixes `host` on the failing nodes.
+fn fix_snippet(dist: Distribution, host: &str, resolvable_everywhere: bool) -> String {
+    let http = plain_http(host);
+    let endpoint = match (http, resolvable_everywhere, split_port(host).1) {
+        (true, false, Some(port)) => format!("http://127.0.0.1:{port}"),
+        (true, _, _) => format!("http://{host}"),
+        (false, _, _) => format!("https://{host}"),
+    };
+    match dist {
+        Distribution::K3s => format!(
+            "# /etc/rancher/k3s/registries.yaml (merge with any existing mirrors)\nmirrors:\n  \"{host}\":\n    endpoint:\n      - \"{endpoint}\"\n\n# then, on the node:\nsudo systemctl restart k3s    # k3s-agent on agent nodes"
+        ),
+        Distribution::Containerd => format!(
+            "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"{}://{host}\"\n\n[host.\"{endpoint}\"]\n  capabilities = [\"pull\", \"resolve\"]",
+            if http { "http" } else { "https" }
+        ),
+    }
+}
+
+#[async_trait]
+impl Check for ContainerdMirrorMatch {
+    fn meta(&self) -> &'static CheckMeta {
+        &Self::META
+    }
+
+    async fn run(&self, ctx: &Context) -> Outcome {
+        let hosts = match ctx.evidence.host.nodes().await {
+            Ok(hosts) => hosts,
+            Err(e) => return unreadable("node facts", &e),
+        };
+        if hosts.is_empty() {
+            return Outcome::skip(
+                "no node facts: collect them with `mcp-doctor host-facts` on each node, or pass --host-root /",
+            );
+        }
+        let images = match platform_images(ctx).await {
+            Ok(i) => i,
+            Err(o) => return o,
+        };
+        // One sample reference per registry host.
+        let mut by_host: BTreeMap<String, ImageRef> = BTreeMap::new();
+        let mut invalid = Vec::new();
+        for raw in &images {
+            match reference::parse(raw) {
+                Ok(r) => {
+                    by_host.entry(r.domain.clone()).or_insert(r);
+                }
+                Err(e) => invalid.push(format!("{raw}: {e}")),
+            }
+        }
+        if by_host.is_empty() {
+            return Outcome::skip(
+                "no images in the platform namespaces or MCPServers to check against the nodes' registry \
+                 configuration",
+            )
+            .detail("invalid_references", &invalid);
+        }
+        let mut findings = Vec::new();
+        let mut simulated = Vec::new();
+        let mut dist = Distribution::Containerd;
+        for (node, facts) in hosts.iter() {
+            let n = NodeFacts::from_host(facts);
+            if n.distribution == Distribution::K3s {
+                dist = Distribution::K3s;
+            }
+            for (host, r) in &by_host {
+                let pl = plan(
+                    &n.effective,
+                    n.containerd_version,
+                    r,
+                    &ClientFlags::default(),
+                );
+                let world = world_for(facts, &pl.endpoints, r);
+                let p = predict(&pl, r, &world);
+                simulated.push(json!({
+                    "node": node,
+                    "image_host": host,
+                    "image": r.to_string(),
+                    "endpoints": pl.endpoints.iter().map(|e| format!("{} ({})", e.url(), e.source)).collect::<Vec<_>>(),
+                    "ok": p.ok(),
+                    "tried": p.tried,
+                }));
+                if !p.ok() {
+                    findings.push(Finding {
+                        node: node.clone(),
+                        host: host.clone(),
+                        image: r.to_string(),
+                        message: format!(
+                            "node {node}: {r} would fail: {} ({})",
+                            p.message,
+                            why(&n, host, pl.dir.as_deref())
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(lead) = findings.first() else {
+            return Outcome::pass(format!(
+                "containerd on {} node(s) reaches all {} image host(s): {}",
+                hosts.len(),
+                by_host.len(),
+                by_host.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .detail("simulated", &simulated)
+            .detail("invalid_references", &invalid);
+        };
+        let nodes: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.host == lead.host)
+            .map(|f| f.node.as_str())
+            .collect();
+        let resolvable = nodes
+            .iter()
+            .all(|n| hosts.get(*n).is_some_and(|f| resolves_on(f, &lead.host)));
+        let why_lead = lead
+            .message
+            .rsplit_once(" (")
+            .map(|(_, w)| w.trim_end_matches(')').to_string())
+            .unwrap_or_default();
+        let vars = Vars::from([
+            ("nodes", nodes.join(", ")),
+            ("image_host", lead.host.clone()),
+            ("image", lead.image.clone()),
+            ("why", why_lead),
+        ]);
+        let message = findings
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Outcome::fail(message)
+            .detail("simulated", &simulated)
+            .detail("invalid_references", &invalid)
+            .remediate("rem.containerd-mirror", ctx.distribution().await, &vars)
+            .snippet(fix_snippet(dist, &lead.host, resolvable))
+            .subjects(findings.iter().map(|f| format!("node/{}", f.node)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_k3s_snippet_names_the_host_and_the_restart() {
+        let s = fix_snippet(Distribution::K3s, "registry.local:32000", false);
+        assert!(s.contains("\"registry.local:32000\":"), "{s}");
+        assert!(s.contains("- \"http://127.0.0.1:32000\""), "{s}");
+        assert!(s.contains("sudo systemctl restart k3s"), "{s}");
+        let s = fix_snippet(Distribution::Containerd, "registry.local:32000", true);
+        assert!(s.contains("[host.\"http://registry.local:32000\"]"), "{s}");
+    }
+}
