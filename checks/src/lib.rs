@@ -21,6 +21,7 @@ pub mod dns;
 pub mod http01;
 pub mod ingress;
 pub mod node;
+pub mod platform;
 pub mod svclb;
 pub mod tls;
 
@@ -40,5 +41,6 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(node::checks());
     v.extend(tls::checks());
     v.extend(certmanager::checks());
+    v.extend(platform::checks());
     v
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod cluster_catalog;
 mod dns_catalog;
 mod ingress_catalog;
+mod platform_catalog;
 mod tls_catalog;
 
 use std::collections::BTreeMap;
@@ -104,6 +105,7 @@ pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
         .chain(ingress_catalog::INGRESS)
         .chain(tls_catalog::TLS)
         .chain(dns_catalog::DNS)
+        .chain(platform_catalog::PLATFORM)
 }
 
 /// Looks a remediation up by id.
