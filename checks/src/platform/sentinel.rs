@@ -130,13 +130,19 @@ impl Check for Sentinel {
                     let users: Vec<String> = pods
                         .iter()
                         .filter(|p| {
+                            // Only a pod placed on a node (and not finished) holds the claim's mount.
                             p.metadata.namespace.as_deref() == Some(ns.as_str())
+                                && !matches!(
+                                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                                    Some("Succeeded" | "Failed")
+                                )
                                 && p.spec.as_ref().is_some_and(|s| {
-                                    s.volumes.iter().flatten().any(|v| {
-                                        v.persistent_volume_claim
-                                            .as_ref()
-                                            .is_some_and(|c| c.claim_name == cname)
-                                    })
+                                    s.node_name.is_some()
+                                        && s.volumes.iter().flatten().any(|v| {
+                                            v.persistent_volume_claim
+                                                .as_ref()
+                                                .is_some_and(|c| c.claim_name == cname)
+                                        })
                                 })
                         })
                         .filter_map(|p| p.metadata.name.clone())
@@ -144,7 +150,11 @@ impl Check for Sentinel {
                     let by = if users.is_empty() {
                         "no pod mounts it any more (a finalizer still holds it)".to_string()
                     } else {
-                        format!("still used by pod {}", users.join(", pod "))
+                        format!(
+                            "still mounted by pod{} {}",
+                            if users.len() > 1 { "s" } else { "" },
+                            users.join(", ")
+                        )
                     };
                     problems.push(format!("PVC {ns}/{cname} is stuck Terminating, {by}"));
                     subjects.push(format!("persistentvolumeclaim/{ns}/{cname}"));
