@@ -2,6 +2,8 @@
 //! namespaces so unrelated workloads never fail the platform.
 
 mod admin_bootstrap;
+#[cfg(test)]
+mod check_tests;
 mod crd;
 mod namespaces;
 mod operator;
