@@ -174,4 +174,9 @@ def ev(items):
 def ns(items):
     items.append({"metadata":{"name":"team-a","uid":uid("ns/team-a"),"resourceVersion":"7500","creationTimestamp":T,"labels":{"kubernetes.io/metadata.name":"team-a"}},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Active"}})
 edit(d,'pods/_all.json',ev); edit(d,'namespaces/_cluster.json',ns)
+# platform Ingress without load-balancer status
+d=healthy('platform-ingress-no-address', "doctor; the healthy platform, except Ingress mcp-sentinel/mcp-sentinel-platform-ui was created with ingressClassName `nginx`, a class nothing serves: Traefik ignores it and its status has no load-balancer address. platform.ingresses fails naming the Ingress.")
+def ing(items):
+    x=find(items,"mcp-sentinel","mcp-sentinel-platform-ui"); x['spec']['ingressClassName']="nginx"; x['status']={"loadBalancer":{}}
+edit(d,'ingresses.networking.k8s.io/_all.json',ing)
 print("ok")

@@ -39,4 +39,10 @@ pub static PLATFORM: &[RemediationDef] = &[
         text: "Find why they failed first (an eviction names the resource the node ran out of; see nodes.pressure), then delete them:\n  kubectl -n {namespace} get pods --field-selector=status.phase=Failed\n  kubectl -n {namespace} delete pods --field-selector=status.phase=Failed",
         per_distribution: &[],
     },
+    RemediationDef {
+        id: "rem.platform-ingress-no-address",
+        title: "Get the platform Ingresses picked up by Traefik",
+        text: "An Ingress gets its address from the controller that serves its class. Check the class and Traefik's Service (see ingress.exposure and ingress.traefik-class), then the Ingress's events:\n  kubectl get ingress -A -o wide\n  kubectl -n {namespace} describe ingress\n  kubectl -n kube-system get svc traefik",
+        per_distribution: &[],
+    },
 ];

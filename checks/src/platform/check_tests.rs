@@ -228,3 +228,37 @@ async fn the_crd_must_be_established() {
         .await;
     expect(&o, Status::Fail, &["is missing"]);
 }
+
+#[tokio::test]
+async fn platform_ingresses_need_an_address_and_the_configured_hosts() {
+    let ing = |host: &str, address: bool| {
+        json!({"metadata": {"name": "mcp-sentinel-platform-ui", "namespace": "mcp-sentinel"},
+            "spec": {"ingressClassName": "traefik", "rules": [{"host": host}]},
+            "status": {"loadBalancer": if address { json!({"ingress": [{"ip": "203.0.113.10"}]}) } else { json!({}) }}})
+    };
+    let case = |host: &str, address: bool| {
+        Case::new()
+            .env("MCP_PLATFORM_INGRESS_HOST", "platform.example.com")
+            .objects(&kinds::NAMESPACES, Scope::Cluster, namespaces(&LEGACY))
+            .objects(
+                &kinds::INGRESSES,
+                Scope::AllNamespaces,
+                vec![ing(host, address)],
+            )
+    };
+    expect(
+        &case("platform.example.com", true).run(&Ingresses).await,
+        Status::Pass,
+        &["platform.example.com"],
+    );
+    expect(
+        &case("platform.example.com", false).run(&Ingresses).await,
+        Status::Fail,
+        &["(class traefik) has no load-balancer address"],
+    );
+    expect(
+        &case("platform.old.example.com", true).run(&Ingresses).await,
+        Status::Fail,
+        &["no platform Ingress serves platform.example.com"],
+    );
+}

@@ -5,6 +5,7 @@ mod admin_bootstrap;
 #[cfg(test)]
 mod check_tests;
 mod crd;
+mod ingresses;
 mod namespaces;
 mod operator;
 mod sentinel;
@@ -12,6 +13,7 @@ mod stale_pods;
 
 pub use admin_bootstrap::AdminBootstrap;
 pub use crd::Crd;
+pub use ingresses::Ingresses;
 pub use namespaces::Namespaces;
 pub use operator::Operator;
 pub use sentinel::Sentinel;
@@ -44,6 +46,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(Operator),
         Box::new(Sentinel),
         Box::new(AdminBootstrap),
+        Box::new(Ingresses),
         Box::new(StalePods),
     ]
 }
