@@ -100,15 +100,37 @@ def add_platform(dst):
         "data":{k:"" for k in ["API_KEYS","JWT_SECRET","POSTGRES_PASSWORD","PLATFORM_ADMIN_EMAIL","PLATFORM_ADMIN_PASSWORD","UI_SESSION_ENCRYPTION_KEY"]},"type":"Opaque"})
     dump(f'{c}/secrets/_all.json',secs)
 
+def add_mcpservers(dst, servers=()):
+    """Writes the MCPServer list (empty unless servers are given) so live and replayed runs agree."""
+    dump(f'{dst}/cluster/mcpservers.mcpruntime.org/_all.json',{"kind":"MCPServerList","apiVersion":"mcpruntime.org/v1alpha1","metadata":{"resourceVersion":"7600"},"items":list(servers)})
+
 import glob
 for t in sorted(glob.glob(f'{ROOT}/tls-*')):
-    if load(f'{t}/manifest.json').get('mode')=='doctor': add_platform(t)
+    if load(f'{t}/manifest.json').get('mode')=='doctor':
+        add_platform(t)
+        add_mcpservers(t)
+
+WEATHER_IMG="registry.example.com/weather:0.3.2"
+WEATHER_LABELS={"app":"weather","app.kubernetes.io/managed-by":"mcp-runtime-operator"}
+def weather(dst, with_deployment=True):
+    """MCPServer mcp-servers/weather with the Deployment, Service and Ingress the operator makes for it."""
+    add_mcpservers(dst, [{"apiVersion":"mcpruntime.org/v1alpha1","kind":"MCPServer","metadata":dict(meta("mcp-servers","weather",7550),generation=1,finalizers=["mcpruntime.org/finalizer"]),
+        "spec":{"image":WEATHER_IMG,"port":8088,"publicPathPrefix":"weather"}}])
+    if with_deployment:
+        edit(dst,'deployments.apps/_all.json',lambda items: items.append(deployment("mcp-servers","weather",WEATHER_IMG,WEATHER_LABELS)))
+        edit(dst,'pods/_all.json',lambda items: items.append(pod("mcp-servers","weather-6c8f7d9b5-k2m4p","ReplicaSet","weather-6c8f7d9b5",WEATHER_IMG,"mcp-worker-2",dict(WEATHER_LABELS,**{"pod-template-hash":"6c8f7d9b5"}),container="weather")))
+    edit(dst,'services/_all.json',lambda items: items.append({"metadata":meta("mcp-servers","weather",7560,WEATHER_LABELS),
+        "spec":{"ports":[{"name":"http","protocol":"TCP","port":80,"targetPort":8088}],"selector":{"app":"weather"},"clusterIP":"10.43.88.17","clusterIPs":["10.43.88.17"],"type":"ClusterIP","sessionAffinity":"None","ipFamilies":["IPv4"],"ipFamilyPolicy":"SingleStack","internalTrafficPolicy":"Cluster"},"status":{"loadBalancer":{}}}))
+    edit(dst,'ingresses.networking.k8s.io/_all.json',lambda items: items.append({"metadata":dict(meta("mcp-servers","weather",7570,WEATHER_LABELS),generation=1,annotations={"traefik.ingress.kubernetes.io/router.entrypoints":"websecure","traefik.ingress.kubernetes.io/router.tls":"true"}),
+        "spec":{"ingressClassName":"traefik","rules":[{"host":"mcp.example.com","http":{"paths":[{"path":"/weather","pathType":"Prefix","backend":{"service":{"name":"weather","port":{"number":80}}}}]}}]},
+        "status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.10"}]}}}))
 
 def healthy(name, description):
     dst=f'{ROOT}/{name}'
     if os.path.exists(dst): shutil.rmtree(dst)
     shutil.copytree(f'{ROOT}/tls-healthy', dst)
     add_platform(dst)
+    add_mcpservers(dst)
     m=load(f'{dst}/manifest.json'); m['description']=description; dump(f'{dst}/manifest.json',m)
     return dst
 
@@ -116,8 +138,8 @@ def edit(dst, rel, fn):
     p=f'{dst}/cluster/{rel}'; d=load(p); fn(d['items']); dump(p,d)
 def find(items, ns, name): return [i for i in items if i['metadata'].get('namespace')==ns and i['metadata']['name']==name][0]
 
-D0="A healthy installed platform on the reference k3s topology (the tls-healthy cluster plus the platform, legacy layout): the MCPServer CRD Established; the operator mcp-runtime/mcp-runtime-operator-controller-manager 1/1 ready; mcp-sentinel holds mcp-sentinel-api (1/1), the StatefulSets clickhouse, kafka, loki, tempo and mcp-sentinel-postgres (1/1 each) with their local-path PVCs Bound, and mcp-sentinel-secrets with both admin bootstrap keys (values redacted). Every platform check passes."
-healthy('platform-healthy', D0)
+D0="A healthy installed platform on the reference k3s topology (the tls-healthy cluster plus the platform, legacy layout): the MCPServer CRD Established; MCPServer mcp-servers/weather with its Deployment (1/1), Service and Ingress (mcp.example.com/weather); the operator mcp-runtime/mcp-runtime-operator-controller-manager 1/1 ready; mcp-sentinel holds mcp-sentinel-api (1/1), the StatefulSets clickhouse, kafka, loki, tempo and mcp-sentinel-postgres (1/1 each) with their local-path PVCs Bound, and mcp-sentinel-secrets with both admin bootstrap keys (values redacted). Every platform check passes."
+weather(healthy('platform-healthy', D0))
 
 # operator ImagePullBackOff
 d=healthy('platform-operator-image-pull', "doctor; the healthy platform, except the operator was rolled to an image tag that was never published: mcp-runtime-operator-controller-manager 0/1 ready, its pod waiting in ImagePullBackOff (`registry.example.com/mcp-runtime-operator:v0.9.3: not found`). platform.operator fails naming the pod, the reason and the image.")
@@ -179,4 +201,7 @@ d=healthy('platform-ingress-no-address', "doctor; the healthy platform, except I
 def ing(items):
     x=find(items,"mcp-sentinel","mcp-sentinel-platform-ui"); x['spec']['ingressClassName']="nginx"; x['status']={"loadBalancer":{}}
 edit(d,'ingresses.networking.k8s.io/_all.json',ing)
+# MCPServer whose Deployment is missing
+d=healthy('platform-mcpserver-no-deployment', "doctor; the healthy platform with MCPServer mcp-servers/weather whose Service and Ingress exist but whose Deployment is missing (deleted by hand; the operator has not recreated it). platform.mcpservers fails: not reconciled, deployment missing.")
+weather(d, with_deployment=False)
 print("ok")

@@ -45,4 +45,10 @@ pub static PLATFORM: &[RemediationDef] = &[
         text: "An Ingress gets its address from the controller that serves its class. Check the class and Traefik's Service (see ingress.exposure and ingress.traefik-class), then the Ingress's events:\n  kubectl get ingress -A -o wide\n  kubectl -n {namespace} describe ingress\n  kubectl -n kube-system get svc traefik",
         per_distribution: &[],
     },
+    RemediationDef {
+        id: "rem.platform-mcpserver-not-reconciled",
+        title: "Find why the operator did not reconcile the MCPServer",
+        text: "The operator creates a Deployment, Service and Ingress named after each MCPServer. Read its status and the operator's logs (platform.operator must pass first):\n  kubectl -n {namespace} get mcpserver -o yaml\n  kubectl -n mcp-runtime logs deploy/mcp-runtime-operator-controller-manager --since=30m",
+        per_distribution: &[],
+    },
 ];

@@ -6,6 +6,7 @@ mod admin_bootstrap;
 mod check_tests;
 mod crd;
 mod ingresses;
+mod mcpservers;
 mod namespaces;
 mod operator;
 mod sentinel;
@@ -14,6 +15,7 @@ mod stale_pods;
 pub use admin_bootstrap::AdminBootstrap;
 pub use crd::Crd;
 pub use ingresses::Ingresses;
+pub use mcpservers::McpServers;
 pub use namespaces::Namespaces;
 pub use operator::Operator;
 pub use sentinel::Sentinel;
@@ -47,6 +49,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(Sentinel),
         Box::new(AdminBootstrap),
         Box::new(Ingresses),
+        Box::new(McpServers),
         Box::new(StalePods),
     ]
 }
