@@ -262,3 +262,57 @@ async fn platform_ingresses_need_an_address_and_the_configured_hosts() {
         &["no platform Ingress serves platform.example.com"],
     );
 }
+
+#[tokio::test]
+async fn an_mcpserver_whose_image_cannot_be_pulled_names_the_pull_failure() {
+    let server = json!({"apiVersion": "mcpruntime.org/v1alpha1", "kind": "MCPServer",
+        "metadata": {"name": "weather", "namespace": "mcp-servers"}, "spec": {"image": "registry.example.com/weather:9"}});
+    let named = |kind: &str| json!({"metadata": {"name": "weather", "namespace": "mcp-servers"}, "kind": kind});
+    let dep = json!({"metadata": {"name": "weather", "namespace": "mcp-servers"},
+        "spec": {"replicas": 1, "selector": {}, "template": {}}, "status": {"replicas": 1}});
+    let pod = json!({"metadata": {"name": "weather-6c8f-k2m4p", "namespace": "mcp-servers"},
+        "spec": {"containers": []},
+        "status": {"phase": "Pending", "containerStatuses": [{"name": "weather", "image": "registry.example.com/weather:9",
+            "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}}}]}});
+    let base = || {
+        Case::new()
+            .objects(&kinds::NAMESPACES, Scope::Cluster, namespaces(&LEGACY))
+            .objects(
+                &kinds::MCP_SERVERS,
+                Scope::AllNamespaces,
+                vec![server.clone()],
+            )
+            .objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![dep.clone()])
+            .objects(
+                &kinds::SERVICES,
+                Scope::AllNamespaces,
+                vec![named("Service")],
+            )
+            .objects(
+                &kinds::INGRESSES,
+                Scope::AllNamespaces,
+                vec![named("Ingress")],
+            )
+    };
+    let o = base()
+        .objects(&kinds::PODS, Scope::AllNamespaces, vec![pod])
+        .run(&McpServers)
+        .await;
+    expect(&o, Status::Fail, &["0/1 ready", "ImagePullBackOff"]);
+    assert_eq!(
+        o.remediation.as_ref().map(|r| r.id.as_str()),
+        Some("rem.platform-image-pull")
+    );
+    let o = base()
+        .list_error(
+            &kinds::PODS,
+            Scope::AllNamespaces,
+            EvidenceError::Forbidden {
+                message: "pods is forbidden".into(),
+            },
+        )
+        .run(&McpServers)
+        .await;
+    assert_eq!(o.status, Status::Error, "{o:#?}");
+}
