@@ -204,4 +204,8 @@ edit(d,'ingresses.networking.k8s.io/_all.json',ing)
 # MCPServer whose Deployment is missing
 d=healthy('platform-mcpserver-no-deployment', "doctor; the healthy platform with MCPServer mcp-servers/weather whose Service and Ingress exist but whose Deployment is missing (deleted by hand; the operator has not recreated it). platform.mcpservers fails: not reconciled, deployment missing.")
 weather(d, with_deployment=False)
+
+# a user who cannot read Secrets: the checks that need them must not pass
+d=healthy('platform-secrets-forbidden', "doctor; the healthy platform read by user ops-viewer, who may not list Secrets (403 recorded for every namespace). platform.admin-bootstrap and the tls checks that read certificates from Secrets are errors naming the missing permission, never passes; cluster.permissions warns and names them.")
+dump(f'{d}/evidence/kube/list/secrets/_all.json',{"key":"kube/list/secrets/_all","error":{"kind":"forbidden","message":"secrets is forbidden: User \"ops-viewer\" cannot list resource \"secrets\" in API group \"\" at the cluster scope"}})
 print("ok")
