@@ -144,6 +144,9 @@ pub struct SetupFlags {
     /// Image of the probe pods (`http01.self-test`).
     #[arg(long, value_name = "IMAGE", help_heading = "Front door")]
     pub probe_image: Option<String>,
+    /// The namespace holding the Sentinel components (default: detected, `mcp-sentinel` or the split layout).
+    #[arg(long, value_name = "NAMESPACE", help_heading = "Platform")]
+    pub platform_namespace: Option<String>,
 }
 
 impl SetupFlags {
@@ -162,6 +165,7 @@ impl SetupFlags {
         put("acme_email", self.acme_email.as_ref());
         put("tls_cluster_issuer", self.tls_cluster_issuer.as_ref());
         put("probe_image", self.probe_image.as_ref());
+        put("platform_namespace", self.platform_namespace.as_ref());
         put("external_registry_url", self.external_registry_url.as_ref());
         put(
             "external_registry_username",

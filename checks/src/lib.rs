@@ -22,6 +22,7 @@ pub mod dns;
 pub mod http01;
 pub mod ingress;
 pub mod node;
+pub mod platform;
 pub mod svclb;
 pub mod tls;
 
@@ -42,5 +43,6 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(containerd::checks());
     v.extend(tls::checks());
     v.extend(certmanager::checks());
+    v.extend(platform::checks());
     v
 }

@@ -236,6 +236,12 @@ pub const SETTINGS: &[SettingDef] = &[
         &["MCP_DOCTOR_DNS_SERVERS"],
     ),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
+    // mcp-doctor's own: where the Sentinel components live when the layout is not the detected one.
+    def(
+        "platform_namespace",
+        Some("--platform-namespace"),
+        &["MCP_DOCTOR_PLATFORM_NAMESPACE"],
+    ),
 ];
 
 /// A parsed `--env-file`: its path (for provenance) and its variables.

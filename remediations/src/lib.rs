@@ -10,6 +10,7 @@ mod cluster_catalog;
 mod dns_catalog;
 mod ingress_catalog;
 mod registry_catalog;
+mod platform_catalog;
 mod tls_catalog;
 
 use std::collections::BTreeMap;
@@ -106,6 +107,7 @@ pub fn all() -> impl Iterator<Item = &'static RemediationDef> {
         .chain(tls_catalog::TLS)
         .chain(dns_catalog::DNS)
         .chain(registry_catalog::REGISTRY)
+        .chain(platform_catalog::PLATFORM)
 }
 
 /// Looks a remediation up by id.

@@ -1,0 +1,222 @@
+//! Platform checks (doctor mode): the MCP Runtime components after install, read only in the platform
+//! namespaces so unrelated workloads never fail the platform.
+
+mod admin_bootstrap;
+#[cfg(test)]
+mod check_tests;
+mod crd;
+mod ingresses;
+mod mcpservers;
+mod namespaces;
+mod operator;
+mod sentinel;
+mod stale_pods;
+
+pub use admin_bootstrap::AdminBootstrap;
+pub use crd::Crd;
+pub use ingresses::Ingresses;
+pub use mcpservers::McpServers;
+pub use namespaces::Namespaces;
+pub use operator::Operator;
+pub use sentinel::Sentinel;
+pub use stale_pods::StalePods;
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use serde::de::DeserializeOwned;
+
+use crate::Check;
+use crate::check::{Context, unreadable};
+use crate::evidence::{ResourceKind, Scope, kinds, list_typed};
+use crate::model::Outcome;
+
+/// The operator's namespace and Deployment (both layouts).
+pub const OPERATOR_NAMESPACE: &str = "mcp-runtime";
+pub const OPERATOR_DEPLOYMENT: &str = "mcp-runtime-operator-controller-manager";
+/// Sentinel's API Deployment and its managed Secret.
+pub const SENTINEL_API: &str = "mcp-sentinel-api";
+pub const SENTINEL_SECRETS: &str = "mcp-sentinel-secrets";
+/// The namespace the legacy layout puts every Sentinel component in.
+pub const LEGACY_SENTINEL_NAMESPACE: &str = "mcp-sentinel";
+/// The split layout's Sentinel namespaces.
+pub const SPLIT_SENTINEL_NAMESPACES: [&str; 2] = ["mcp-platform", "mcp-observability"];
+
+/// The platform checks in CHECKS.md row order.
+pub fn checks() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::new(Namespaces),
+        Box::new(Crd),
+        Box::new(Operator),
+        Box::new(Sentinel),
+        Box::new(AdminBootstrap),
+        Box::new(Ingresses),
+        Box::new(McpServers),
+        Box::new(StalePods),
+    ]
+}
+
+/// Where the platform lives in this cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `legacy` (everything in mcp-sentinel), `split` (mcp-platform / mcp-observability) or `override`.
+    pub name: &'static str,
+    /// The namespaces holding Sentinel (API, StatefulSets, its Secret).
+    pub sentinel: Vec<String>,
+    /// Every platform namespace, in a stable order.
+    pub all: Vec<String>,
+}
+
+impl Layout {
+    fn new(name: &'static str, sentinel: Vec<String>) -> Layout {
+        let mut all = vec![OPERATOR_NAMESPACE.to_string(), "registry".to_string()];
+        all.extend(sentinel.iter().cloned());
+        all.push("mcp-servers".to_string());
+        Layout {
+            name,
+            sentinel,
+            all,
+        }
+    }
+
+    /// Detects the layout from the namespace names (`--platform-namespace` wins).
+    pub fn detect(override_ns: Option<&str>, namespaces: &[String]) -> Layout {
+        if let Some(ns) = override_ns.filter(|n| !n.trim().is_empty()) {
+            return Layout::new("override", vec![ns.trim().to_string()]);
+        }
+        let split = SPLIT_SENTINEL_NAMESPACES
+            .iter()
+            .any(|s| namespaces.iter().any(|n| n == s));
+        if split {
+            Layout::new(
+                "split",
+                SPLIT_SENTINEL_NAMESPACES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            )
+        } else {
+            Layout::new("legacy", vec![LEGACY_SENTINEL_NAMESPACE.to_string()])
+        }
+    }
+}
+
+/// Lists the namespaces and detects the layout; an unreadable namespace list is the check's outcome.
+pub async fn layout(ctx: &Context) -> Result<(Layout, Vec<Namespace>), Outcome> {
+    let namespaces: Vec<Namespace> = list_typed(
+        ctx.evidence.kube.as_ref(),
+        &kinds::NAMESPACES,
+        &Scope::Cluster,
+    )
+    .await
+    .map_err(|e| unreadable("namespaces", &e))?;
+    let names: Vec<String> = namespaces
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .collect();
+    let layout = Layout::detect(ctx.config.value("platform_namespace"), &names);
+    Ok((layout, namespaces))
+}
+
+/// Lists a kind in each of the given namespaces only (never cluster-wide); any namespace that cannot be
+/// read makes the whole answer unreadable, so no check passes on half the platform.
+pub async fn list_in<T: DeserializeOwned>(
+    ctx: &Context,
+    kind: &'static ResourceKind,
+    namespaces: &[String],
+) -> Result<Vec<T>, Outcome> {
+    let mut out = Vec::new();
+    for ns in namespaces {
+        let items: Vec<T> = list_typed(
+            ctx.evidence.kube.as_ref(),
+            kind,
+            &Scope::Namespace(ns.clone()),
+        )
+        .await
+        .map_err(|e| unreadable(&format!("{} in namespace {ns}", kind.plural), &e))?;
+        out.extend(items);
+    }
+    Ok(out)
+}
+
+/// Why a pod is not running well, from its container statuses: `ImagePullBackOff (...)`,
+/// `CrashLoopBackOff (... restarts, last exit ...)`; None when no container is waiting on a problem.
+pub fn pod_problem(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    let statuses = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
+    for cs in statuses {
+        let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+            continue;
+        };
+        let reason = waiting.reason.as_deref().unwrap_or("");
+        if !matches!(
+            reason,
+            "ImagePullBackOff"
+                | "ErrImagePull"
+                | "InvalidImageName"
+                | "CrashLoopBackOff"
+                | "CreateContainerConfigError"
+                | "RunContainerError"
+        ) {
+            continue;
+        }
+        let mut text = format!("container {} {reason}", cs.name);
+        if reason == "CrashLoopBackOff" {
+            text.push_str(&format!(" ({} restarts", cs.restart_count));
+            if let Some(t) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
+                text.push_str(&format!(", last exit code {}", t.exit_code));
+                if let Some(m) = t.message.as_deref().filter(|m| !m.trim().is_empty()) {
+                    text.push_str(&format!(": {}", m.trim()));
+                }
+            }
+            text.push(')');
+        } else if let Some(m) = waiting.message.as_deref() {
+            text.push_str(&format!(": {m}"));
+        } else {
+            text.push_str(&format!(" ({})", cs.image));
+        }
+        return Some(text);
+    }
+    None
+}
+
+/// Whether a pod's waiting reason is an image pull failure.
+pub fn is_pull_failure(problem: &str) -> bool {
+    ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"]
+        .iter()
+        .any(|r| problem.contains(r))
+}
+
+/// The pods of a workload: those whose name starts with `<name>-` in its namespace.
+pub fn pods_of<'a>(pods: &'a [Pod], namespace: &str, name: &str) -> Vec<&'a Pod> {
+    let prefix = format!("{name}-");
+    pods.iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(namespace)
+                && p.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_detected_from_namespaces() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let legacy = Layout::detect(None, &names(&["mcp-runtime", "mcp-sentinel"]));
+        assert_eq!(legacy.name, "legacy");
+        assert_eq!(legacy.sentinel, vec!["mcp-sentinel"]);
+        let split = Layout::detect(None, &names(&["mcp-runtime", "mcp-platform"]));
+        assert_eq!(split.name, "split");
+        assert!(split.all.contains(&"mcp-observability".to_string()));
+        let o = Layout::detect(Some("sentinel-prod"), &names(&["mcp-platform"]));
+        assert_eq!(o.sentinel, vec!["sentinel-prod"]);
+    }
+}
