@@ -9,8 +9,8 @@ mod catalog;
 mod cluster_catalog;
 mod dns_catalog;
 mod ingress_catalog;
-mod registry_catalog;
 mod platform_catalog;
+mod registry_catalog;
 mod tls_catalog;
 
 use std::collections::BTreeMap;
