@@ -25,6 +25,13 @@ impl<E: std::fmt::Display> From<E> for StartError {
 }
 
 fn main() -> ExitCode {
+    // `mcp-doctor explain ... | head` must end quietly like any Unix tool when the reader goes away, not
+    // panic in `println!`: restore the default action of SIGPIPE, which Rust sets to ignore.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // One crypto provider for every TLS client (kube, probes): ring. Err means already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();

@@ -772,3 +772,22 @@ fn sweep_finds_nothing_to_delete_in_a_cluster_without_probe_objects() {
         );
     }
 }
+
+/// A reader that goes away (`mcp-doctor explain nodes.pressure | head -1`) ends the tool quietly, without
+/// a panic: the read end is closed before the tool writes, so its first write meets a broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_tool_without_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("mcp-doctor");
+    let mut child = std::process::Command::new(bin)
+        .args(["explain", "nodes.pressure"])
+        .env("HOME", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
