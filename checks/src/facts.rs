@@ -135,6 +135,21 @@ pub async fn nodes_to_judge(ctx: &Context) -> Result<Vec<Node>, Outcome> {
     }
 }
 
+/// The node facts to judge, or the outcome of a check that has none to judge: `skip` when no node
+/// facts were collected, `error`/`skip` (via `unreadable`) when they could not be read.
+pub async fn host_facts_to_judge(
+    ctx: &Context,
+) -> Result<std::sync::Arc<std::collections::BTreeMap<String, crate::evidence::HostFacts>>, Outcome>
+{
+    match ctx.evidence.host.nodes().await {
+        Ok(hosts) if hosts.is_empty() => Err(Outcome::skip(
+            "no node facts: collect them with `mcp-doctor host-facts` on each node, or pass --host-root /",
+        )),
+        Ok(hosts) => Ok(hosts),
+        Err(e) => Err(unreadable("node facts", &e)),
+    }
+}
+
 /// A node's name (`?` when the object has none).
 pub fn node_name(node: &Node) -> &str {
     node.metadata.name.as_deref().unwrap_or("?")

@@ -5,7 +5,7 @@ use super::config::{
     Distribution, K3S_REGISTRIES, NodeFacts, k3s_supports_wildcard, parse_hosts_toml,
 };
 use super::simulate::requires_host_tree;
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::model::{CheckMeta, Outcome, Status};
 
@@ -121,15 +121,10 @@ impl Check for ContainerdConfigValid {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let hosts = match ctx.evidence.host.nodes().await {
+        let hosts = match crate::facts::host_facts_to_judge(ctx).await {
             Ok(hosts) => hosts,
-            Err(e) => return unreadable("node facts", &e),
+            Err(outcome) => return outcome,
         };
-        if hosts.is_empty() {
-            return Outcome::skip(
-                "no node facts: collect them with `mcp-doctor host-facts` on each node, or pass --host-root /",
-            );
-        }
         let mut all: Vec<Finding> = hosts
             .values()
             .flat_map(|f| findings(&NodeFacts::from_host(f)))

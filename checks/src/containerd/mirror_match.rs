@@ -214,15 +214,10 @@ impl Check for ContainerdMirrorMatch {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let hosts = match ctx.evidence.host.nodes().await {
+        let hosts = match crate::facts::host_facts_to_judge(ctx).await {
             Ok(hosts) => hosts,
-            Err(e) => return unreadable("node facts", &e),
+            Err(outcome) => return outcome,
         };
-        if hosts.is_empty() {
-            return Outcome::skip(
-                "no node facts: collect them with `mcp-doctor host-facts` on each node, or pass --host-root /",
-            );
-        }
         let images = match platform_images(ctx).await {
             Ok(i) => i,
             Err(o) => return o,
