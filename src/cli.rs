@@ -126,6 +126,15 @@ pub struct SetupFlags {
     /// setup --skip-cert-manager-install.
     #[arg(long, help_heading = "Setup flags")]
     pub skip_cert_manager_install: bool,
+    /// setup --test-mode (throwaway certificates and relaxed checks for CI clusters).
+    #[arg(long, help_heading = "Setup flags")]
+    pub test_mode: bool,
+    /// setup --acme-staging (Let's Encrypt's staging directory: untrusted certificates, generous limits).
+    #[arg(long, help_heading = "Setup flags")]
+    pub acme_staging: bool,
+    /// setup --provided-tls-secrets (the TLS Secrets are created by you, not by cert-manager).
+    #[arg(long, help_heading = "Setup flags")]
+    pub provided_tls_secrets: bool,
     /// setup --acme-email (Let's Encrypt contact; not an admin).
     #[arg(long, help_heading = "Setup flags")]
     pub acme_email: Option<String>,
@@ -175,6 +184,9 @@ impl SetupFlags {
             ("with_tls", self.with_tls),
             ("strict_prod", self.strict_prod),
             ("skip_cert_manager_install", self.skip_cert_manager_install),
+            ("test_mode", self.test_mode),
+            ("acme_staging", self.acme_staging),
+            ("provided_tls_secrets", self.provided_tls_secrets),
             ("http01_self_test", self.http01_self_test),
         ] {
             if on {
@@ -247,6 +259,8 @@ pub struct ConfigSourceArgs {
     pub setup: SetupFlags,
     #[command(flatten)]
     pub front_door: FrontDoorArgs,
+    #[command(flatten)]
+    pub tls_probe: TlsProbeArgs,
 }
 
 impl ConfigSourceArgs {
@@ -254,7 +268,36 @@ impl ConfigSourceArgs {
     pub fn to_map(&self) -> std::collections::BTreeMap<String, String> {
         let mut m = self.setup.to_map();
         self.front_door.put(&mut m);
+        self.tls_probe.put(&mut m);
         m
+    }
+}
+
+/// How the TLS checks reach and verify the public hosts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsProbeArgs {
+    /// Also trust the CA certificates in this PEM file when verifying served certificates (enterprise PKI).
+    #[arg(
+        long,
+        value_name = "PEM",
+        env = "MCP_DOCTOR_CA_FILE",
+        help_heading = "TLS probes"
+    )]
+    pub ca_file: Option<PathBuf>,
+    /// Connect TLS probes of the public hosts to this address (e.g. the ingress node, `IP[:PORT]`, port
+    /// 443 by default) while still sending each host as SNI.
+    #[arg(long, value_name = "ADDR", help_heading = "TLS probes")]
+    pub tls_connect: Option<String>,
+}
+
+impl TlsProbeArgs {
+    fn put(&self, m: &mut std::collections::BTreeMap<String, String>) {
+        if let Some(ca) = &self.ca_file {
+            m.insert("ca_file".into(), ca.display().to_string());
+        }
+        if let Some(addr) = &self.tls_connect {
+            m.insert("tls_connect".into(), addr.clone());
+        }
     }
 }
 
@@ -287,13 +330,6 @@ pub struct DoctorArgs {
     /// Record every answer into DIR in the bundle layout, for `analyze`.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file when verifying served certificates (enterprise PKI).
-    #[arg(long, value_name = "PEM", env = "MCP_DOCTOR_CA_FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// Connect TLS probes of the public hosts to this address (e.g. the ingress node, `IP[:PORT]`, port
-    /// 443 by default) while still sending each host as SNI.
-    #[arg(long, value_name = "ADDR")]
-    pub tls_connect: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -154,10 +154,11 @@ pub fn config_table(config: &ResolvedConfig, only_set: bool) -> Table {
         };
     }
     for (d, s) in config.entries() {
-        let flag_or_env = d
-            .flag
-            .map(str::to_string)
-            .unwrap_or_else(|| d.env.first().copied().unwrap_or("").to_string());
+        // Secrets are named by their variable: a secret on a command line leaks into `ps` and shell history.
+        let flag_or_env = match d.flag {
+            Some(flag) if !d.secret => flag.to_string(),
+            _ => d.env.first().copied().unwrap_or("").to_string(),
+        };
         match s {
             Some(s) => t.add_row(vec![
                 flag_or_env,

@@ -67,13 +67,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             (evidence, env_file)
         }
     };
-    let mut flags = args.config.to_map();
-    if let Some(ca) = &args.ca_file {
-        flags.insert("ca_file".into(), ca.display().to_string());
-    }
-    if let Some(addr) = &args.tls_connect {
-        flags.insert("tls_connect".into(), addr.clone());
-    }
+    let flags = args.config.to_map();
     let inputs = ConfigInputs {
         flags,
         env: process_env(),
@@ -209,7 +203,7 @@ async fn live_evidence(
             as Arc<dyn ProbeObjects>
     });
     let tls = LiveTls::new(
-        args.ca_file.as_deref(),
+        args.config.tls_probe.ca_file.as_deref(),
         request_timeout(args.selection.timeout),
         journal.clone(),
     )

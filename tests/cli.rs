@@ -791,3 +791,37 @@ fn a_closed_stdout_ends_the_tool_without_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The table names each setting by the flag that sets it: `config` and `doctor` must both accept every flag it
+/// shows, or the advice it gives cannot be followed.
+#[test]
+fn every_flag_config_shows_is_accepted_by_config_and_doctor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let table = mcp_doctor(tmp.path()).arg("config").output().unwrap();
+    assert!(table.status.success());
+    let table = String::from_utf8(table.stdout).unwrap();
+    let flags: Vec<&str> = table
+        .lines()
+        .filter_map(|l| {
+            l.trim_start_matches(['│', '|', ' '])
+                .split_whitespace()
+                .next()
+        })
+        .filter(|w| w.starts_with("--"))
+        .collect();
+    assert!(flags.len() > 10, "too few flags found in:\n{table}");
+    for command in ["config", "doctor"] {
+        let help = mcp_doctor(tmp.path())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let accepted: Vec<&str> = help.split_whitespace().collect();
+        for flag in &flags {
+            assert!(
+                accepted.contains(flag),
+                "`mcp-doctor config` shows {flag}, which `mcp-doctor {command}` does not accept"
+            );
+        }
+    }
+}
