@@ -193,12 +193,25 @@ pub fn describe_condition(c: &NodeCondition) -> String {
     format!("{}={}{why}", c.type_, c.status)
 }
 
-/// Labels that mark the public ingress node of the reference topology (any of them set to `true`).
-pub const INGRESS_NODE_LABELS: &[&str] = &[
+/// The two labels the seed puts on the public ingress node besides ServiceLB's own `enablelb`.
+pub const PUBLIC_INGRESS_LABELS: [&str; 2] = [
     "ingress.mcpruntime.org/public",
     "node-role.mcpruntime.org/public-ingress",
+];
+
+/// Labels that mark the public ingress node of the reference topology (any of them set to `true`).
+pub const INGRESS_NODE_LABELS: &[&str] = &[
+    PUBLIC_INGRESS_LABELS[0],
+    PUBLIC_INGRESS_LABELS[1],
     "svccontroller.k3s.cattle.io/enablelb",
 ];
+
+/// Labelled the public ingress node by the seed's mcpruntime labels (either of them `true`).
+pub fn is_public_ingress(node: &Node) -> bool {
+    PUBLIC_INGRESS_LABELS
+        .iter()
+        .any(|k| node_label(node, k) == Some("true"))
+}
 
 /// The ingress label a node carries (`key=true`), when it is a public ingress node.
 pub fn ingress_node_label(node: &Node) -> Option<&'static str> {

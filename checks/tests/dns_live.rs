@@ -177,15 +177,22 @@ fn cluster_bundle() -> tempfile::TempDir {
                                        { "type": "ExternalIP", "address": "45.79.0.10" } ] } } ] }),
     );
     write(
-        "cluster/services/kube-system.json",
+        "cluster/services/_all.json",
         json!({ "kind": "ServiceList", "items": [ {
             "metadata": { "name": "traefik", "namespace": "kube-system" },
             "spec": { "type": "LoadBalancer" },
             "status": { "loadBalancer": { "ingress": [ { "ip": "45.79.0.10" } ] } } } ] }),
     );
     write(
-        "cluster/services/traefik.json",
-        json!({ "kind": "ServiceList", "items": [] }),
+        "cluster/deployments.apps/_all.json",
+        json!({ "kind": "DeploymentList", "items": [ {
+            "metadata": { "name": "traefik", "namespace": "kube-system" },
+            "spec": { "replicas": 1 },
+            "status": { "replicas": 1, "readyReplicas": 1 } } ] }),
+    );
+    write(
+        "cluster/customresourcedefinitions.apiextensions.k8s.io/_cluster.json",
+        json!({ "kind": "CustomResourceDefinitionList", "items": [] }),
     );
     dir
 }

@@ -69,7 +69,7 @@ impl Check for PointsAtIngress {
         let door = FrontDoor::of(&ctx.config);
         let origin = match ingress::origin_addresses(ctx).await {
             Ok(o) => o,
-            Err(e) => return unreadable("the Traefik Service and the ingress nodes", &e),
+            Err(unread) => return unread,
         };
         let hosts = lookup::hosts(&ctx.config);
         let views = lookup::public_views(&ctx.config);

@@ -57,10 +57,19 @@ fn cluster(case: Case) -> Case {
     )
     .objects(
         &kinds::SERVICES,
-        Scope::Namespace("kube-system".into()),
+        Scope::AllNamespaces,
         vec![traefik_service("45.79.0.10")],
     )
-    .objects(&kinds::SERVICES, Scope::Namespace("traefik".into()), vec![])
+    .objects(
+        &kinds::DEPLOYMENTS,
+        Scope::AllNamespaces,
+        vec![crate::ingress::testing::deployment(
+            "kube-system",
+            "traefik",
+            1,
+        )],
+    )
+    .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, vec![])
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::evidence::{Scope, kinds};
-use crate::svclb::servicelb::{ENABLELB, PUBLIC_LABELS, SVCNAME, SVCNAMESPACE};
+use crate::facts::PUBLIC_INGRESS_LABELS;
+use crate::svclb::servicelb::{ENABLELB, SVCNAME, SVCNAMESPACE};
 use crate::test_support::{Case, node};
 
 /// The uid of the k3s Traefik Service; its svclb DaemonSet is `svclb-traefik-4c5e2f1a`.
@@ -95,7 +96,7 @@ impl FrontDoor {
             "mcp-ingress-1",
             "10.0.0.21",
             Some("203.0.113.10"),
-            &[ENABLELB, PUBLIC_LABELS[0], PUBLIC_LABELS[1]],
+            &[ENABLELB, PUBLIC_INGRESS_LABELS[0], PUBLIC_INGRESS_LABELS[1]],
         );
         FrontDoor {
             nodes: vec![

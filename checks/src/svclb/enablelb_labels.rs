@@ -3,9 +3,10 @@ use async_trait::async_trait;
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
+use crate::facts::PUBLIC_INGRESS_LABELS;
 use crate::facts::node_name;
 use crate::model::{CheckMeta, Outcome};
-use crate::svclb::servicelb::{self, ENABLELB, PUBLIC_LABELS};
+use crate::svclb::servicelb::{self, ENABLELB};
 use crate::svclb::servicelb_nodes;
 
 declare_check! {
@@ -68,8 +69,8 @@ impl Check for EnablelbLabels {
         Outcome::pass(format!(
             "ServiceLB is pinned to {} ({ENABLELB}=true, {}=true, {}=true); no other node is eligible",
             pinned.join(", "),
-            PUBLIC_LABELS[0],
-            PUBLIC_LABELS[1]
+            PUBLIC_INGRESS_LABELS[0],
+            PUBLIC_INGRESS_LABELS[1]
         ))
         .detail("nodes", &labels)
     }

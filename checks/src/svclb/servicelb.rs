@@ -24,18 +24,13 @@ use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use mcp_doctor_remediations::Vars;
 
 use crate::check::Context;
-use crate::facts::{node_label, node_name};
+use crate::facts::{PUBLIC_INGRESS_LABELS, is_public_ingress, node_label, node_name};
 use crate::ingress::traefik::{lb_ingress, service_name, service_ref};
 use crate::model::{Outcome, Status};
 
 pub const ENABLELB: &str = "svccontroller.k3s.cattle.io/enablelb";
 pub const SVCNAME: &str = "svccontroller.k3s.cattle.io/svcname";
 pub const SVCNAMESPACE: &str = "svccontroller.k3s.cattle.io/svcnamespace";
-/// The two labels the seed puts on the public ingress node besides `enablelb`.
-pub const PUBLIC_LABELS: [&str; 2] = [
-    "ingress.mcpruntime.org/public",
-    "node-role.mcpruntime.org/public-ingress",
-];
 /// The k3s annotation that records a node's k3s arguments (a JSON array of strings).
 pub const NODE_ARGS: &str = "k3s.io/node-args";
 
@@ -54,16 +49,9 @@ pub fn eligible(node: &Node, selector_on: bool) -> bool {
     !selector_on || enablelb(node) == Some("true")
 }
 
-/// Labelled the public ingress node by the seed's mcpruntime labels (either of them `true`).
-pub fn is_public(node: &Node) -> bool {
-    PUBLIC_LABELS
-        .iter()
-        .any(|k| node_label(node, k) == Some("true"))
-}
-
 /// The nodes that should answer on 80/443: those labelled public ingress, else those with `enablelb=true`.
 pub fn designated(nodes: &[Node]) -> Vec<&Node> {
-    let public: Vec<&Node> = nodes.iter().filter(|n| is_public(n)).collect();
+    let public: Vec<&Node> = nodes.iter().filter(|n| is_public_ingress(n)).collect();
     if !public.is_empty() {
         return public;
     }
@@ -79,7 +67,7 @@ pub fn describe_labels(node: &Node) -> String {
         Some(v) => format!("enablelb={v}"),
         None => "no enablelb label".to_string(),
     }];
-    let public: Vec<&str> = PUBLIC_LABELS
+    let public: Vec<&str> = PUBLIC_INGRESS_LABELS
         .iter()
         .copied()
         .filter(|k| node_label(node, k) == Some("true"))
@@ -598,7 +586,7 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         .filter(|n| eligible(n, selector))
         .map(node_name)
         .collect();
-    let public: Vec<&Node> = nodes.iter().filter(|n| is_public(n)).collect();
+    let public: Vec<&Node> = nodes.iter().filter(|n| is_public_ingress(n)).collect();
     let enabled: Vec<&str> = nodes
         .iter()
         .filter(|n| enablelb(n) == Some("true"))
@@ -652,7 +640,7 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
     }
     if let Some(t) = target {
         let missing: Vec<&str> = std::iter::once(ENABLELB)
-            .chain(PUBLIC_LABELS)
+            .chain(PUBLIC_INGRESS_LABELS)
             .filter(|k| node_label(t, k) != Some("true"))
             .collect();
         if selector && !missing.is_empty() && !enabled.is_empty() {
@@ -676,7 +664,7 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         .unwrap_or_else(|| "<ingress-node>".to_string());
     let mut commands = vec![format!(
         "  kubectl label node {ingress} {ENABLELB}=true {}=true {}=true --overwrite",
-        PUBLIC_LABELS[0], PUBLIC_LABELS[1]
+        PUBLIC_INGRESS_LABELS[0], PUBLIC_INGRESS_LABELS[1]
     )];
     let mut subjects: Vec<String> = Vec::new();
     if let Some(t) = &target_name {
@@ -690,13 +678,13 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         if enablelb(n).is_some() {
             commands.push(format!("  kubectl label node {name} {ENABLELB}-"));
         }
-        if is_public(n) && target_name.is_some() {
+        if is_public_ingress(n) && target_name.is_some() {
             commands.push(format!(
                 "  kubectl label node {name} {}- {}-",
-                PUBLIC_LABELS[0], PUBLIC_LABELS[1]
+                PUBLIC_INGRESS_LABELS[0], PUBLIC_INGRESS_LABELS[1]
             ));
         }
-        if eligible(n, selector) || is_public(n) {
+        if eligible(n, selector) || is_public_ingress(n) {
             subjects.push(format!("node/{name}"));
         }
     }
