@@ -109,8 +109,9 @@ fn world(images: &BTreeSet<String>) -> World {
 }
 
 /// One `certs.d/<name>` directory of a case.
+#[derive(Clone)]
 struct Dir {
-    name: &'static str,
+    name: String,
     hosts_toml: Option<String>,
     /// The test CA copied into the directory as `test-ca.crt`.
     ca_file: bool,
@@ -121,6 +122,36 @@ enum Setup {
     CertsD(Vec<Dir>),
     /// A containerd started with this CRI `registry` section (legacy mirrors and configs).
     Legacy(String),
+    /// A k3s `registries.yaml`, rendered into certs.d as k3s (hosts.toml era) renders it.
+    K3s(String),
+}
+
+impl Setup {
+    /// The certs.d directories of a `config_path` setup.
+    fn dirs(&self) -> Option<Vec<Dir>> {
+        match self {
+            Setup::CertsD(dirs) => Some(dirs.clone()),
+            Setup::K3s(yaml) => Some(k3s_dirs(yaml)),
+            Setup::Legacy(_) => None,
+        }
+    }
+}
+
+/// What k3s writes under its certs.d for a registries.yaml.
+fn k3s_dirs(yaml: &str) -> Vec<Dir> {
+    let parsed = parse_registries_yaml(yaml).unwrap_or_else(|e| panic!("{yaml:?}: {e}"));
+    render_k3s(Some(&parsed), Some(K3S))
+        .dirs
+        .into_iter()
+        .map(|(path, d)| Dir {
+            name: path
+                .trim_start_matches(K3S_CERTS_D)
+                .trim_start_matches('/')
+                .to_string(),
+            hosts_toml: d.hosts_toml,
+            ca_file: false,
+        })
+        .collect()
 }
 
 struct Case {
@@ -130,9 +161,9 @@ struct Case {
     image: String,
 }
 
-fn hosts(name: &'static str, toml: &str) -> Dir {
+fn hosts(name: &str, toml: &str) -> Dir {
     Dir {
-        name,
+        name: name.to_string(),
         hosts_toml: Some(toml.to_string()),
         ca_file: false,
     }
@@ -158,7 +189,7 @@ fn legacy_mirror(key: &str, endpoints: &[&str]) -> String {
 }
 
 fn corpus(digest: &str) -> Vec<Case> {
-    use Setup::{CertsD, Legacy};
+    use Setup::{CertsD, K3s, Legacy};
     let app = "registry.local:5000/team/app:v1";
     let tls_app = "secure.test:5443/team/app:v1";
     let upstream_app = "upstream.test/team/app:v1";
@@ -273,7 +304,7 @@ fn corpus(digest: &str) -> Vec<Case> {
             "C15",
             "CA file only, no hosts.toml",
             CertsD(vec![Dir {
-                name: "secure.test:5443",
+                name: "secure.test:5443".into(),
                 hosts_toml: None,
                 ca_file: true,
             }]),
@@ -483,6 +514,56 @@ fn corpus(digest: &str) -> Vec<Case> {
             )),
             app,
         ),
+        case(
+            "K01",
+            "k3s registries.yaml, http endpoint",
+            K3s(
+                "mirrors:\n  registry.local:5000:\n    endpoint:\n      - http://registry.local:5000\n"
+                    .into(),
+            ),
+            app,
+        ),
+        case(
+            "K02",
+            "k3s registries.yaml \"*\" (rendered as _default)",
+            K3s("mirrors:\n  \"*\":\n    endpoint:\n      - http://mirror.test:5000\n".into()),
+            upstream_app,
+        ),
+        case(
+            "K03",
+            "k3s registries.yaml, endpoint without a scheme (https)",
+            K3s("mirrors:\n  registry.local:5000:\n    endpoint:\n      - registry.local:5000\n".into()),
+            app,
+        ),
+        case(
+            "K04",
+            "k3s registries.yaml, configs.tls.ca_file for the registry",
+            K3s(format!(
+                "mirrors:\n  secure.test:5443:\n    endpoint:\n      - https://secure.test:5443\nconfigs:\n  secure.test:5443:\n    tls:\n      ca_file: \"{CA}\"\n"
+            )),
+            tls_app,
+        ),
+        case(
+            "K05",
+            "k3s registries.yaml, docker.io mirror",
+            K3s("mirrors:\n  docker.io:\n    endpoint:\n      - http://mirror.test:5000\n".into()),
+            "team/app:v1",
+        ),
+        case(
+            "K06",
+            "k3s registries.yaml, mirror key written as a URL",
+            K3s(
+                "mirrors:\n  http://registry.local:5000:\n    endpoint:\n      - http://registry.local:5000\n"
+                    .into(),
+            ),
+            app,
+        ),
+        case(
+            "K07",
+            "k3s registries.yaml, mirror endpoint with a path",
+            K3s("mirrors:\n  upstream.test:\n    endpoint:\n      - http://mirror.test:5000/mirror\n".into()),
+            upstream_app,
+        ),
     ]
 }
 
@@ -519,8 +600,13 @@ impl Node {
     fn write_certs_d(&self, dirs: &[Dir]) {
         let _ = std::fs::remove_dir_all(&self.certs_d);
         std::fs::create_dir_all(&self.certs_d).unwrap();
+        self.add_dirs(dirs);
+    }
+
+    /// Write these certs.d directories over what is there (as an operator applying a snippet does).
+    fn add_dirs(&self, dirs: &[Dir]) {
         for d in dirs {
-            let path = self.certs_d.join(d.name);
+            let path = self.certs_d.join(&d.name);
             std::fs::create_dir_all(&path).unwrap();
             if let Some(t) = &d.hosts_toml {
                 std::fs::write(path.join("hosts.toml"), self.fill(t)).unwrap();
@@ -848,7 +934,7 @@ async fn differential(
 
 /// The snippets the `containerd.mirror-match` check prints for `host`, as certs.d directories: the
 /// hosts.toml form directly, and the registries.yaml form rendered as k3s renders it.
-fn fixes(host: &str) -> Vec<(&'static str, Vec<(String, String)>)> {
+fn fixes(host: &str) -> Vec<(&'static str, Vec<Dir>)> {
     let containerd = fix_snippet(Distribution::Containerd, host, true);
     let (first, body) = containerd.split_once('\n').unwrap();
     let dir = first
@@ -857,22 +943,9 @@ fn fixes(host: &str) -> Vec<(&'static str, Vec<(String, String)>)> {
         .to_string();
     let k3s = fix_snippet(Distribution::K3s, host, true);
     let yaml = k3s.split("\n\n# then").next().unwrap();
-    let parsed =
-        parse_registries_yaml(yaml).unwrap_or_else(|e| panic!("k3s snippet {yaml:?}: {e}"));
-    let rendered = render_k3s(Some(&parsed), Some(K3S))
-        .dirs
-        .into_iter()
-        .map(|(path, d)| {
-            let name = path
-                .trim_start_matches(K3S_CERTS_D)
-                .trim_start_matches('/')
-                .to_string();
-            (name, d.hosts_toml.unwrap_or_default())
-        })
-        .collect();
     vec![
-        ("hosts.toml", vec![(dir, body.trim_start().to_string())]),
-        ("registries.yaml (as k3s renders it)", rendered),
+        ("hosts.toml", vec![hosts(&dir, body.trim_start())]),
+        ("registries.yaml (as k3s renders it)", k3s_dirs(yaml)),
     ]
 }
 
@@ -1007,8 +1080,8 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
     };
     for c in &corpus {
         let (observed, difference) = match &c.setup {
-            Setup::CertsD(dirs) => {
-                node.write_certs_d(dirs);
+            Setup::CertsD(_) | Setup::K3s(_) => {
+                node.write_certs_d(&c.setup.dirs().unwrap_or_default());
                 differential(
                     &mut report,
                     &node,
@@ -1042,7 +1115,7 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
     let mut unfixed = Vec::new();
     let mut closed = 0;
     for (c, error) in &failing {
-        let Setup::CertsD(dirs) = &c.setup else {
+        let Some(dirs) = c.setup.dirs() else {
             continue;
         };
         // The check's fix is for a plain-HTTP registry that containerd speaks HTTPS to; it takes dev-style
@@ -1054,12 +1127,8 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
             continue;
         }
         for (form, fix) in fixes(&host) {
-            node.write_certs_d(dirs);
-            for (name, text) in &fix {
-                let path = node.certs_d.join(name);
-                std::fs::create_dir_all(&path).unwrap();
-                std::fs::write(path.join("hosts.toml"), text).unwrap();
-            }
+            node.write_certs_d(&dirs);
+            node.add_dirs(&fix);
             let id = format!("{} + {form}", c.id);
             let (observed, difference) = differential(
                 &mut report,
@@ -1074,7 +1143,12 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
             differences.extend(difference);
             match observed {
                 Ok(()) => closed += 1,
-                Err(e) => unfixed.push(format!("{id}: was {error}\n  still {e}\n  fix {fix:?}")),
+                Err(e) => unfixed.push(format!(
+                    "{id}: was {error}\n  still {e}\n  fix {:?}",
+                    fix.iter()
+                        .map(|d| (&d.name, &d.hosts_toml))
+                        .collect::<Vec<_>>()
+                )),
             }
         }
     }
