@@ -14,6 +14,9 @@
 //! - tag references resolve only on `resolve` hosts, digests on `pull` hosts; a 404 moves on silently; the
 //!   error that surfaces is the first non-404 failure, or `<ref>: not found`;
 //! - localhost: plain HTTP before 1.6.25/1.7.8, HTTPS-first with HTTP fallback on other ports after.
+//!
+//! `checks/tests/containerd_differential.rs` holds these predictions, message for message, to a real
+//! containerd pulling through CRI; `assumed_behaviour` says which version rules a prediction used.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,8 +5,6 @@
 //! Everything listens on 127.0.0.0/8 only and lives under the caller's temporary directory. Reusable by any
 //! test that needs a registry: `mod peers;` from a file in `checks/tests/`.
 
-#![allow(dead_code)] // Each test binary uses its own subset.
-
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -37,10 +35,6 @@ impl Peer {
             name: name.to_string(),
             child,
         })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Whether the process has exited already.
@@ -83,16 +77,15 @@ pub fn is_root() -> bool {
     })
 }
 
-/// A peer the test cannot run without is missing: skip loudly, or fail under CI (which installs everything).
-/// Returns `None` so callers can `return` on it.
-pub fn unavailable(test: &str, why: &str) -> Option<std::convert::Infallible> {
+/// A peer the test cannot run without is missing: skip loudly (the caller returns), or fail under CI, which
+/// installs everything.
+pub fn unavailable(test: &str, why: &str) {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
     assert!(
         !ci,
         "{test}: {why} (CI installs every peer, so this is a failure)"
     );
     eprintln!("SKIPPED {test}: {why}");
-    None
 }
 
 /// Poll a TCP connect to `addr` until it is accepted or `timeout` passes.
