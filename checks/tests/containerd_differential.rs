@@ -2,12 +2,12 @@
 //! containerd pulling through the CRI `PullImage` call, as the kubelet does.
 //!
 //! - **docker-registry** instances on loopback addresses, all serving one storage directory: plain HTTP
-//!   (`registry.local:5000`, `mirror.test:5000`, `127.0.0.1:35000`), HTTPS with a CA the test generates
-//!   (`secure.test:5443`, `127.0.0.1:35443`) and htpasswd-protected (`auth.test:5000`, 401). The test
+//!   (`registry.local:5000`, `mirror.test:5000`, `127.0.60.1:35000`), HTTPS with a CA the test generates
+//!   (`secure.test:5443`, `127.0.60.1:35443`) and htpasswd-protected (`auth.test:5000`, 401). The test
 //!   builds a one-layer OCI image and pushes it through the registry API.
 //! - **containerd** (Debian's) runs as root with the native snapshotter and its own root, state and socket,
 //!   inside a private mount namespace (`unshare --mount`) where a bind-mounted `/etc/hosts` maps the names
-//!   above to 127.0.60.x and a bind-mounted `/etc/resolv.conf` names only 127.0.0.1, so no lookup or
+//!   above (and `localhost`) to 127.0.60.x and a bind-mounted `/etc/resolv.conf` names only 127.0.0.1, so no lookup or
 //!   connection leaves loopback. `registry-1.docker.io`, `upstream.test` and `down.test` map to an address
 //!   where nothing listens.
 //! - For each corpus case the test writes the node configuration (certs.d directories, or config.toml
@@ -51,6 +51,9 @@ const AUTH: &str = "127.0.60.4";
 const MIRROR: &str = "127.0.60.5";
 /// Where `registry-1.docker.io`, `upstream.test` and `down.test` point: nothing listens there.
 const NOWHERE: &str = "127.0.60.9";
+/// The loopback registries: an address of its own (containerd's localhost rule covers all of 127.0.0.0/8),
+/// so no other test's ephemeral port on 127.0.0.1 can collide; `localhost` maps here too.
+const LOOPBACK: &str = "127.0.60.1";
 const LOOPBACK_HTTP_PORT: u16 = 35000;
 const LOOPBACK_TLS_PORT: u16 = 35443;
 /// The k3s version whose registries.yaml rendering the loop-closing step uses (hosts.toml mode).
@@ -58,7 +61,7 @@ const K3S: Version = (1, 29, 3);
 
 fn etc_hosts() -> String {
     format!(
-        "127.0.0.1 localhost\n{REGISTRY_LOCAL} registry.local\n{SECURE} secure.test\n{AUTH} auth.test\n\
+        "{LOOPBACK} localhost\n{REGISTRY_LOCAL} registry.local\n{SECURE} secure.test\n{AUTH} auth.test\n\
          {MIRROR} mirror.test\n{NOWHERE} registry-1.docker.io upstream.test down.test\n"
     )
 }
@@ -83,14 +86,14 @@ fn world(images: &BTreeSet<String>) -> World {
             },
         ),
         (
-            format!("127.0.0.1:{LOOPBACK_HTTP_PORT}"),
+            format!("{LOOPBACK}:{LOOPBACK_HTTP_PORT}"),
             registry(Proto::Http),
         ),
         (
             format!("localhost:{LOOPBACK_HTTP_PORT}"),
             registry(Proto::Http),
         ),
-        (format!("127.0.0.1:{LOOPBACK_TLS_PORT}"), registry(tls())),
+        (format!("{LOOPBACK}:{LOOPBACK_TLS_PORT}"), registry(tls())),
         (format!("localhost:{LOOPBACK_TLS_PORT}"), registry(tls())),
     ] {
         w.listeners.insert(hostport, listener);
@@ -201,8 +204,8 @@ fn corpus(digest: &str) -> Vec<Case> {
         )
     };
     let https_ca = format!("[host.\"https://secure.test:5443\"]\n  ca = \"{CA}\"\n");
-    let lo_http = format!("127.0.0.1:{LOOPBACK_HTTP_PORT}/team/app:v1");
-    let lo_tls = format!("127.0.0.1:{LOOPBACK_TLS_PORT}/team/app:v1");
+    let lo_http = format!("{LOOPBACK}:{LOOPBACK_HTTP_PORT}/team/app:v1");
+    let lo_tls = format!("{LOOPBACK}:{LOOPBACK_TLS_PORT}/team/app:v1");
     vec![
         case(
             "C01",
@@ -227,6 +230,12 @@ fn corpus(digest: &str) -> Vec<Case> {
             "no configuration, TLS registry on loopback",
             CertsD(vec![]),
             &lo_tls,
+        ),
+        case(
+            "C04b",
+            "no configuration, the name localhost, TLS registry",
+            CertsD(vec![]),
+            &format!("localhost:{LOOPBACK_TLS_PORT}/team/app:v1"),
         ),
         case(
             "C05",
@@ -413,8 +422,8 @@ fn corpus(digest: &str) -> Vec<Case> {
             "C28",
             "loopback TLS registry with a CA in hosts.toml",
             CertsD(vec![hosts(
-                "127.0.0.1:35443",
-                &format!("[host.\"https://127.0.0.1:{LOOPBACK_TLS_PORT}\"]\n  ca = \"{CA}\"\n"),
+                &format!("{LOOPBACK}:{LOOPBACK_TLS_PORT}"),
+                &format!("[host.\"https://{LOOPBACK}:{LOOPBACK_TLS_PORT}\"]\n  ca = \"{CA}\"\n"),
             )]),
             &lo_tls,
         ),
@@ -495,7 +504,7 @@ fn corpus(digest: &str) -> Vec<Case> {
             "legacy mirror, scheme-less loopback endpoint",
             Legacy(legacy_mirror(
                 "upstream.test",
-                &[&format!("127.0.0.1:{LOOPBACK_HTTP_PORT}")],
+                &[&format!("{LOOPBACK}:{LOOPBACK_HTTP_PORT}")],
             )),
             upstream_app,
         ),
@@ -986,8 +995,7 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
     let tmp = tempfile::tempdir().unwrap();
     let tls = tmp.path().join("tls");
     std::fs::create_dir_all(&tls).unwrap();
-    let (ca, cert, key) =
-        peers::issue_tls(&tls, CA_NAME, &["secure.test", "localhost", "127.0.0.1"]);
+    let (ca, cert, key) = peers::issue_tls(&tls, CA_NAME, &["secure.test", "localhost", LOOPBACK]);
     let storage = tmp.path().join("storage");
     let mut registries = Vec::new();
     for (name, addr, mode) in [
@@ -1008,12 +1016,12 @@ async fn the_simulator_predicts_what_a_real_containerd_does() {
         ("auth-test", format!("{AUTH}:5000"), RegistryMode::Htpasswd),
         (
             "loopback-http",
-            format!("127.0.0.1:{LOOPBACK_HTTP_PORT}"),
+            format!("{LOOPBACK}:{LOOPBACK_HTTP_PORT}"),
             RegistryMode::Http,
         ),
         (
             "loopback-tls",
-            format!("127.0.0.1:{LOOPBACK_TLS_PORT}"),
+            format!("{LOOPBACK}:{LOOPBACK_TLS_PORT}"),
             RegistryMode::Https {
                 cert: &cert,
                 key: &key,
