@@ -85,7 +85,8 @@ pub fn unavailable(test: &str, why: &str) {
         !ci,
         "{test}: {why} (CI installs every peer, so this is a failure)"
     );
-    eprintln!("SKIPPED {test}: {why}");
+    // Straight to stderr: libtest hides `eprintln!` output of a passing test, and a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Poll a TCP connect to `addr` until it is accepted or `timeout` passes.
