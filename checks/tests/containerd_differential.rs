@@ -7,8 +7,8 @@
 //!   builds a one-layer OCI image and pushes it through the registry API.
 //! - **containerd** (Debian's) runs as root with the native snapshotter and its own root, state and socket,
 //!   inside a private mount namespace (`unshare --mount`) where a bind-mounted `/etc/hosts` maps the names
-//!   above (and `localhost`) to 127.0.60.x and a bind-mounted `/etc/resolv.conf` names only 127.0.0.1, so no lookup or
-//!   connection leaves loopback. `registry-1.docker.io`, `upstream.test` and `down.test` map to an address
+//!   above (and `localhost`) to 127.0.60.x and a bind-mounted `/etc/resolv.conf` names only 127.0.0.1, so
+//!   no lookup or connection leaves loopback. `registry-1.docker.io`, `upstream.test` and `down.test` map to an address
 //!   where nothing listens.
 //! - For each corpus case the test writes the node configuration (certs.d directories, or config.toml
 //!   legacy mirrors with a restart), parses it with the tool's own parsers, asks the simulator for the
@@ -913,7 +913,14 @@ async fn differential(
             predicted.tried
         ));
     }
-    // The log lines the simulator says containerd writes must be there.
+    // The log lines the simulator says containerd writes must be there, and only those.
+    if pl.notes.is_empty() && log.contains("msg=\"failed to decode hosts.toml\"") {
+        difference
+            .get_or_insert_with(String::new)
+            .push_str(&format!(
+                "\n{id}: containerd rejected a hosts.toml the simulator accepted:\n{log}"
+            ));
+    }
     for note in &pl.notes {
         let msg = note.split(" error=").next().unwrap_or(note);
         if !log.contains(&format!("msg=\"{msg}\"")) {
