@@ -29,6 +29,11 @@ fi
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)
+# The containerd differential test (checks/tests/containerd_differential.rs): a real containerd pulls through
+# CRI from docker-registry instances on loopback; unshare (util-linux) gives containerd its private /etc/hosts.
+command -v containerd >/dev/null 2>&1 || [ -x /usr/bin/containerd ] || need+=(containerd)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
@@ -37,6 +42,12 @@ fi
 # loopback addresses on 80 and 443 itself, so a system nginx must not hold them.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true
+fi
+# Debian starts a system containerd and docker-registry (port 5000 on all addresses) where a service manager
+# runs; the test starts its own on 127.0.60.x and 127.0.0.1:35000/35443, so the system registry must not hold
+# port 5000 on every address.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  $SUDO systemctl stop docker-registry || true
 fi
 
 status=0

@@ -474,8 +474,23 @@ fn mirrors_carry_the_namespace_and_kubelet_sees_the_cri_prefix() {
         &world(),
     );
     assert!(p.kubelet_message(&r).starts_with(
-        "failed to pull and unpack image \"noscheme.example.invalid/team/app:v1\": failed to resolve reference \"noscheme.example.invalid/team/app:v1\": failed to do request: Head"
+        "rpc error: code = Unknown desc = failed to pull and unpack image \"noscheme.example.invalid/team/app:v1\": failed to resolve reference \"noscheme.example.invalid/team/app:v1\": failed to do request: Head"
     ), "{}", p.kubelet_message(&r));
+}
+
+#[test]
+fn the_assumed_behaviour_names_the_version_gates() {
+    let old = assumed_behaviour(V1620);
+    assert!(
+        old.starts_with("containerd 1.6.20: localhost and loopback hosts are plain HTTP"),
+        "{old}"
+    );
+    assert!(old.contains("rejected (before 1.7.32)"), "{old}");
+    let new = assumed_behaviour(Some((1, 7, 32)));
+    assert!(
+        new.contains("try HTTPS first") && new.contains("only `server` is used"),
+        "{new}"
+    );
 }
 
 #[test]

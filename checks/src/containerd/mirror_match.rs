@@ -188,8 +188,9 @@ fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
     }
 }
 
-/// The configuration that fixes `host` on the failing nodes.
-fn fix_snippet(dist: Distribution, host: &str, resolvable_everywhere: bool) -> String {
+/// The configuration that fixes `host` on the failing nodes (the snippet the check prints; the real-containerd
+/// differential test applies it and pulls again).
+pub fn fix_snippet(dist: Distribution, host: &str, resolvable_everywhere: bool) -> String {
     let http = plain_http(host);
     let endpoint = match (http, resolvable_everywhere, split_port(host).1) {
         (true, false, Some(port)) => format!("http://127.0.0.1:{port}"),

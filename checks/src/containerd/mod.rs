@@ -10,7 +10,7 @@ pub mod simulate;
 
 pub use config_valid::ContainerdConfigValid;
 pub use image_refs::RegistryImageRefs;
-pub use mirror_match::ContainerdMirrorMatch;
+pub use mirror_match::{ContainerdMirrorMatch, fix_snippet};
 
 use crate::Check;
 

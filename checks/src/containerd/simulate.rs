@@ -14,6 +14,9 @@
 //! - tag references resolve only on `resolve` hosts, digests on `pull` hosts; a 404 moves on silently; the
 //!   error that surfaces is the first non-404 failure, or `<ref>: not found`;
 //! - localhost: plain HTTP before 1.6.25/1.7.8, HTTPS-first with HTTP fallback on other ports after.
+//!
+//! `checks/tests/containerd_differential.rs` holds these predictions, message for message, to a real
+//! containerd pulling through CRI; `assumed_behaviour` says which version rules a prediction used.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,6 +104,27 @@ pub fn old_localhost_rule(v: Option<Version>) -> bool {
 /// containerd 1.6.x and 1.7.0-1.7.31 reject a hosts.toml without a `host` tree.
 pub fn requires_host_tree(v: Option<Version>) -> bool {
     v.is_some_and(|v| v.0 == 1 && (v.1 < 7 || (v.1 == 7 && v.2 < 32)))
+}
+
+/// The version-dependent rules the simulator applies for `v`, in words: what a prediction assumed.
+pub fn assumed_behaviour(v: Option<Version>) -> String {
+    let version = match v {
+        Some((a, b, c)) => format!("containerd {a}.{b}.{c}"),
+        None => "containerd of unknown version (the newest rules)".into(),
+    };
+    let localhost = if old_localhost_rule(v) {
+        "localhost and loopback hosts are plain HTTP with skip-verify, `http://` hosts stay HTTP \
+         (before 1.6.25/1.7.8)"
+    } else {
+        "localhost on ports other than 80/443, and `http://` hosts with TLS settings, try HTTPS first, then \
+         HTTP (1.6.25/1.7.8 and later)"
+    };
+    let host_tree = if requires_host_tree(v) {
+        "a hosts.toml without a `host` tree is rejected (before 1.7.32)"
+    } else {
+        "a hosts.toml with only `server` is used (1.7.32 and later)"
+    };
+    format!("{version}: {localhost}; {host_tree}")
 }
 
 /// The upstream host for a registry name (`docker.io` is served by `registry-1.docker.io`).
@@ -389,6 +413,8 @@ pub struct World {
     pub names: BTreeSet<String>,
     /// The resolver address in DNS errors (`10.255.255.53:53`), when known.
     pub resolver: Option<String>,
+    /// The address a name resolves to, when known: Go's dial errors name the address, not the host name.
+    pub addresses: BTreeMap<String, String>,
 }
 
 impl World {
@@ -430,13 +456,18 @@ impl Prediction {
     pub fn ok(&self) -> bool {
         self.class == Class::Ok
     }
-    /// The line the kubelet shows in the pod's events.
+    /// The gRPC status of the CRI `PullImage` call, as the kubelet shows it in the pod's events (empty on
+    /// success).
     pub fn kubelet_message(&self, r: &ImageRef) -> String {
         match self.class {
             Class::Ok => String::new(),
-            Class::CriPluginNotLoaded => self.message.clone(),
+            Class::CriPluginNotLoaded => {
+                "rpc error: code = Unimplemented desc = unknown service runtime.v1.ImageService"
+                    .into()
+            }
             _ => format!(
-                "failed to pull and unpack image \"{r}\": failed to resolve reference \"{r}\": {}",
+                "rpc error: code = Unknown desc = failed to pull and unpack image \"{r}\": failed to resolve \
+                 reference \"{r}\": {}",
                 self.message
             ),
         }
@@ -496,10 +527,11 @@ fn attempt(ep: &Endpoint, scheme: Scheme, r: &ImageRef, world: &World, hops: u8)
         );
     }
     let Some(l) = world.listeners.get(&format!("{name}:{port}")) else {
+        let address = world.addresses.get(name).map_or(name, String::as_str);
         return Attempt::Failed(
             Class::ConnectionRefused,
             req(format!(
-                "dial tcp {name}:{port}: connect: connection refused"
+                "dial tcp {address}:{port}: connect: connection refused"
             )),
         );
     };
@@ -578,9 +610,7 @@ pub fn predict(plan: &Plan, r: &ImageRef, world: &World) -> Prediction {
     if let Some(f) = &plan.fatal {
         return Prediction {
             class: Class::CriPluginNotLoaded,
-            message: format!(
-                "rpc error: code = Unimplemented desc = unknown service runtime.v1.ImageService ({f})"
-            ),
+            message: format!("unknown service runtime.v1.ImageService ({f})"),
             via: None,
             tried: Vec::new(),
         };
