@@ -294,6 +294,14 @@ pub struct DoctorArgs {
     /// 443 by default) while still sending each host as SNI.
     #[arg(long, value_name = "ADDR")]
     pub tls_connect: Option<String>,
+    /// The platform admin API key, sent only as the `x-api-key` header of authenticated probes (prefer
+    /// the MCP_ADMIN_API_KEY environment variable: a flag is visible in the process list).
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Probe the bundled registry's `/v2/` at this base URL (`http(s)://host:port`) instead of the
+    /// registry Service's NodePort on a node address.
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

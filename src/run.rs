@@ -74,6 +74,12 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     if let Some(addr) = &args.tls_connect {
         flags.insert("tls_connect".into(), addr.clone());
     }
+    if let Some(key) = &args.api_key {
+        flags.insert("api_key".into(), key.clone());
+    }
+    if let Some(url) = &args.registry_url {
+        flags.insert("registry_url".into(), url.clone());
+    }
     let inputs = ConfigInputs {
         flags,
         env: process_env(),
