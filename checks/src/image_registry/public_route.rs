@@ -24,6 +24,9 @@ declare_check! {
     /// - an HTML page, a 413, a 5xx or a timeout means something in front (a proxy, CDN or WAF) answers
     ///   instead of the registry.
     ///
+    /// It runs after `registry.service` and `registry.ingress-hosts`: a missing Service or a wrong rule host
+    /// also ends in Traefik's 404, and is reported once, by those checks.
+    ///
     /// ### Why it matters
     /// Developers push and nodes on the public TLS path pull through this route. A route that Traefik does
     /// not match, or a proxy that caps body sizes or rewrites answers, breaks `docker push` and image pulls
@@ -43,7 +46,7 @@ declare_check! {
         title: "Public registry route reaches the registry",
         category: "registry",
         modes: Doctor,
-        depends_on: ["registry.mode"],
+        depends_on: ["registry.mode", "registry.service", "registry.ingress-hosts"],
         reads: [kinds::SECRETS],
     }
 }

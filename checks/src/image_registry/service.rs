@@ -74,7 +74,8 @@ impl Check for RegistryService {
             None => {
                 findings.push(Finding::fail(
                     format!(
-                        "{service_name} does not exist: the bundled registry ({}) is not installed, so nothing serves /v2/",
+                        "{service_name} does not exist: nothing publishes the bundled registry ({}) on port {SERVICE_PORT} \
+                         or NodePort {NODE_PORT}",
                         found.mode.as_str()
                     ),
                     "rem.registry-service-missing",
