@@ -29,6 +29,9 @@ fi
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)
+# The registry peers test (checks/tests/registry_peers.rs): Debian's docker-registry (distribution 2.8)
+# answers /v2/ over HTTP and HTTPS, with and without htpasswd auth.
+command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
@@ -37,6 +40,10 @@ fi
 # loopback addresses on 80 and 443 itself, so a system nginx must not hold them.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true
+fi
+# Likewise the package's own registry service (port 5000): the test starts its registries on free ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  $SUDO systemctl stop docker-registry || true
 fi
 
 status=0
