@@ -221,4 +221,15 @@ def wrong_host(items):
 
 
 edit(d, 'secrets/_all.json', wrong_host)
+
+
+# The configuration asks for the plain HTTP registry, but the cluster serves it over HTTPS.
+d = scenario('registry-mode-mismatch',
+             "doctor; the healthy bundled-https platform judged with a deployment env that says "
+             "MCP_SETUP_REGISTRY_MODE=bundled-http (the file was edited after install): the cluster still holds "
+             "registry/registry-internal-tls and the registry answers HTTPS.",
+             "registry.mode warns that the configuration and the cluster disagree; the registry checks follow the "
+             "cluster (HTTPS) and pass; tls.registry-internal-cert skips (not applicable to bundled-http).")
+env = open(f'{d}/config.env').read().replace('MCP_SETUP_REGISTRY_MODE=bundled-https', 'MCP_SETUP_REGISTRY_MODE=bundled-http')
+open(f'{d}/config.env', 'w').write(env)
 print("ok")
