@@ -17,7 +17,8 @@ declare_check! {
     /// the connection to the ingress address while the host stays the URL's):
     ///
     /// - without credentials, 401 or 403 is healthy: the route reaches the registry or its admin guard
-    ///   (`registry-admin-auth@file`); 200 warns (anyone can push and pull);
+    ///   (`registry-admin-auth@file`); 200 from the registry warns (anyone can push and pull), and a 200
+    ///   without its `docker-distribution-api-version` header is something else answering;
     /// - with the admin API key (`--api-key`, or `MCP_ADMIN_API_KEY`; sent only as the `x-api-key` header,
     ///   never recorded), 200 with `docker-distribution-api-version: registry/2.0` is healthy;
     /// - Traefik's own `404 page not found` (text/plain) means no router matches: misrouted;
@@ -106,7 +107,10 @@ impl Check for RegistryPublicRoute {
                 status: status @ 401,
                 ..
             } => format!("{status} without credentials"),
-            V2Answer::Registry { status: 200, .. } => {
+            V2Answer::Registry {
+                status: 200,
+                api_header: true,
+            } => {
                 return Outcome::warn(format!(
                     "{url} answers 200 without credentials: anyone can push to and pull from the registry (the \
                      registry-admin-auth@file middleware is not applied)"

@@ -552,6 +552,25 @@ async fn public_route_tells_traefik_404_from_a_proxy() {
         expect(&o, Status::Warn, &["200 without credentials"]),
         "rem.registry-public-route-open"
     );
+
+    // A 200 that is not the registry's (no API version header): something else answers the route.
+    let default_site = answer(
+        200,
+        &[("content-type", "text/plain"), ("server", "nginx")],
+        "welcome",
+    );
+    let o = installed(vec![])
+        .http(&get(PUBLIC, None, None), Ok(default_site))
+        .run(&RegistryPublicRoute)
+        .await;
+    assert_eq!(
+        expect(
+            &o,
+            Status::Fail,
+            &["neither the registry nor its auth guard"]
+        ),
+        "rem.registry-public-route-proxy"
+    );
 }
 
 #[tokio::test]
