@@ -26,8 +26,8 @@ declare_check! {
     ///   globs one label, `index.docker.io` is Docker Hub).
     ///
     /// Only the host keys of `auths` are read: a recording reduces docker configs to those keys, so no
-    /// credential reaches a check, a journal or a bundle. Pull secrets attached to ServiceAccounts are not
-    /// judged.
+    /// credential reaches a check, a journal or a bundle. Pull secrets of a ServiceAccount are judged through
+    /// the Pods: the ServiceAccount admission plugin copies them into each Pod's `imagePullSecrets`.
     ///
     /// ### Why it matters
     /// A missing, mistyped or wrong-host pull secret is ignored silently by kubelet: the pull goes out without
