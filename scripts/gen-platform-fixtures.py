@@ -73,6 +73,12 @@ def pvc(name, sts_name, size, phase="Bound", node="mcp-worker-1", deleting=None)
         p["metadata"]["annotations"]={k:v for k,v in p["metadata"]["annotations"].items() if 'bind' not in k and 'bound' not in k}
     return p
 
+def registry_pvc(phase="Bound"):
+    """The bundled registry's storage claim, registry/registry-storage (setup's default 10Gi on local-path)."""
+    p=pvc("registry-storage","registry","10Gi",phase=phase,node="mcp-worker-2")
+    p["metadata"]=dict(p["metadata"],namespace="registry",uid=uid("registry/registry-storage"),labels={"app":"registry"})
+    return p
+
 OP_LABELS={"control-plane":"controller-manager","app.kubernetes.io/name":"mcp-runtime-operator"}
 API_LABELS={"app":"mcp-sentinel-api","app.kubernetes.io/part-of":"mcp-sentinel"}
 OP_IMG="registry.example.com/mcp-runtime-operator:v0.9.2"
@@ -94,7 +100,7 @@ def add_platform(dst):
         pods['items'].append(pod("mcp-sentinel",f"{n}-0","StatefulSet",n,img,"mcp-worker-1",{"app.kubernetes.io/name":n,"app.kubernetes.io/part-of":"mcp-sentinel","statefulset.kubernetes.io/pod-name":f"{n}-0"},container=n,claims=[f"{t}-{n}-0"]))
     dump(f'{c}/pods/_all.json',pods)
     dump(f'{c}/statefulsets.apps/_all.json',{"kind":"StatefulSetList","apiVersion":"apps/v1","metadata":{"resourceVersion":"7400"},"items":[sts(*s) for s in STS]})
-    dump(f'{c}/persistentvolumeclaims/_all.json',{"kind":"PersistentVolumeClaimList","apiVersion":"v1","metadata":{"resourceVersion":"7400"},"items":[pvc(f"{t}-{n}-0",n,size) for n,t,img,size in STS]})
+    dump(f'{c}/persistentvolumeclaims/_all.json',{"kind":"PersistentVolumeClaimList","apiVersion":"v1","metadata":{"resourceVersion":"7400"},"items":[pvc(f"{t}-{n}-0",n,size) for n,t,img,size in STS]+[registry_pvc()]})
     secs=load(f'{c}/secrets/_all.json')
     secs['items'].append({"metadata":meta("mcp-sentinel","mcp-sentinel-secrets",7050,{"app.kubernetes.io/managed-by":"mcp-runtime"}),
         "data":{k:"" for k in ["API_KEYS","JWT_SECRET","POSTGRES_PASSWORD","PLATFORM_ADMIN_EMAIL","PLATFORM_ADMIN_PASSWORD","UI_SESSION_ENCRYPTION_KEY"]},"type":"Opaque"})

@@ -58,10 +58,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test tls --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test tls --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test tls --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test tls --no-fail-fast || status=$?
 fi
 exit "$status"

@@ -260,7 +260,7 @@ pub struct ConfigSourceArgs {
     #[command(flatten)]
     pub front_door: FrontDoorArgs,
     #[command(flatten)]
-    pub tls_probe: TlsProbeArgs,
+    pub probes: ProbeArgs,
 }
 
 impl ConfigSourceArgs {
@@ -268,35 +268,49 @@ impl ConfigSourceArgs {
     pub fn to_map(&self) -> std::collections::BTreeMap<String, String> {
         let mut m = self.setup.to_map();
         self.front_door.put(&mut m);
-        self.tls_probe.put(&mut m);
+        self.probes.put(&mut m);
         m
     }
 }
 
-/// How the TLS checks reach and verify the public hosts.
+/// How the probes reach and verify the public hosts and the registry.
 #[derive(Args, Debug, Clone, Default)]
-pub struct TlsProbeArgs {
+pub struct ProbeArgs {
     /// Also trust the CA certificates in this PEM file when verifying served certificates (enterprise PKI).
     #[arg(
         long,
         value_name = "PEM",
         env = "MCP_DOCTOR_CA_FILE",
-        help_heading = "TLS probes"
+        help_heading = "Probes"
     )]
     pub ca_file: Option<PathBuf>,
     /// Connect TLS probes of the public hosts to this address (e.g. the ingress node, `IP[:PORT]`, port
     /// 443 by default) while still sending each host as SNI.
-    #[arg(long, value_name = "ADDR", help_heading = "TLS probes")]
+    #[arg(long, value_name = "ADDR", help_heading = "Probes")]
     pub tls_connect: Option<String>,
+    /// The platform admin API key, sent only as the `x-api-key` header of authenticated probes (prefer
+    /// the MCP_ADMIN_API_KEY environment variable: a flag is visible in the process list).
+    #[arg(long, value_name = "KEY", help_heading = "Probes")]
+    pub api_key: Option<String>,
+    /// Probe the bundled registry's `/v2/` at this base URL (`http(s)://host:port`) instead of the
+    /// registry Service's NodePort on a node address.
+    #[arg(long, value_name = "URL", help_heading = "Probes")]
+    pub registry_url: Option<String>,
 }
 
-impl TlsProbeArgs {
+impl ProbeArgs {
     fn put(&self, m: &mut std::collections::BTreeMap<String, String>) {
         if let Some(ca) = &self.ca_file {
             m.insert("ca_file".into(), ca.display().to_string());
         }
         if let Some(addr) = &self.tls_connect {
             m.insert("tls_connect".into(), addr.clone());
+        }
+        if let Some(key) = &self.api_key {
+            m.insert("api_key".into(), key.clone());
+        }
+        if let Some(url) = &self.registry_url {
+            m.insert("registry_url".into(), url.clone());
         }
     }
 }

@@ -203,7 +203,7 @@ async fn live_evidence(
             as Arc<dyn ProbeObjects>
     });
     let tls = LiveTls::new(
-        args.config.tls_probe.ca_file.as_deref(),
+        args.config.probes.ca_file.as_deref(),
         request_timeout(args.selection.timeout),
         journal.clone(),
     )

@@ -20,6 +20,7 @@ pub mod config;
 pub mod containerd;
 pub mod dns;
 pub mod http01;
+pub mod image_registry;
 pub mod ingress;
 pub mod node;
 pub mod platform;
@@ -41,6 +42,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(svclb::checks());
     v.extend(node::checks());
     v.extend(containerd::checks());
+    v.extend(image_registry::checks());
     v.extend(tls::checks());
     v.extend(certmanager::checks());
     v.extend(platform::checks());

@@ -236,6 +236,19 @@ pub const SETTINGS: &[SettingDef] = &[
         &["MCP_DOCTOR_DNS_SERVERS"],
     ),
     def("team_traefik_watch", None, &["PLATFORM_TEAM_TRAEFIK_WATCH"]),
+    // mcp-doctor's own: the platform admin API key for authenticated probes of the public routes. It is
+    // only ever sent as the `x-api-key` header, and masked wherever configuration is shown or recorded.
+    SettingDef {
+        secret: true,
+        ..def("api_key", Some("--api-key"), &["MCP_ADMIN_API_KEY"])
+    },
+    // mcp-doctor's own: where to reach the bundled registry's `/v2/` from here, when the registry
+    // Service's NodePort on a node address is not reachable from where the tool runs.
+    def(
+        "registry_url",
+        Some("--registry-url"),
+        &["MCP_DOCTOR_REGISTRY_URL"],
+    ),
     // mcp-doctor's own: where the Sentinel components live when the layout is not the detected one.
     def(
         "platform_namespace",
@@ -270,6 +283,20 @@ pub struct PublicHosts {
     pub platform: Option<Setting>,
     pub registry: Option<Setting>,
     pub mcp: Option<Setting>,
+}
+
+/// The registry mode setup will use, by setup's rules (`--registry-mode`, default `auto`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestedRegistryMode {
+    /// `auto` without an external registry URL: the bundled registry; setup serves it over plain HTTP,
+    /// and after install the cluster says which (`registry/registry-internal-tls`).
+    AutoBundled,
+    BundledHttp,
+    BundledHttps,
+    /// `external`, or `auto` with an external registry URL (setup then uses the provisioned registry).
+    External,
+    /// A value setup rejects.
+    Unknown(String),
 }
 
 /// An `--env-file` that could not be read or parsed; the CLI exits 2 with this message.
@@ -407,6 +434,21 @@ impl ResolvedConfig {
         self.value("platform_domain")
             .map(normalize_domain)
             .filter(|d| !d.is_empty())
+    }
+
+    /// The registry mode setup will use: `auto` means the external registry when its URL is configured,
+    /// else the bundled one.
+    pub fn registry_mode(&self) -> RequestedRegistryMode {
+        match self.value("registry_mode").unwrap_or("auto") {
+            "auto" if self.value("external_registry_url").is_some() => {
+                RequestedRegistryMode::External
+            }
+            "auto" => RequestedRegistryMode::AutoBundled,
+            "bundled-http" => RequestedRegistryMode::BundledHttp,
+            "bundled-https" => RequestedRegistryMode::BundledHttps,
+            "external" => RequestedRegistryMode::External,
+            other => RequestedRegistryMode::Unknown(other.to_string()),
+        }
     }
 
     /// `--dns-server` values (`ip[:port]`), in the order given; empty when none.

@@ -36,6 +36,7 @@ pub struct Case {
     inputs: ConfigInputs,
     files: Vec<(String, String)>,
     profile: Profile,
+    mode: Mode,
 }
 
 impl Default for Case {
@@ -44,6 +45,7 @@ impl Default for Case {
             inputs: ConfigInputs::default(),
             files: Vec::new(),
             profile: Profile::Dev,
+            mode: Mode::Setup,
         }
     }
 }
@@ -106,6 +108,26 @@ impl Case {
     pub fn list_error(self, kind: &ResourceKind, scope: Scope, error: EvidenceError) -> Case {
         let key = keys::list(kind, &scope);
         let body = json!({ "key": key, "error": error });
+        self.file(&format!("evidence/{key}.json"), body.to_string())
+    }
+
+    /// The run's mode (`Setup` unless set): doctor-only checks judge installed clusters.
+    pub fn mode(mut self, mode: Mode) -> Case {
+        self.mode = mode;
+        self
+    }
+
+    /// A journaled HTTP answer (or error) to a probe.
+    pub fn http(
+        self,
+        probe: &crate::evidence::HttpProbe,
+        result: Result<crate::evidence::HttpAnswer, EvidenceError>,
+    ) -> Case {
+        let key = keys::http(probe);
+        let body = match result {
+            Ok(answer) => json!({ "key": key, "ok": answer }),
+            Err(error) => json!({ "key": key, "error": error }),
+        };
         self.file(&format!("evidence/{key}.json"), body.to_string())
     }
 
@@ -176,7 +198,7 @@ impl Case {
         let evidence = Evidence::replay(Bundle::open(dir.path()).expect("bundle opens"));
         let config = Arc::new(ResolvedConfig::resolve(&self.inputs));
         TestContext {
-            ctx: Context::new(Mode::Setup, self.profile, config, evidence),
+            ctx: Context::new(self.mode, self.profile, config, evidence),
             _dir: dir,
         }
     }

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,9 @@ use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
+
+mod peers;
+use peers::{find_binary, free_port, is_root, nginx_conf, start};
 
 const BACKEND_IP: &str = "127.0.0.2";
 
@@ -214,38 +217,6 @@ fn host_of(s: &Scenario) -> String {
 // ---------------------------------------------------------------------------------------------------------
 // Peers
 
-/// A child process stopped (by its PID) when dropped.
-struct Peer {
-    name: &'static str,
-    child: Child,
-}
-
-impl Drop for Peer {
-    /// SIGTERM by PID (a clean exit), then SIGKILL if it is still there after two seconds.
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                eprintln!("stopped {} (pid {pid})", self.name);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        eprintln!("killed {} (pid {pid})", self.name);
-    }
-}
-
-fn find_binary(name: &str) -> Option<PathBuf> {
-    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
-
 /// The peer binaries, or None (skip) when one is missing outside CI. Under CI a missing peer fails.
 fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let found = (
@@ -254,7 +225,7 @@ fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
         find_binary("pebble-challtestsrv"),
     );
     let ci = std::env::var_os("CI").is_some();
-    if !rustix_is_root() {
+    if !is_root() {
         // Ports 80 and 443 on loopback, where the validator looks, need root.
         assert!(
             !ci,
@@ -274,14 +245,6 @@ fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
             None
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn free_udp_port() -> u16 {
@@ -305,9 +268,8 @@ fn self_signed(dir: &Path, name: &str, sans: Vec<String>) {
 fn nginx_config(dir: &Path, backend_port: u16, scenarios: &[Scenario]) -> String {
     let d = dir.display().to_string();
     let backend = format!("{BACKEND_IP}:{backend_port}");
-    let user = if rustix_is_root() { "user root;" } else { "" };
     let mut servers = format!(
-        "server {{ listen {backend}; root {d}/www; {TRAEFIK} }}\n",
+        "    proxy_cache_path {d}/cache keys_zone=front:1m;\nserver {{ listen {backend}; root {d}/www; {TRAEFIK} }}\n",
         TRAEFIK = TRAEFIK
     );
     for s in scenarios.iter().filter(|s| !s.nginx.is_empty()) {
@@ -321,48 +283,7 @@ fn nginx_config(dir: &Path, backend_port: u16, scenarios: &[Scenario]) -> String
         );
         servers.push('\n');
     }
-    format!(
-        "daemon off;
-master_process off;
-{user}
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    server_tokens off;
-    default_type text/plain;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    proxy_cache_path {d}/cache keys_zone=front:1m;
-{servers}
-}}
-"
-    )
-}
-
-fn rustix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn start(name: &'static str, cmd: &mut Command, log: &Path) -> Peer {
-    let out = std::fs::File::create(log).unwrap();
-    let child = cmd
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    eprintln!("started {name} (pid {})", child.id());
-    Peer { name, child }
+    nginx_conf(dir, &servers)
 }
 
 async fn wait_for<F: std::future::Future<Output = bool>>(

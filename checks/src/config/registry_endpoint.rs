@@ -5,6 +5,7 @@ use super::{Finding, shown, vars, verdict};
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::model::{CheckMeta, Outcome, Status};
+use crate::settings::RequestedRegistryMode;
 
 declare_check! {
     /// ### What it checks
@@ -69,15 +70,15 @@ impl Check for RegistryEndpoint {
         if cfg.platform_domain().is_none() && cfg.value("registry_ingress_host").is_none() {
             return Some("no public registry host: neither MCP_PLATFORM_DOMAIN nor MCP_REGISTRY_INGRESS_HOST is set".into());
         }
-        match cfg.value("registry_mode").unwrap_or("auto") {
-            "bundled-https" => None,
-            "auto" if cfg.value("external_registry_url").is_none() => None,
-            "auto" => Some(
+        match cfg.registry_mode() {
+            RequestedRegistryMode::BundledHttps | RequestedRegistryMode::AutoBundled => None,
+            RequestedRegistryMode::External if cfg.value("registry_mode").unwrap_or("auto") == "auto" => Some(
                 "registry mode auto uses the external registry (PROVISIONED_REGISTRY_URL is set)"
                     .into(),
             ),
-            other => Some(format!(
-                "registry mode {other} does not pull platform images from the bundled registry's public host"
+            _ => Some(format!(
+                "registry mode {} does not pull platform images from the bundled registry's public host",
+                cfg.value("registry_mode").unwrap_or("auto")
             )),
         }
     }

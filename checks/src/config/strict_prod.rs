@@ -5,7 +5,7 @@ use super::{Finding, misread_bool, shown, vars, verdict};
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::model::{CheckMeta, Outcome};
-use crate::settings::ResolvedConfig;
+use crate::settings::{RequestedRegistryMode, ResolvedConfig};
 
 declare_check! {
     /// ### What it checks
@@ -87,8 +87,8 @@ impl Check for StrictProd {
 
         let mode = cfg.value("registry_mode").unwrap_or("auto");
         let external_url = shown(cfg, "external_registry_url");
-        let shape = match (mode, &external_url) {
-            ("external", _) | ("auto", Some(_)) => {
+        let shape = match cfg.registry_mode() {
+            RequestedRegistryMode::External => {
                 match (&external_url, cfg.value("external_registry_url")) {
                     (Some(given), Some(url)) => {
                         if let Some(reason) = dev_reason(url) {
@@ -115,11 +115,11 @@ impl Check for StrictProd {
                     }
                 }
             }
-            ("bundled-https", _) => {
+            RequestedRegistryMode::BundledHttps => {
                 endpoint_findings(cfg, &mut findings, &rem);
                 "bundled HTTPS registry".into()
             }
-            ("bundled-http", _) => {
+            RequestedRegistryMode::BundledHttp => {
                 findings.push(Finding::fail(
                     "--strict-prod rejects --registry-mode bundled-http (a plain HTTP registry); use --registry-mode \
                      bundled-https, or --registry-mode external with --external-registry-url",
@@ -128,7 +128,7 @@ impl Check for StrictProd {
                 ));
                 "bundled HTTP registry".into()
             }
-            ("auto", None) => {
+            RequestedRegistryMode::AutoBundled => {
                 findings.push(Finding::fail(
                     "--strict-prod rejects --registry-mode auto without an external registry (it installs the bundled \
                      registry over plain HTTP); use --registry-mode bundled-https, or --registry-mode external with \
@@ -138,8 +138,8 @@ impl Check for StrictProd {
                 ));
                 "implicit bundled registry".into()
             }
-            (other, _) => {
-                let given = shown(cfg, "registry_mode").unwrap_or_else(|| other.into());
+            RequestedRegistryMode::Unknown(other) => {
+                let given = shown(cfg, "registry_mode").unwrap_or_else(|| other.clone());
                 findings.push(Finding::fail(
                     format!("{given} is not a registry mode: setup accepts auto, bundled-http, bundled-https or external; use --registry-mode bundled-https"),
                     "rem.strict-prod",

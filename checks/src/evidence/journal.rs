@@ -81,13 +81,27 @@ pub mod keys {
         )
     }
 
+    /// A probe that carries credentials ([`CREDENTIAL_HEADERS`]) is its own answer (`...-with-credentials`):
+    /// the same URL answers differently with and without them. The credential itself never enters a key.
     pub fn http(p: &HttpProbe) -> String {
+        let with_credentials = p
+            .headers
+            .iter()
+            .any(|(name, _)| CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
         format!(
-            "http/{}/{}",
+            "http/{}/{}{}",
             safe(p.connect_to.as_deref().unwrap_or("direct")),
-            safe(&p.url)
+            safe(&p.url),
+            if with_credentials {
+                "-with-credentials"
+            } else {
+                ""
+            }
         )
     }
+
+    /// Request headers that carry a credential.
+    pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key"];
 
     pub fn tls(p: &TlsProbe) -> String {
         format!("tls/{}/{}", safe(&p.address), safe(&p.server_name))

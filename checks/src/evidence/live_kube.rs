@@ -393,6 +393,8 @@ fn to_value(o: impl Serialize) -> Value {
 
 /// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and Secrets
 /// reduced to their keys plus public certificates, so nothing secret reaches a check, a journal or a bundle.
+/// A docker config (`.dockerconfigjson`, legacy `.dockercfg`) keeps only the registry hosts it holds
+/// credentials for ([`registry_hosts_only`]), which `registry.pull-secrets` matches against image hosts.
 pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
@@ -404,7 +406,9 @@ pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
         obj.as_object_mut().map(|o| o.remove("stringData"));
         if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
             for (k, v) in data.iter_mut() {
-                if !PUBLIC_SECRET_KEYS.contains(&k.as_str()) {
+                if DOCKER_CONFIG_KEYS.contains(&k.as_str()) {
+                    *v = Value::String(registry_hosts_only(k, v.as_str().unwrap_or_default()));
+                } else if !PUBLIC_SECRET_KEYS.contains(&k.as_str()) {
                     *v = Value::String(String::new());
                 }
             }
@@ -415,6 +419,43 @@ pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
 
 /// Secret keys that hold public certificates and survive redaction.
 pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
+
+/// Secret keys that hold a docker config: `.dockerconfigjson` (`{"auths": {host: {...}}}`) and the legacy
+/// `.dockercfg` (`{host: {...}}`).
+pub const DOCKER_CONFIG_KEYS: &[&str] = &[".dockerconfigjson", ".dockercfg"];
+
+/// A base64 docker config reduced to its registry host keys with empty entries (no username, password,
+/// auth or token survives), base64 again; empty when the value is not base64 JSON of that shape, so a
+/// malformed config reads as one without hosts.
+pub fn registry_hosts_only(key: &str, base64_value: &str) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let Some(config) = engine
+        .decode(base64_value.trim())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+    else {
+        return String::new();
+    };
+    let hosts = if key == ".dockercfg" {
+        config.as_object()
+    } else {
+        config.get("auths").and_then(Value::as_object)
+    };
+    let Some(hosts) = hosts else {
+        return String::new();
+    };
+    let reduced: serde_json::Map<String, Value> = hosts
+        .keys()
+        .map(|h| (h.clone(), Value::Object(Default::default())))
+        .collect();
+    let reduced = if key == ".dockercfg" {
+        Value::Object(reduced)
+    } else {
+        serde_json::json!({ "auths": reduced })
+    };
+    engine.encode(reduced.to_string())
+}
 
 /// The client, the target it talks to, and whether it goes through an HTTP proxy.
 type Built = (kube::Client, KubeTarget, bool);
@@ -760,5 +801,42 @@ mod tests {
             tcp_probe(&address, Duration::from_secs(2)).await,
             TcpProbe::Refused(_)
         ));
+    }
+
+    #[test]
+    fn docker_configs_keep_only_their_registry_hosts() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let config = r#"{"auths":{"registry.example.com":{"username":"robot","password":"s3cret","auth":"cm9ib3Q6czNjcmV0"},"https://index.docker.io/v1/":{"auth":"eDp5"}}}"#;
+        let legacy = r#"{"ghcr.io":{"auth":"eDp5","email":"a@b"}}"#;
+        let secret = serde_json::json!({
+            "metadata": {"name": "pull", "namespace": "mcp-runtime"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {
+                ".dockerconfigjson": b64.encode(config),
+                ".dockercfg": b64.encode(legacy),
+                "token": b64.encode("s3cret"),
+            }
+        });
+        let reduced = sanitize(&crate::evidence::kinds::SECRETS, secret);
+        let text = reduced.to_string();
+        let decode = |k: &str| {
+            let v = reduced["data"][k].as_str().unwrap();
+            String::from_utf8(b64.decode(v).unwrap()).unwrap()
+        };
+        assert_eq!(
+            decode(".dockerconfigjson"),
+            r#"{"auths":{"registry.example.com":{},"https://index.docker.io/v1/":{}}}"#
+        );
+        assert_eq!(decode(".dockercfg"), r#"{"ghcr.io":{}}"#);
+        assert_eq!(reduced["data"]["token"], "");
+        for leaked in ["robot", "s3cret", "cm9ib3Q6czNjcmV0", "eDp5"] {
+            assert!(!text.contains(leaked) && !decode(".dockerconfigjson").contains(leaked));
+        }
+        assert_eq!(registry_hosts_only(".dockerconfigjson", "not base64!"), "");
+        assert_eq!(
+            registry_hosts_only(".dockerconfigjson", &b64.encode("{\"x\":1}")),
+            ""
+        );
     }
 }
