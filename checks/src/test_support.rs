@@ -357,6 +357,25 @@ pub fn host_facts(
     })
 }
 
+/// One node's host facts holding configuration files with their contents (`(path, text)`).
+pub fn facts_with_files(name: &str, files: &[(&str, &str)]) -> Value {
+    let files: serde_json::Map<String, Value> = files
+        .iter()
+        .map(|(path, text)| {
+            let fact = json!({ "mode": 0o644, "uid": 0, "size": text.len(), "content": text });
+            (path.to_string(), fact)
+        })
+        .collect();
+    json!({
+        "schema": crate::evidence::host::HOST_FACTS_SCHEMA,
+        "node": name,
+        "collected_at": "2026-11-21T10:00:00Z",
+        "files": files,
+        "disks": {},
+        "versions": { "k3s": "k3s version v1.32.3+k3s1 (079ffa8d)" },
+    })
+}
+
 /// A Secret of a type in a namespace.
 pub fn secret(namespace: &str, name: &str, type_: &str) -> Value {
     json!({

@@ -5,10 +5,10 @@ use mcp_doctor_remediations::Vars;
 use serde_json::{Value, json};
 
 use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
+use super::fix::{self, needs_etc_hosts, plain_http};
 use super::reference::{self, ImageRef, split_port};
 use super::simulate::{Behavior, ClientFlags, Listener, Proto, World, plan, predict};
 use crate::check::{Check, Context, unreadable};
-use crate::config::registry_url::dev_reason;
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
 use crate::evidence::kinds::{self, Scope};
@@ -47,7 +47,7 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
+        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
     }
 }
 
@@ -71,7 +71,7 @@ fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
 }
 
 /// The image strings of platform workloads and MCPServers.
-pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
+pub(crate) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
     let mut out = Vec::new();
     for (kind, pointer) in [
         (&kinds::DEPLOYMENTS, "/spec/template/spec"),
@@ -102,35 +102,12 @@ pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcom
     Ok(out)
 }
 
-/// Whether a registry host is a dev-style one, which speaks plain HTTP.
-fn plain_http(host: &str) -> bool {
-    dev_reason(host).is_some()
-}
-
-/// Names in the node's `/etc/hosts`.
-fn etc_hosts(facts: &HostFacts) -> BTreeSet<String> {
-    facts
-        .files
-        .get("/etc/hosts")
-        .and_then(|f| f.content.as_deref())
-        .unwrap_or("")
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(|l| l.split_whitespace().skip(1).map(String::from))
-        .collect()
-}
-
-fn resolves_on(facts: &HostFacts, host: &str) -> bool {
-    let name = split_port(host).0;
-    !name.ends_with(".local") || etc_hosts(facts).contains(name)
-}
-
 /// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
 /// others HTTPS with a public certificate, all serving the image; `.local` names resolve only through
 /// `/etc/hosts`.
 fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &ImageRef) -> World {
     let mut w = World::default();
-    let hosts = etc_hosts(facts);
+    let hosts = facts.etc_hosts();
     let image = match (&r.digest, &r.tag) {
         (Some(d), _) => format!("{}@{d}", r.path),
         (_, t) => format!("{}:{}", r.path, t.as_deref().unwrap_or("latest")),
@@ -139,9 +116,9 @@ fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &Ima
         let (name, port) = split_port(&ep.host);
         let http = plain_http(&ep.host);
         let port = port.unwrap_or(if http { "80" } else { "443" });
-        if !name.ends_with(".local") {
+        if !needs_etc_hosts(name) {
             w.names.insert(name.to_string());
-        } else if !hosts.contains(name) {
+        } else if !hosts.contains_key(name) {
             continue;
         }
         w.listeners.insert(
@@ -188,22 +165,21 @@ fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
     }
 }
 
-/// The configuration that fixes `host` on the failing nodes.
-fn fix_snippet(dist: Distribution, host: &str, resolvable_everywhere: bool) -> String {
-    let http = plain_http(host);
-    let endpoint = match (http, resolvable_everywhere, split_port(host).1) {
-        (true, false, Some(port)) => format!("http://127.0.0.1:{port}"),
-        (true, _, _) => format!("http://{host}"),
-        (false, _, _) => format!("https://{host}"),
-    };
-    match dist {
-        Distribution::K3s => format!(
-            "# /etc/rancher/k3s/registries.yaml (merge with any existing mirrors)\nmirrors:\n  \"{host}\":\n    endpoint:\n      - \"{endpoint}\"\n\n# then, on the node:\nsudo systemctl restart k3s    # k3s-agent on agent nodes"
-        ),
-        Distribution::Containerd => format!(
-            "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"{}://{host}\"\n\n[host.\"{endpoint}\"]\n  capabilities = [\"pull\", \"resolve\"]",
-            if http { "http" } else { "https" }
-        ),
+/// Why the lead finding fails, as the remediation that fixes it: a mirror key written as a URL is
+/// `containerd.config-valid`'s finding (one root cause, `rem.containerd-config`); a registry name the failing
+/// nodes cannot resolve is `node.hosts-entry`'s (`rem.registry-hosts-entry`); anything else needs a mirror.
+fn cause(n: &NodeFacts, facts: &HostFacts, host: &str) -> &'static str {
+    let name = split_port(host).0;
+    if n
+        .registries_yaml
+        .as_ref()
+        .is_some_and(|reg| reg.mirrors.keys().any(|k| k.contains("://")))
+    {
+        "rem.containerd-config"
+    } else if needs_etc_hosts(name) && !facts.etc_hosts().contains_key(name) {
+        "rem.registry-hosts-entry"
+    } else {
+        "rem.containerd-mirror"
     }
 }
 
@@ -242,12 +218,8 @@ impl Check for ContainerdMirrorMatch {
         }
         let mut findings = Vec::new();
         let mut simulated = Vec::new();
-        let mut dist = Distribution::Containerd;
         for (node, facts) in hosts.iter() {
             let n = NodeFacts::from_host(facts);
-            if n.distribution == Distribution::K3s {
-                dist = Distribution::K3s;
-            }
             for (host, r) in &by_host {
                 let pl = plan(
                     &n.effective,
@@ -294,9 +266,12 @@ impl Check for ContainerdMirrorMatch {
             .filter(|f| f.host == lead.host)
             .map(|f| f.node.as_str())
             .collect();
-        let resolvable = nodes
-            .iter()
-            .all(|n| hosts.get(*n).is_some_and(|f| resolves_on(f, &lead.host)));
+        let failing: Vec<&HostFacts> = nodes.iter().filter_map(|n| hosts.get(*n)).collect();
+        let Some(lead_facts) = hosts.get(&lead.node) else {
+            return Outcome::error(format!("no facts for node {}", lead.node));
+        };
+        let lead_node = NodeFacts::from_host(lead_facts);
+        let remediation = cause(&lead_node, lead_facts, &lead.host);
         let why_lead = lead
             .message
             .rsplit_once(" (")
@@ -304,10 +279,22 @@ impl Check for ContainerdMirrorMatch {
             .unwrap_or_default();
         let vars = Vars::from([
             ("nodes", nodes.join(", ")),
+            ("node", lead.node.clone()),
+            ("file", K3S_REGISTRIES.to_string()),
             ("image_host", lead.host.clone()),
             ("image", lead.image.clone()),
+            ("name", split_port(&lead.host).0.to_string()),
             ("why", why_lead),
         ]);
+        let access = fix::access_for(
+            &lead.host,
+            &failing,
+            &hosts,
+            fix::registry_node_port(ctx).await,
+            None,
+        );
+        let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        let snippet = fix::snippet(ctx, &hosts, &[access], &names).await;
         let message = findings
             .iter()
             .map(|f| f.message.as_str())
@@ -316,23 +303,8 @@ impl Check for ContainerdMirrorMatch {
         Outcome::fail(message)
             .detail("simulated", &simulated)
             .detail("invalid_references", &invalid)
-            .remediate("rem.containerd-mirror", ctx.distribution().await, &vars)
-            .snippet(fix_snippet(dist, &lead.host, resolvable))
+            .remediate(remediation, ctx.distribution().await, &vars)
+            .snippet(snippet)
             .subjects(findings.iter().map(|f| format!("node/{}", f.node)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_k3s_snippet_names_the_host_and_the_restart() {
-        let s = fix_snippet(Distribution::K3s, "registry.local:32000", false);
-        assert!(s.contains("\"registry.local:32000\":"), "{s}");
-        assert!(s.contains("- \"http://127.0.0.1:32000\""), "{s}");
-        assert!(s.contains("sudo systemctl restart k3s"), "{s}");
-        let s = fix_snippet(Distribution::Containerd, "registry.local:32000", true);
-        assert!(s.contains("[host.\"http://registry.local:32000\"]"), "{s}");
     }
 }

@@ -4,7 +4,8 @@
 pub mod config;
 mod config_valid;
 mod image_refs;
-mod mirror_match;
+pub mod fix;
+pub(crate) mod mirror_match;
 pub mod reference;
 pub mod simulate;
 
