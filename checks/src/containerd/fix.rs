@@ -15,6 +15,11 @@ use crate::evidence::HostFacts;
 use crate::evidence::kinds;
 use crate::model::Profile;
 
+/// Where the generated fixes put the registry's CA certificate on a node: the system trust store's source
+/// directory (so `update-ca-certificates` also adds it to the roots), named by hosts.toml `ca` and
+/// registries.yaml `ca_file`.
+pub const NODE_CA_FILE: &str = "/usr/local/share/ca-certificates/mcp-runtime-ca.crt";
+
 /// The production rules apply: `--profile prod`, or setup's `--strict-prod` (`MCP_STRICT_PROD`).
 pub fn production(ctx: &Context) -> bool {
     ctx.profile == Profile::Prod || ctx.config.flag("strict_prod")
