@@ -20,6 +20,7 @@ pub mod config;
 pub mod containerd;
 pub mod dns;
 pub mod http01;
+pub mod images;
 pub mod ingress;
 pub mod node;
 pub mod platform;
@@ -44,5 +45,6 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(tls::checks());
     v.extend(certmanager::checks());
     v.extend(platform::checks());
+    v.extend(images::checks());
     v
 }

@@ -144,7 +144,7 @@ struct Finding {
 }
 
 /// Why a node has no working entry for `host`, in its configuration's words.
-fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
+pub(crate) fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
     if let Some(reg) = &n.registries_yaml
         && let Some(key) = reg.mirrors.keys().find(|k| {
             k.contains("://")
