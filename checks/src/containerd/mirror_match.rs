@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
 use super::fix::{self, needs_etc_hosts, plain_http};
 use super::reference::{self, ImageRef, split_port};
-use super::simulate::{Behavior, ClientFlags, Listener, Proto, World, plan, predict};
+use super::simulate::{
+    Behavior, Class, ClientFlags, Listener, Prediction, Proto, World, plan, predict,
+};
+use super::trust::{RegistryCa, Trust, bundled_registry_ca, node_trust};
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
@@ -47,7 +50,7 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
     }
 }
 
@@ -105,7 +108,12 @@ pub(crate) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcom
 /// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
 /// others HTTPS with a public certificate, all serving the image; `.local` names resolve only through
 /// `/etc/hosts`.
-fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &ImageRef) -> World {
+fn world_for(
+    facts: &HostFacts,
+    endpoints: &[super::simulate::Endpoint],
+    r: &ImageRef,
+    bundled: Option<&RegistryCa>,
+) -> World {
     let mut w = World::default();
     let hosts = facts.etc_hosts();
     let image = match (&r.digest, &r.tag) {
@@ -121,13 +129,25 @@ fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &Ima
         } else if !hosts.contains_key(name) {
             continue;
         }
+        // The bundled registry over HTTPS serves a certificate from mcp-runtime-ca, trusted only where the
+        // node has the CA (`containerd.ca-trust`).
+        let internal = bundled.filter(|ca| ca.pull_host == ep.host);
+        let port = match internal {
+            Some(_) => split_port(&ep.host).1.unwrap_or("443"),
+            None => port,
+        };
         w.listeners.insert(
             format!("{name}:{port}"),
             Listener {
-                proto: if http {
-                    Proto::Http
-                } else {
-                    Proto::Https { ca: String::new() }
+                proto: match internal {
+                    Some(ca) => Proto::Https {
+                        ca: match node_trust(facts, ca) {
+                            Trust::Trusted(_) => String::new(),
+                            _ => UNTRUSTED_CA.into(),
+                        },
+                    },
+                    None if http => Proto::Http,
+                    None => Proto::Https { ca: String::new() },
                 },
                 behavior: Behavior::Registry(BTreeSet::from([image.clone()])),
             },
@@ -136,8 +156,26 @@ fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &Ima
     w
 }
 
+/// The CA name of a registry the node does not trust (no node CA file ends with it).
+const UNTRUSTED_CA: &str = "mcp-runtime-ca (not trusted by this node)";
+
+/// What containerd on this node does with `r`: plan with the node's configuration, then run it against
+/// the network as the node sees it.
+pub(crate) fn predict_on(
+    facts: &HostFacts,
+    r: &ImageRef,
+    bundled: Option<&RegistryCa>,
+) -> (super::simulate::Plan, Prediction) {
+    let n = NodeFacts::from_host(facts);
+    let pl = plan(&n.effective, n.containerd_version, r, &ClientFlags::default());
+    let world = world_for(facts, &pl.endpoints, r, bundled);
+    let p = predict(&pl, r, &world);
+    (pl, p)
+}
+
 struct Finding {
     node: String,
+    class: Class,
     host: String,
     image: String,
     message: String,
@@ -167,10 +205,13 @@ pub(crate) fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
 
 /// Why the lead finding fails, as the remediation that fixes it: a mirror key written as a URL is
 /// `containerd.config-valid`'s finding (one root cause, `rem.containerd-config`); a registry name the failing
-/// nodes cannot resolve is `node.hosts-entry`'s (`rem.registry-hosts-entry`); anything else needs a mirror.
-fn cause(n: &NodeFacts, facts: &HostFacts, host: &str) -> &'static str {
+/// nodes cannot resolve is `node.hosts-entry`'s (`rem.registry-hosts-entry`); an untrusted bundled registry
+/// CA is `containerd.ca-trust`'s (`rem.containerd-ca-trust`); anything else needs a mirror.
+fn cause(n: &NodeFacts, facts: &HostFacts, host: &str, class: Class) -> &'static str {
     let name = split_port(host).0;
-    if n
+    if class == Class::X509UnknownAuthority {
+        "rem.containerd-ca-trust"
+    } else if n
         .registries_yaml
         .as_ref()
         .is_some_and(|reg| reg.mirrors.keys().any(|k| k.contains("://")))
@@ -216,19 +257,13 @@ impl Check for ContainerdMirrorMatch {
             )
             .detail("invalid_references", &invalid);
         }
+        let bundled = bundled_registry_ca(ctx).await.ok();
         let mut findings = Vec::new();
         let mut simulated = Vec::new();
         for (node, facts) in hosts.iter() {
             let n = NodeFacts::from_host(facts);
             for (host, r) in &by_host {
-                let pl = plan(
-                    &n.effective,
-                    n.containerd_version,
-                    r,
-                    &ClientFlags::default(),
-                );
-                let world = world_for(facts, &pl.endpoints, r);
-                let p = predict(&pl, r, &world);
+                let (pl, p) = predict_on(facts, r, bundled.as_ref());
                 simulated.push(json!({
                     "node": node,
                     "image_host": host,
@@ -240,6 +275,7 @@ impl Check for ContainerdMirrorMatch {
                 if !p.ok() {
                     findings.push(Finding {
                         node: node.clone(),
+                        class: p.class,
                         host: host.clone(),
                         image: r.to_string(),
                         message: format!(
@@ -271,7 +307,7 @@ impl Check for ContainerdMirrorMatch {
             return Outcome::error(format!("no facts for node {}", lead.node));
         };
         let lead_node = NodeFacts::from_host(lead_facts);
-        let remediation = cause(&lead_node, lead_facts, &lead.host);
+        let remediation = cause(&lead_node, lead_facts, &lead.host, lead.class);
         let why_lead = lead
             .message
             .rsplit_once(" (")
@@ -285,14 +321,27 @@ impl Check for ContainerdMirrorMatch {
             ("image", lead.image.clone()),
             ("name", split_port(&lead.host).0.to_string()),
             ("why", why_lead),
+            ("ca", "mcp-runtime-ca".into()),
+            (
+                "fingerprint",
+                bundled
+                    .as_ref()
+                    .and_then(|ca| ca.fingerprints.first().cloned())
+                    .unwrap_or_default(),
+            ),
+            ("ca_file", fix::NODE_CA_FILE.into()),
         ]);
-        let access = fix::access_for(
+        let untrusted = lead.class == Class::X509UnknownAuthority;
+        let mut access = fix::access_for(
             &lead.host,
             &failing,
             &hosts,
             fix::registry_node_port(ctx).await,
-            None,
+            untrusted.then(|| fix::NODE_CA_FILE.to_string()),
         );
+        if untrusted {
+            access.endpoint = format!("https://{}", lead.host);
+        }
         let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
         let snippet = fix::snippet(ctx, &hosts, &[access], &names).await;
         let message = findings

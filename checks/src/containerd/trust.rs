@@ -50,6 +50,12 @@ pub async fn bundled_registry_ca(ctx: &Context) -> Result<RegistryCa, Outcome> {
              (tls.registry-cert judges it); the internal CA is not involved"
         )));
     }
+    if crate::tls::cert::is_ip(&pull_host) {
+        return Err(Outcome::skip(format!(
+            "the pull host {pull_host} is an IP address: whether the certificate can serve it is \
+             tls.registry-internal-cert's finding, which comes first"
+        )));
+    }
     for (ns, name, key) in [
         ("registry", "registry-internal-tls", "ca.crt"),
         ("cert-manager", "mcp-runtime-ca", "tls.crt"),

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::check::{Check, Context};
 use crate::containerd::config::NodeFacts;
 use crate::containerd::fix::{self, NODE_CA_FILE, needs_etc_hosts};
-use crate::containerd::mirror_match::why;
+use crate::containerd::mirror_match::{predict_on, why};
+use crate::containerd::trust::bundled_registry_ca;
 use crate::containerd::reference::{self, split_port};
 use crate::containerd::simulate::{ClientFlags, plan};
 use crate::declare_check;
@@ -51,7 +52,7 @@ declare_check! {
         category: "images",
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::NAMESPACES, kinds::PODS, kinds::EVENTS, kinds::NODES, kinds::SERVICES],
+        reads: [kinds::NAMESPACES, kinds::PODS, kinds::EVENTS, kinds::NODES, kinds::SERVICES, kinds::SECRETS],
     }
 }
 
@@ -246,7 +247,8 @@ impl Check for ImagesPullFailures {
                         "; node {node} is {}",
                         arch_of(&node).unwrap_or_else(|| "of unknown architecture".into())
                     ));
-                } else if let Some(cfg) = facts.as_ref().and_then(|f| f.get(&node)).and_then(|f| node_config(f, &image)) {
+                } else if (cause.on_node() || cause == Cause::Refused)
+                    && let Some(cfg) = facts.as_ref().and_then(|f| f.get(&node)).and_then(|f| node_config(f, &image)) {
                     message.push_str(&format!("; node config: {cfg}"));
                 }
                 failures.push(Failure {
@@ -270,8 +272,20 @@ impl Check for ImagesPullFailures {
             .detail("events_read", events_read);
         };
         let same: Vec<&Failure> = failures.iter().filter(|f| f.cause == lead.cause && f.host == lead.host).collect();
+        // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails too.
+        let bundled = bundled_registry_ca(ctx).await.ok();
         let nodes_of: Vec<String> = {
             let mut v: Vec<String> = same.iter().map(|f| f.node.clone()).collect();
+            if lead.cause.on_node()
+                && let (Some(facts), Ok(r)) = (&facts, reference::parse(&lead.image))
+            {
+                v.extend(
+                    facts
+                        .iter()
+                        .filter(|(_, f)| !predict_on(f, &r, bundled.as_ref()).1.ok())
+                        .map(|(n, _)| n.clone()),
+                );
+            }
             v.sort();
             v.dedup();
             v
@@ -290,7 +304,7 @@ impl Check for ImagesPullFailures {
             _ => (
                 "rem.platform-image-pull",
                 vec![match &lead.owner {
-                    Some(d) => format!("deployment/{d}"),
+                    Some(d) => format!("deployment/{}/{d}", lead.namespace),
                     None => format!("pod/{}/{}", lead.namespace, lead.pod),
                 }],
             ),

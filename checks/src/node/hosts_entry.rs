@@ -20,8 +20,9 @@ declare_check! {
     /// can resolve (`registry.local`, any `*.local`, `*.svc.cluster.local`: the node's resolver is not
     /// CoreDNS) is in that node's `/etc/hosts`. The names are: the first host containerd tries for each
     /// image the platform and its MCP servers use (after that node's mirrors, as `containerd.mirror-match`
-    /// simulates them), the mirror endpoints in the node's `registries.yaml`, and the configured registry
-    /// host (`MCP_REGISTRY_ENDPOINT` / `MCP_REGISTRY_HOST`). Node facts carry no DNS answers, so public names
+    /// simulates them; the configured `MCP_REGISTRY_ENDPOINT` / `MCP_REGISTRY_HOST` counts as one), and the
+    /// mirror endpoints in the node's `registries.yaml`. In-cluster service names (`*.svc.cluster.local`) are
+    /// `containerd.mirror-match`'s: their fix is a mirror, not a hosts line. Node facts carry no DNS answers, so public names
     /// are left to the `dns.*` checks; a node whose `/etc/hosts` was not collected is a warning, never a pass.
     ///
     /// ### Why it matters
@@ -51,12 +52,14 @@ declare_check! {
 /// Why a node needs a name: what containerd dials it for.
 type Needs = BTreeMap<String, String>;
 
-/// The names only `/etc/hosts` resolves that containerd on this node dials, each with the reason.
-fn needed_names(n: &NodeFacts, images: &BTreeMap<String, ImageRef>, configured: &[String]) -> Needs {
+/// The names only `/etc/hosts` resolves that containerd on this node dials, each with the reason. In-cluster
+/// service names (`*.svc.cluster.local`) are left out: their documented fix is a mirror to the NodePort
+/// (`containerd.mirror-match`), not a hosts line.
+fn needed_names(n: &NodeFacts, images: &BTreeMap<String, ImageRef>) -> Needs {
     let mut out = Needs::new();
     let mut need = |name: &str, why: String| {
         let name = name.to_ascii_lowercase();
-        if needs_etc_hosts(&name) {
+        if needs_etc_hosts(&name) && !name.ends_with(".svc.cluster.local") {
             out.entry(name).or_insert(why);
         }
     };
@@ -80,12 +83,6 @@ fn needed_names(n: &NodeFacts, images: &BTreeMap<String, ImageRef>, configured: 
                 );
             }
         }
-    }
-    for host in configured {
-        need(
-            split_port(host).0,
-            format!("it is the configured registry host {host}"),
-        );
     }
     out
 }
@@ -117,16 +114,22 @@ impl Check for NodeHostsEntry {
             Err(_) if ctx.mode == crate::model::Mode::Setup => BTreeMap::new(),
             Err(o) => return o,
         };
-        let configured: Vec<String> = ["registry_endpoint", "registry_host"]
+        // The configured registry host is pulled like an image host.
+        let mut images = images;
+        for v in ["registry_endpoint", "registry_host"]
             .iter()
             .filter_map(|k| ctx.config.value(k))
-            .map(|v| crate::config::registry_url::RegistryAddress::parse(v).host_port())
-            .collect();
+        {
+            let host = crate::config::registry_url::RegistryAddress::parse(v).host_port();
+            if let Ok(r) = reference::parse(&format!("{host}/mcp-runtime-operator:latest")) {
+                images.entry(r.domain.clone()).or_insert(r);
+            }
+        }
         let mut missing = Vec::new();
         let mut uncollected = Vec::new();
         let mut checked = BTreeSet::new();
         for (node, facts) in hosts.iter() {
-            let needs = needed_names(&NodeFacts::from_host(facts), &images, &configured);
+            let needs = needed_names(&NodeFacts::from_host(facts), &images);
             if needs.is_empty() {
                 continue;
             }
