@@ -9,7 +9,7 @@ use super::config::NodeFacts;
 use super::fix::{self, needs_etc_hosts};
 use super::mirror_match::platform_images;
 use super::reference::{self, split_port};
-use super::simulate::{ClientFlags, plan};
+use super::simulate::{ClientFlags, Scheme, plan};
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
@@ -115,7 +115,12 @@ fn profile(facts: &HostFacts, hosts: &BTreeSet<String>) -> BTreeMap<Aspect, Stri
         let endpoints: Vec<String> = p
             .endpoints
             .iter()
-            .filter(|e| e.source != "default")
+            // The registry's own HTTPS upstream, tried last anyway, is not configuration unless it carries TLS
+            // settings.
+            .filter(|e| {
+                e.source != "default"
+                    && (e.mirror || e.scheme == Scheme::Http || e.skip_verify || !e.ca.is_empty())
+            })
             .map(|e| {
                 let mut s = e.url();
                 if e.skip_verify {

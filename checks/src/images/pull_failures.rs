@@ -9,7 +9,7 @@ use crate::check::{Check, Context};
 use crate::containerd::config::NodeFacts;
 use crate::containerd::fix::{self, NODE_CA_FILE, needs_etc_hosts};
 use crate::containerd::mirror_match::{predict_on, why};
-use crate::containerd::trust::bundled_registry_ca;
+use crate::containerd::trust::{Trust, bundled_registry_ca, node_trust};
 use crate::containerd::reference::{self, split_port};
 use crate::containerd::simulate::{ClientFlags, plan};
 use crate::declare_check;
@@ -216,6 +216,7 @@ impl Check for ImagesPullFailures {
                 .map(String::from)
         };
         let facts = ctx.evidence.host.nodes().await.ok();
+        let bundled = bundled_registry_ca(ctx).await.ok();
         let mut failures = Vec::new();
         for pod in &pods {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -247,8 +248,17 @@ impl Check for ImagesPullFailures {
                         "; node {node} is {}",
                         arch_of(&node).unwrap_or_else(|| "of unknown architecture".into())
                     ));
+                } else if let (Cause::X509Unknown, Some(ca), Some(f)) =
+                    (cause, bundled.as_ref(), facts.as_ref().and_then(|f| f.get(&node)))
+                {
+                    let trust = match node_trust(f, ca) {
+                        Trust::Trusted(how) => format!("trusts {} by {how}", ca.source),
+                        Trust::Untrusted(why) | Trust::Unknown(why) => why,
+                    };
+                    message.push_str(&format!("; node config: {trust}"));
                 } else if (cause.on_node() || cause == Cause::Refused)
-                    && let Some(cfg) = facts.as_ref().and_then(|f| f.get(&node)).and_then(|f| node_config(f, &image)) {
+                    && let Some(cfg) = facts.as_ref().and_then(|f| f.get(&node)).and_then(|f| node_config(f, &image))
+                {
                     message.push_str(&format!("; node config: {cfg}"));
                 }
                 failures.push(Failure {
@@ -273,7 +283,6 @@ impl Check for ImagesPullFailures {
         };
         let same: Vec<&Failure> = failures.iter().filter(|f| f.cause == lead.cause && f.host == lead.host).collect();
         // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails too.
-        let bundled = bundled_registry_ca(ctx).await.ok();
         let nodes_of: Vec<String> = {
             let mut v: Vec<String> = same.iter().map(|f| f.node.clone()).collect();
             if lead.cause.on_node()
@@ -329,7 +338,13 @@ impl Check for ImagesPullFailures {
             ("why", lead.cause.phrase().to_string()),
             ("ca", "mcp-runtime-ca".to_string()),
             ("ca_file", NODE_CA_FILE.to_string()),
-            ("fingerprint", "compare with the node's CA files".to_string()),
+            (
+                "fingerprint",
+                bundled
+                    .as_ref()
+                    .and_then(|ca| ca.fingerprints.first().cloned())
+                    .unwrap_or_default(),
+            ),
             ("pull_host", lead.host.clone()),
             ("registry_host", ctx.config.public_hosts().registry.map(|s| s.value).unwrap_or_else(|| "registry.<domain>".into())),
             // The architecture to keep: the other nodes', when this node is the odd one out.
