@@ -200,7 +200,6 @@ impl Check for ContainerdInsecureInProd {
         };
         let images = match platform_images(ctx).await {
             Ok(i) => i,
-            Err(_) if ctx.mode == crate::model::Mode::Setup => Vec::new(),
             Err(o) => return o,
         };
         let configured: Vec<String> = ["registry_endpoint", "registry_host"]

@@ -192,7 +192,6 @@ impl Check for ContainerdNodeDrift {
             .collect();
         let images = match platform_images(ctx).await {
             Ok(i) => i,
-            Err(_) if ctx.mode == crate::model::Mode::Setup => Vec::new(),
             Err(o) => return o,
         };
         let mut registry_hosts: BTreeSet<String> = images

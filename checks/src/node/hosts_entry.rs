@@ -110,8 +110,6 @@ impl Check for NodeHostsEntry {
                 .filter_map(|i| reference::parse(i).ok())
                 .map(|r| (r.domain.clone(), r))
                 .collect(),
-            // Before install there are no images: the configured host and the mirrors still count.
-            Err(_) if ctx.mode == crate::model::Mode::Setup => BTreeMap::new(),
             Err(o) => return o,
         };
         // The configured registry host is pulled like an image host.
