@@ -533,7 +533,9 @@ fn node_registry_fixtures_name_the_cause_print_the_fix_and_share_one_root_cause(
             message: &[
                 "mcp-worker-2 has no mirror for registry.local:32000; mcp-cp-1, mcp-ingress-1 and mcp-worker-1 have registry.local:32000 sent to http://registry.local:32000/v2",
             ],
-            snippet: &["  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\""],
+            snippet: &[
+                "  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\"",
+            ],
             cause_checks: &["containerd.mirror-match", "containerd.node-drift"],
         },
         Case {
@@ -609,7 +611,10 @@ fn node_registry_fixtures_name_the_cause_print_the_fix_and_share_one_root_cause(
         assert_eq!(check["status"], "fail", "fixtures/{name} {}", c.check);
         let got = check["message"].as_str().unwrap();
         for needle in c.message {
-            assert!(got.contains(needle), "fixtures/{name}: {needle:?} not in {got}");
+            assert!(
+                got.contains(needle),
+                "fixtures/{name}: {needle:?} not in {got}"
+            );
         }
         let subj: Vec<&str> = check["subjects"]
             .as_array()
@@ -620,7 +625,10 @@ fn node_registry_fixtures_name_the_cause_print_the_fix_and_share_one_root_cause(
         assert_eq!(subj, c.subjects, "fixtures/{name}");
         let snippet = check["remediation"]["snippet"].as_str().unwrap_or("");
         for needle in c.snippet {
-            assert!(snippet.contains(needle), "fixtures/{name}: {needle:?} not in {snippet}");
+            assert!(
+                snippet.contains(needle),
+                "fixtures/{name}: {needle:?} not in {snippet}"
+            );
         }
         let remediation = check["remediation"]["id"].as_str().unwrap();
         let causes: Vec<&Value> = report["root_causes"]

@@ -165,7 +165,9 @@ fn kind(out: &mut String, access: &[RegistryAccess], nodes: &[String]) {
     } else {
         nodes.join(" ")
     };
-    out.push_str("\n# on the running cluster's nodes (hosts.toml is read on every pull, no restart):\n");
+    out.push_str(
+        "\n# on the running cluster's nodes (hosts.toml is read on every pull, no restart):\n",
+    );
     for a in access {
         out.push_str(&format!(
             "for node in {nodes}; do\n  docker exec \"$node\" mkdir -p \"/etc/containerd/certs.d/{h}\"\n  cat <<'EOF' | docker exec -i \"$node\" cp /dev/stdin \"/etc/containerd/certs.d/{h}/hosts.toml\"\n{}EOF\ndone\n",
@@ -256,7 +258,12 @@ mod tests {
     #[test]
     fn k3s_mirrors_the_exact_host_and_restarts() {
         let s = registry_snippet(Distribution::K3s, &dev(), &[], false);
-        assert!(s.contains("  \"registry.local:32000\":\n    endpoint:\n      - \"http://127.0.0.1:32000\""), "{s}");
+        assert!(
+            s.contains(
+                "  \"registry.local:32000\":\n    endpoint:\n      - \"http://127.0.0.1:32000\""
+            ),
+            "{s}"
+        );
         assert!(s.contains("127.0.0.1 registry.local"), "{s}");
         assert!(s.contains("sudo systemctl restart k3s"), "{s}");
     }
@@ -266,15 +273,30 @@ mod tests {
         let nodes = vec!["kind-control-plane".to_string()];
         let kind = registry_snippet(Distribution::Kind, &dev(), &nodes, false);
         assert!(kind.contains("containerdConfigPatches:"), "{kind}");
-        assert!(kind.contains("for node in kind-control-plane; do"), "{kind}");
+        assert!(
+            kind.contains("for node in kind-control-plane; do"),
+            "{kind}"
+        );
         assert!(kind.contains("[host.\"http://127.0.0.1:32000\"]"), "{kind}");
         let mk = registry_snippet(Distribution::Minikube, &dev(), &[], false);
-        assert!(mk.contains("minikube start --insecure-registry=registry.local:32000"), "{mk}");
+        assert!(
+            mk.contains("minikube start --insecure-registry=registry.local:32000"),
+            "{mk}"
+        );
         let dd = registry_snippet(Distribution::DockerDesktop, &dev(), &[], false);
-        assert!(dd.contains("\"insecure-registries\": [\"registry.local:32000\"]"), "{dd}");
+        assert!(
+            dd.contains("\"insecure-registries\": [\"registry.local:32000\"]"),
+            "{dd}"
+        );
         let g = registry_snippet(Distribution::Generic, &dev(), &[], false);
-        assert!(g.contains("config_path = \"/etc/containerd/certs.d\""), "{g}");
-        assert!(g.contains("/etc/containerd/certs.d/registry.local:32000/hosts.toml"), "{g}");
+        assert!(
+            g.contains("config_path = \"/etc/containerd/certs.d\""),
+            "{g}"
+        );
+        assert!(
+            g.contains("/etc/containerd/certs.d/registry.local:32000/hosts.toml"),
+            "{g}"
+        );
         assert!(g.contains("sudo systemctl restart containerd"), "{g}");
     }
 
@@ -285,7 +307,10 @@ mod tests {
         let s = registry_snippet(Distribution::K3s, &a, &[], true);
         assert!(!s.contains("http://"), "{s}");
         assert!(s.contains("- \"https://registry.local:32000\""), "{s}");
-        assert!(s.contains("ca_file: \"/etc/rancher/k3s/mcp-runtime-ca.crt\""), "{s}");
+        assert!(
+            s.contains("ca_file: \"/etc/rancher/k3s/mcp-runtime-ca.crt\""),
+            "{s}"
+        );
         assert!(!s.contains("127.0.0.1 registry.local"), "{s}");
         let dd = registry_snippet(Distribution::DockerDesktop, &a, &[], true);
         assert!(!dd.contains("insecure-registries"), "{dd}");

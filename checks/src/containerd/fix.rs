@@ -62,7 +62,8 @@ pub async fn registry_node_port(ctx: &Context) -> Option<u64> {
         .get(&kinds::SERVICES, Some("registry"), "registry")
         .await
         .ok()??;
-    svc.pointer("/spec/ports/0/nodePort").and_then(Value::as_u64)
+    svc.pointer("/spec/ports/0/nodePort")
+        .and_then(Value::as_u64)
 }
 
 /// How `nodes` should reach `host`: a plain-HTTP dev registry through its name when every node resolves it,
@@ -86,7 +87,10 @@ pub fn access_for(
         (format!("https://{host}"), None)
     } else if resolves_everywhere {
         (format!("http://{host}"), None)
-    } else if let Some(port) = node_port.map(|p| p.to_string()).or_else(|| split_port(host).1.map(String::from)) {
+    } else if let Some(port) = node_port
+        .map(|p| p.to_string())
+        .or_else(|| split_port(host).1.map(String::from))
+    {
         (format!("http://127.0.0.1:{port}"), None)
     } else {
         (

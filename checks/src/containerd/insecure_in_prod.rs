@@ -64,7 +64,13 @@ fn endpoint_host(url: &str) -> &str {
 fn insecure_settings(facts: &HostFacts, registry_names: &BTreeSet<String>) -> Vec<String> {
     let mut out = Vec::new();
     let n = NodeFacts::from_host(facts);
-    let wildcard = |key: &str| if key == "*" { " (a wildcard: every registry)" } else { "" };
+    let wildcard = |key: &str| {
+        if key == "*" {
+            " (a wildcard: every registry)"
+        } else {
+            ""
+        }
+    };
     if let Some(reg) = &n.registries_yaml {
         for (key, m) in &reg.mirrors {
             for ep in m.endpoint.iter().filter(|e| e.starts_with("http://")) {
@@ -125,16 +131,29 @@ fn insecure_settings(facts: &HostFacts, registry_names: &BTreeSet<String>) -> Ve
         } else {
             ""
         };
-        for e in h.hosts.iter().chain(h.server.as_ref().map(|_| &h.server_entry)) {
+        for e in h
+            .hosts
+            .iter()
+            .chain(h.server.as_ref().map(|_| &h.server_entry))
+        {
             if e.url.starts_with("http://") {
-                out.push(format!("{path} sends requests to plain HTTP {}{dir_wildcard}", e.url));
+                out.push(format!(
+                    "{path} sends requests to plain HTTP {}{dir_wildcard}",
+                    e.url
+                ));
             }
             if e.skip_verify {
-                out.push(format!("{path} sets skip_verify for {}{dir_wildcard}", e.url));
+                out.push(format!(
+                    "{path} sets skip_verify for {}{dir_wildcard}",
+                    e.url
+                ));
             }
         }
     }
-    if let Some(text) = facts.files.get(DOCKER_DAEMON).and_then(|f| f.content.as_deref())
+    if let Some(text) = facts
+        .files
+        .get(DOCKER_DAEMON)
+        .and_then(|f| f.content.as_deref())
         && let Ok(doc) = serde_json::from_str::<serde_json::Value>(text)
     {
         for entry in doc["insecure-registries"].as_array().into_iter().flatten() {
@@ -144,7 +163,9 @@ fn insecure_settings(facts: &HostFacts, registry_names: &BTreeSet<String>) -> Ve
             } else {
                 ""
             };
-            out.push(format!("{DOCKER_DAEMON} lists insecure registry {entry}{cidr}"));
+            out.push(format!(
+                "{DOCKER_DAEMON} lists insecure registry {entry}{cidr}"
+            ));
         }
     }
     for (name, addrs) in facts.etc_hosts() {
@@ -157,7 +178,11 @@ fn insecure_settings(facts: &HostFacts, registry_names: &BTreeSet<String>) -> Ve
 
 /// Every registry name in play: image hosts, the configured registry, and each node's mirror keys and
 /// endpoint hosts.
-fn registry_names(images: &[String], configured: &[String], hosts: &[&HostFacts]) -> BTreeSet<String> {
+fn registry_names(
+    images: &[String],
+    configured: &[String],
+    hosts: &[&HostFacts],
+) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = images
         .iter()
         .filter_map(|i| reference::parse(i).ok())
@@ -270,8 +295,14 @@ mod tests {
 
     #[tokio::test]
     async fn dev_settings_fail_under_prod_and_skip_under_dev() {
-        let files = [(K3S_REGISTRIES, DEV), ("/etc/hosts", "127.0.0.1 localhost registry.local\n")];
-        let o = node(&files).profile(Profile::Prod).run(&ContainerdInsecureInProd).await;
+        let files = [
+            (K3S_REGISTRIES, DEV),
+            ("/etc/hosts", "127.0.0.1 localhost registry.local\n"),
+        ];
+        let o = node(&files)
+            .profile(Profile::Prod)
+            .run(&ContainerdInsecureInProd)
+            .await;
         expect(
             &o,
             Status::Fail,
@@ -295,7 +326,10 @@ mod tests {
     #[tokio::test]
     async fn docker_cidrs_and_hosts_toml_fail_and_tls_passes() {
         let o = node(&[
-            (DOCKER_DAEMON, "{\"insecure-registries\": [\"10.96.0.0/12\"]}"),
+            (
+                DOCKER_DAEMON,
+                "{\"insecure-registries\": [\"10.96.0.0/12\"]}",
+            ),
             (
                 "/etc/containerd/certs.d/_default/hosts.toml",
                 "[host.\"https://m.example.com\"]\n  skip_verify = true\n",
@@ -304,7 +338,14 @@ mod tests {
         .profile(Profile::Prod)
         .run(&ContainerdInsecureInProd)
         .await;
-        expect(&o, Status::Fail, &["10.96.0.0/12 (a CIDR", "skip_verify for https://m.example.com (the _default"]);
+        expect(
+            &o,
+            Status::Fail,
+            &[
+                "10.96.0.0/12 (a CIDR",
+                "skip_verify for https://m.example.com (the _default",
+            ],
+        );
         let o = node(&[(
             K3S_REGISTRIES,
             "mirrors:\n  registry.example.com:\n    endpoint: [\"https://registry.example.com\"]\n",

@@ -167,7 +167,12 @@ pub(crate) fn predict_on(
     bundled: Option<&RegistryCa>,
 ) -> (super::simulate::Plan, Prediction) {
     let n = NodeFacts::from_host(facts);
-    let pl = plan(&n.effective, n.containerd_version, r, &ClientFlags::default());
+    let pl = plan(
+        &n.effective,
+        n.containerd_version,
+        r,
+        &ClientFlags::default(),
+    );
     let world = world_for(facts, &pl.endpoints, r, bundled);
     let p = predict(&pl, r, &world);
     (pl, p)

@@ -51,7 +51,10 @@ declare_check! {
 }
 
 fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    let effect_ok = t.effect.as_deref().is_none_or(|e| e.is_empty() || e == taint.effect);
+    let effect_ok = t
+        .effect
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e == taint.effect);
     let key_ok = match t.key.as_deref() {
         None | Some("") => t.operator.as_deref() == Some("Exists"),
         Some(k) => {
@@ -111,7 +114,12 @@ fn profile(facts: &HostFacts, hosts: &BTreeSet<String>) -> BTreeMap<Aspect, Stri
         let Ok(r) = reference::parse(&format!("{host}/mcp-doctor/drift-probe:latest")) else {
             continue;
         };
-        let p = plan(&n.effective, n.containerd_version, &r, &ClientFlags::default());
+        let p = plan(
+            &n.effective,
+            n.containerd_version,
+            &r,
+            &ClientFlags::default(),
+        );
         let endpoints: Vec<String> = p
             .endpoints
             .iter()
@@ -201,12 +209,17 @@ impl Check for ContainerdNodeDrift {
             .collect();
         for k in ["registry_endpoint", "registry_host"] {
             if let Some(v) = ctx.config.value(k) {
-                registry_hosts.insert(crate::config::registry_url::RegistryAddress::parse(v).host_port());
+                registry_hosts
+                    .insert(crate::config::registry_url::RegistryAddress::parse(v).host_port());
             }
         }
         for f in facts.values() {
             if let Some(reg) = NodeFacts::from_host(f).registries_yaml {
-                registry_hosts.extend(reg.mirrors.into_keys().filter(|k| k != "*" && !k.contains("://")));
+                registry_hosts.extend(
+                    reg.mirrors
+                        .into_keys()
+                        .filter(|k| k != "*" && !k.contains("://")),
+                );
             }
         }
         let mut eligible = Vec::new();
@@ -263,7 +276,11 @@ impl Check for ContainerdNodeDrift {
                     and_list(&without_facts)
                 ))
                 .detail("excluded", &excluded)
-                .remediate("rem.collect-host-facts", ctx.distribution().await, &Vars::new())
+                .remediate(
+                    "rem.collect-host-facts",
+                    ctx.distribution().await,
+                    &Vars::new(),
+                )
                 .subjects(without_facts.iter().map(|n| format!("node/{n}")));
             }
             return o;
@@ -273,10 +290,22 @@ impl Check for ContainerdNodeDrift {
             .map(|(a, rv, rn, odd)| {
                 let odd_text = odd
                     .iter()
-                    .map(|(v, ns)| format!("{} {} {}", and_list(ns), if ns.len() == 1 { "has" } else { "have" }, describe(a, v)))
+                    .map(|(v, ns)| {
+                        format!(
+                            "{} {} {}",
+                            and_list(ns),
+                            if ns.len() == 1 { "has" } else { "have" },
+                            describe(a, v)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
-                format!("{odd_text}; {} {} {}", and_list(rn), if rn.len() == 1 { "has" } else { "have" }, describe(a, rv))
+                format!(
+                    "{odd_text}; {} {} {}",
+                    and_list(rn),
+                    if rn.len() == 1 { "has" } else { "have" },
+                    describe(a, rv)
+                )
             })
             .collect::<Vec<_>>()
             .join("; ");
@@ -299,7 +328,10 @@ impl Check for ContainerdNodeDrift {
                     .and_then(|e| e.split(' ').next())
                     .filter(|e| !e.is_empty())
                     .map(|e| e.trim_end_matches("/v2").to_string());
-                let reference_facts: Vec<&HostFacts> = reference_nodes.iter().filter_map(|n| facts.get(n)).collect();
+                let reference_facts: Vec<&HostFacts> = reference_nodes
+                    .iter()
+                    .filter_map(|n| facts.get(n))
+                    .collect();
                 let mut a = fix::access_for(&host, &reference_facts, &facts, None, None);
                 if let (Aspect::Mirror(_), Some(e)) = (aspect, endpoint) {
                     a.endpoint = e;
@@ -307,7 +339,14 @@ impl Check for ContainerdNodeDrift {
                 if let Aspect::HostsEntry(name) = aspect
                     && !reference_value.is_empty()
                 {
-                    a.hosts_line = Some((reference_value.split(", ").next().unwrap_or_default().to_string(), name.clone()));
+                    a.hosts_line = Some((
+                        reference_value
+                            .split(", ")
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                        name.clone(),
+                    ));
                 }
                 if ca_differs {
                     a.ca_file = Some(fix::NODE_CA_FILE.into());
@@ -321,7 +360,14 @@ impl Check for ContainerdNodeDrift {
             ("image_host", access.host.clone()),
             ("image", access.host.clone()),
             ("name", split_port(&access.host).0.to_string()),
-            ("address", access.hosts_line.as_ref().map(|(a, _)| a.clone()).unwrap_or_default()),
+            (
+                "address",
+                access
+                    .hosts_line
+                    .as_ref()
+                    .map(|(a, _)| a.clone())
+                    .unwrap_or_default(),
+            ),
             ("why", message.clone()),
             ("ca", "mcp-runtime-ca".into()),
             ("ca_file", fix::NODE_CA_FILE.into()),
@@ -330,7 +376,11 @@ impl Check for ContainerdNodeDrift {
         Outcome::fail(message)
             .detail("excluded", &excluded)
             .detail("without_facts", &without_facts)
-            .remediate(aspect.remediation(ca_differs), ctx.distribution().await, &vars)
+            .remediate(
+                aspect.remediation(ca_differs),
+                ctx.distribution().await,
+                &vars,
+            )
             .snippet(snippet)
             .subjects(odd_nodes.iter().map(|n| format!("node/{n}")))
     }

@@ -43,7 +43,11 @@ pub async fn bundled_registry_ca(ctx: &Context) -> Result<RegistryCa, Outcome> {
         .unwrap_or(DEFAULT_PULL_HOST)
         .trim()
         .to_ascii_lowercase();
-    let public = ctx.config.public_hosts().registry.map(|s| s.value.trim().to_ascii_lowercase());
+    let public = ctx
+        .config
+        .public_hosts()
+        .registry
+        .map(|s| s.value.trim().to_ascii_lowercase());
     if public.as_deref() == Some(host_only(&pull_host)) {
         return Err(Outcome::skip(format!(
             "nodes pull from {pull_host} through the ingress, whose certificate is the public registry-tls \
@@ -112,7 +116,12 @@ pub fn node_trust(facts: &HostFacts, ca: &RegistryCa) -> Trust {
     let Ok(r) = reference::parse(&format!("{}/mcp-doctor/trust-probe:latest", ca.pull_host)) else {
         return Trust::Untrusted(format!("{} is not a registry host", ca.pull_host));
     };
-    let p = plan(&n.effective, n.containerd_version, &r, &ClientFlags::default());
+    let p = plan(
+        &n.effective,
+        n.containerd_version,
+        &r,
+        &ClientFlags::default(),
+    );
     let Some(ep) = p.endpoints.first() else {
         return Trust::Untrusted("containerd has no endpoint for it".into());
     };
@@ -120,10 +129,12 @@ pub fn node_trust(facts: &HostFacts, ca: &RegistryCa) -> Trust {
         return Trust::Trusted(format!("{} skips verification (skip_verify)", ep.source));
     }
     let matches = |path: &str| {
-        facts
-            .files
-            .get(path)
-            .map(|f| (f.sha256.iter().any(|fp| ca.fingerprints.contains(fp)), f.sha256.is_empty()))
+        facts.files.get(path).map(|f| {
+            (
+                f.sha256.iter().any(|fp| ca.fingerprints.contains(fp)),
+                f.sha256.is_empty(),
+            )
+        })
     };
     let mut unknown = None;
     for path in &ep.ca {
@@ -134,9 +145,10 @@ pub fn node_trust(facts: &HostFacts, ca: &RegistryCa) -> Trust {
         }
     }
     for (path, f) in &facts.files {
-        let in_store = TRUST_STORE_DIRS
-            .iter()
-            .any(|d| path.strip_prefix(d).is_some_and(|rest| rest.starts_with('/')));
+        let in_store = TRUST_STORE_DIRS.iter().any(|d| {
+            path.strip_prefix(d)
+                .is_some_and(|rest| rest.starts_with('/'))
+        });
         if in_store && f.sha256.iter().any(|fp| ca.fingerprints.contains(fp)) {
             return Trust::Trusted(format!("the system trust store ({path})"));
         }
@@ -147,7 +159,11 @@ pub fn node_trust(facts: &HostFacts, ca: &RegistryCa) -> Trust {
         ));
     }
     let used = if ep.ca.is_empty() {
-        format!("no CA file for {} ({}) and the CA is not in the system trust store", ep.url(), ep.source)
+        format!(
+            "no CA file for {} ({}) and the CA is not in the system trust store",
+            ep.url(),
+            ep.source
+        )
     } else {
         format!(
             "{} names {} for {}, which holds a different CA, and the CA is not in the system trust store",

@@ -9,9 +9,9 @@ use crate::check::{Check, Context};
 use crate::containerd::config::NodeFacts;
 use crate::containerd::fix::{self, NODE_CA_FILE, needs_etc_hosts};
 use crate::containerd::mirror_match::{predict_on, why};
-use crate::containerd::trust::{Trust, bundled_registry_ca, node_trust};
 use crate::containerd::reference::{self, split_port};
 use crate::containerd::simulate::{ClientFlags, plan};
+use crate::containerd::trust::{Trust, bundled_registry_ca, node_trust};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
 use crate::evidence::kinds;
@@ -87,7 +87,12 @@ impl Cause {
             Cause::NoSuchHost
         } else if has("connection refused") {
             Cause::Refused
-        } else if has("401 unauthorized") || has("403 forbidden") || has("authorization failed") || has("unauthorized: ") || has("denied:") {
+        } else if has("401 unauthorized")
+            || has("403 forbidden")
+            || has("authorization failed")
+            || has("unauthorized: ")
+            || has("denied:")
+        {
             Cause::Auth
         } else if has("not found") || has("manifest unknown") {
             Cause::NotFound
@@ -100,10 +105,18 @@ impl Cause {
 
     fn phrase(self) -> &'static str {
         match self {
-            Cause::ArchMismatch => "the image is built for another CPU architecture (exec format error)",
-            Cause::HttpToHttps => "the registry speaks plain HTTP but containerd used HTTPS (http: server gave HTTP response to HTTPS client)",
-            Cause::X509IpSans => "the image host is an IP address the registry certificate does not cover (x509: cannot validate certificate ... doesn't contain any IP SANs)",
-            Cause::X509Unknown => "the node does not trust the CA of the registry certificate (x509: certificate signed by unknown authority)",
+            Cause::ArchMismatch => {
+                "the image is built for another CPU architecture (exec format error)"
+            }
+            Cause::HttpToHttps => {
+                "the registry speaks plain HTTP but containerd used HTTPS (http: server gave HTTP response to HTTPS client)"
+            }
+            Cause::X509IpSans => {
+                "the image host is an IP address the registry certificate does not cover (x509: cannot validate certificate ... doesn't contain any IP SANs)"
+            }
+            Cause::X509Unknown => {
+                "the node does not trust the CA of the registry certificate (x509: certificate signed by unknown authority)"
+            }
             Cause::NoSuchHost => "the node cannot resolve the registry name (no such host)",
             Cause::Refused => "nothing listens at the registry address (connection refused)",
             Cause::Auth => "the registry refused the node's credentials (401/403)",
@@ -115,7 +128,10 @@ impl Cause {
 
     /// The node's registry configuration is the cause (the fix is on the node).
     fn on_node(self) -> bool {
-        matches!(self, Cause::HttpToHttps | Cause::X509Unknown | Cause::NoSuchHost)
+        matches!(
+            self,
+            Cause::HttpToHttps | Cause::X509Unknown | Cause::NoSuchHost
+        )
     }
 }
 
@@ -148,7 +164,9 @@ fn event_messages(events: &[Value], namespace: &str, pod: &str) -> Vec<String> {
         .filter(|e| {
             e.pointer("/involvedObject/kind").and_then(Value::as_str) == Some("Pod")
                 && e.pointer("/involvedObject/name").and_then(Value::as_str) == Some(pod)
-                && e.pointer("/involvedObject/namespace").and_then(Value::as_str) == Some(namespace)
+                && e.pointer("/involvedObject/namespace")
+                    .and_then(Value::as_str)
+                    == Some(namespace)
         })
         .filter_map(|e| e.get("message").and_then(Value::as_str).map(String::from))
         .collect()
@@ -164,7 +182,11 @@ fn stuck(cs: &ContainerStatus) -> Option<(String, String)> {
         }
         "CrashLoopBackOff" => {
             let last = cs.last_state.as_ref()?.terminated.as_ref()?;
-            let text = format!("{} {}", last.reason.as_deref().unwrap_or(""), last.message.as_deref().unwrap_or(""));
+            let text = format!(
+                "{} {}",
+                last.reason.as_deref().unwrap_or(""),
+                last.message.as_deref().unwrap_or("")
+            );
             text.contains("exec format error").then_some((reason, text))
         }
         _ => None,
@@ -175,7 +197,12 @@ fn stuck(cs: &ContainerStatus) -> Option<(String, String)> {
 fn node_config(facts: &HostFacts, image: &str) -> Option<String> {
     let r = reference::parse(image).ok()?;
     let n = NodeFacts::from_host(facts);
-    let p = plan(&n.effective, n.containerd_version, &r, &ClientFlags::default());
+    let p = plan(
+        &n.effective,
+        n.containerd_version,
+        &r,
+        &ClientFlags::default(),
+    );
     let first = p.endpoints.first()?;
     Some(format!(
         "containerd sends {} to {} ({}): {}",
@@ -221,24 +248,42 @@ impl Check for ImagesPullFailures {
         for pod in &pods {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
             let name = pod.metadata.name.clone().unwrap_or_default();
-            let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "?".into());
+            let node = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_else(|| "?".into());
             let statuses = pod.status.iter().flat_map(|s| {
-                s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten())
+                s.init_container_statuses
+                    .iter()
+                    .flatten()
+                    .chain(s.container_statuses.iter().flatten())
             });
             for cs in statuses {
-                let Some((reason, text)) = stuck(cs) else { continue };
+                let Some((reason, text)) = stuck(cs) else {
+                    continue;
+                };
                 let events = event_messages(&events, &ns, &name);
-                let all_text = std::iter::once(text.clone()).chain(events.iter().cloned()).collect::<Vec<_>>().join("\n");
+                let all_text = std::iter::once(text.clone())
+                    .chain(events.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 let cause = Cause::of(&reason, &all_text);
                 let image = pod
                     .spec
                     .as_ref()
                     .and_then(|s| {
-                        s.init_containers.iter().flatten().chain(s.containers.iter()).find(|c| c.name == cs.name)
+                        s.init_containers
+                            .iter()
+                            .flatten()
+                            .chain(s.containers.iter())
+                            .find(|c| c.name == cs.name)
                     })
                     .and_then(|c| c.image.clone())
                     .unwrap_or_else(|| cs.image.clone());
-                let host = reference::parse(&image).map(|r| r.domain).unwrap_or_default();
+                let host = reference::parse(&image)
+                    .map(|r| r.domain)
+                    .unwrap_or_default();
                 let mut message = format!(
                     "pod {ns}/{name} on node {node}: {image}: {} ({reason})",
                     cause.phrase()
@@ -248,16 +293,21 @@ impl Check for ImagesPullFailures {
                         "; node {node} is {}",
                         arch_of(&node).unwrap_or_else(|| "of unknown architecture".into())
                     ));
-                } else if let (Cause::X509Unknown, Some(ca), Some(f)) =
-                    (cause, bundled.as_ref(), facts.as_ref().and_then(|f| f.get(&node)))
-                {
+                } else if let (Cause::X509Unknown, Some(ca), Some(f)) = (
+                    cause,
+                    bundled.as_ref(),
+                    facts.as_ref().and_then(|f| f.get(&node)),
+                ) {
                     let trust = match node_trust(f, ca) {
                         Trust::Trusted(how) => format!("trusts {} by {how}", ca.source),
                         Trust::Untrusted(why) | Trust::Unknown(why) => why,
                     };
                     message.push_str(&format!("; node config: {trust}"));
                 } else if (cause.on_node() || cause == Cause::Refused)
-                    && let Some(cfg) = facts.as_ref().and_then(|f| f.get(&node)).and_then(|f| node_config(f, &image))
+                    && let Some(cfg) = facts
+                        .as_ref()
+                        .and_then(|f| f.get(&node))
+                        .and_then(|f| node_config(f, &image))
                 {
                     message.push_str(&format!("; node config: {cfg}"));
                 }
@@ -281,7 +331,10 @@ impl Check for ImagesPullFailures {
             ))
             .detail("events_read", events_read);
         };
-        let same: Vec<&Failure> = failures.iter().filter(|f| f.cause == lead.cause && f.host == lead.host).collect();
+        let same: Vec<&Failure> = failures
+            .iter()
+            .filter(|f| f.cause == lead.cause && f.host == lead.host)
+            .collect();
         // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails too.
         let nodes_of: Vec<String> = {
             let mut v: Vec<String> = same.iter().map(|f| f.node.clone()).collect();
@@ -301,15 +354,34 @@ impl Check for ImagesPullFailures {
         };
         let name = split_port(&lead.host).0.to_string();
         let (remediation, subjects): (&str, Vec<String>) = match lead.cause {
-            Cause::HttpToHttps => ("rem.containerd-mirror", nodes_of.iter().map(|n| format!("node/{n}")).collect()),
-            Cause::NoSuchHost if needs_etc_hosts(&name) => {
-                ("rem.registry-hosts-entry", nodes_of.iter().map(|n| format!("node/{n}")).collect())
-            }
-            Cause::X509Unknown => ("rem.containerd-ca-trust", nodes_of.iter().map(|n| format!("node/{n}")).collect()),
-            Cause::X509IpSans => ("rem.registry-pull-host-ip", vec![format!("secret/registry/registry-internal-tls")]),
-            Cause::Refused => ("rem.image-pull-refused", nodes_of.iter().map(|n| format!("node/{n}")).collect()),
-            Cause::Auth => ("rem.image-pull-auth", vec![format!("pod/{}/{}", lead.namespace, lead.pod)]),
-            Cause::ArchMismatch => ("rem.mixed-architecture", nodes_of.iter().map(|n| format!("node/{n}")).collect()),
+            Cause::HttpToHttps => (
+                "rem.containerd-mirror",
+                nodes_of.iter().map(|n| format!("node/{n}")).collect(),
+            ),
+            Cause::NoSuchHost if needs_etc_hosts(&name) => (
+                "rem.registry-hosts-entry",
+                nodes_of.iter().map(|n| format!("node/{n}")).collect(),
+            ),
+            Cause::X509Unknown => (
+                "rem.containerd-ca-trust",
+                nodes_of.iter().map(|n| format!("node/{n}")).collect(),
+            ),
+            Cause::X509IpSans => (
+                "rem.registry-pull-host-ip",
+                vec![format!("secret/registry/registry-internal-tls")],
+            ),
+            Cause::Refused => (
+                "rem.image-pull-refused",
+                nodes_of.iter().map(|n| format!("node/{n}")).collect(),
+            ),
+            Cause::Auth => (
+                "rem.image-pull-auth",
+                vec![format!("pod/{}/{}", lead.namespace, lead.pod)],
+            ),
+            Cause::ArchMismatch => (
+                "rem.mixed-architecture",
+                nodes_of.iter().map(|n| format!("node/{n}")).collect(),
+            ),
             _ => (
                 "rem.platform-image-pull",
                 vec![match &lead.owner {
@@ -333,7 +405,10 @@ impl Check for ImagesPullFailures {
             ("address", "127.0.0.1".to_string()),
             ("namespace", lead.namespace.clone()),
             ("pod", lead.pod.clone()),
-            ("deployment", lead.owner.clone().unwrap_or_else(|| lead.pod.clone())),
+            (
+                "deployment",
+                lead.owner.clone().unwrap_or_else(|| lead.pod.clone()),
+            ),
             ("secret", "registry-pull-creds".to_string()),
             ("why", lead.cause.phrase().to_string()),
             ("ca", "mcp-runtime-ca".to_string()),
@@ -346,11 +421,29 @@ impl Check for ImagesPullFailures {
                     .unwrap_or_default(),
             ),
             ("pull_host", lead.host.clone()),
-            ("registry_host", ctx.config.public_hosts().registry.map(|s| s.value).unwrap_or_else(|| "registry.<domain>".into())),
+            (
+                "registry_host",
+                ctx.config
+                    .public_hosts()
+                    .registry
+                    .map(|s| s.value)
+                    .unwrap_or_else(|| "registry.<domain>".into()),
+            ),
             // The architecture to keep: the other nodes', when this node is the odd one out.
-            ("arch", if other_arch.is_empty() { arch.clone() } else { other_arch_label(&nodes, &other_arch) }),
+            (
+                "arch",
+                if other_arch.is_empty() {
+                    arch.clone()
+                } else {
+                    other_arch_label(&nodes, &other_arch)
+                },
+            ),
         ]);
-        let message = failures.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ");
+        let message = failures
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
         let mut out = Outcome::fail(message)
             .detail("events_read", events_read)
             .detail(
@@ -367,8 +460,13 @@ impl Check for ImagesPullFailures {
         {
             let failing: Vec<&HostFacts> = nodes_of.iter().filter_map(|n| facts.get(n)).collect();
             let ca = (lead.cause == Cause::X509Unknown).then(|| NODE_CA_FILE.to_string());
-            let mut access: RegistryAccess =
-                fix::access_for(&lead.host, &failing, facts, fix::registry_node_port(ctx).await, ca);
+            let mut access: RegistryAccess = fix::access_for(
+                &lead.host,
+                &failing,
+                facts,
+                fix::registry_node_port(ctx).await,
+                ca,
+            );
             if lead.cause == Cause::X509Unknown {
                 access.endpoint = format!("https://{}", lead.host);
             }
@@ -381,12 +479,19 @@ impl Check for ImagesPullFailures {
 /// The architecture label the other nodes share (`amd64`), for the fix that keeps them.
 fn other_arch_label(nodes: &[k8s_openapi::api::core::v1::Node], names: &[String]) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for n in nodes.iter().filter(|n| names.iter().any(|x| x == node_name(n))) {
+    for n in nodes
+        .iter()
+        .filter(|n| names.iter().any(|x| x == node_name(n)))
+    {
         if let Some(a) = node_label(n, "kubernetes.io/arch") {
             *counts.entry(a).or_default() += 1;
         }
     }
-    counts.into_iter().max_by_key(|(_, c)| *c).map(|(a, _)| a.to_string()).unwrap_or_default()
+    counts
+        .into_iter()
+        .max_by_key(|(_, c)| *c)
+        .map(|(a, _)| a.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -396,15 +501,51 @@ mod tests {
     #[test]
     fn kubelet_and_containerd_strings_are_classified() {
         let cases = [
-            ("ErrImagePull", "failed to do request: Head \"https://registry.local:32000/v2/x/manifests/1\": http: server gave HTTP response to HTTPS client", Cause::HttpToHttps),
-            ("ErrImagePull", "dial tcp: lookup registry.local: no such host", Cause::NoSuchHost),
-            ("ImagePullBackOff", "dial tcp 10.43.39.164:5000: connect: connection refused", Cause::Refused),
-            ("ErrImagePull", "pulling from host registry.example.com failed with status code [manifests v1]: 401 Unauthorized", Cause::Auth),
-            ("ErrImagePull", "tls: failed to verify certificate: x509: certificate signed by unknown authority", Cause::X509Unknown),
-            ("ErrImagePull", "x509: cannot validate certificate for 10.43.12.34 because it doesn't contain any IP SANs", Cause::X509IpSans),
-            ("ErrImagePull", "registry.example.com/op:v0.9.3: not found", Cause::NotFound),
-            ("CrashLoopBackOff", "StartError exec: \"/manager\": exec format error: unknown", Cause::ArchMismatch),
-            ("InvalidImageName", "couldn't parse image name \"Registry.local/X\"", Cause::InvalidName),
+            (
+                "ErrImagePull",
+                "failed to do request: Head \"https://registry.local:32000/v2/x/manifests/1\": http: server gave HTTP response to HTTPS client",
+                Cause::HttpToHttps,
+            ),
+            (
+                "ErrImagePull",
+                "dial tcp: lookup registry.local: no such host",
+                Cause::NoSuchHost,
+            ),
+            (
+                "ImagePullBackOff",
+                "dial tcp 10.43.39.164:5000: connect: connection refused",
+                Cause::Refused,
+            ),
+            (
+                "ErrImagePull",
+                "pulling from host registry.example.com failed with status code [manifests v1]: 401 Unauthorized",
+                Cause::Auth,
+            ),
+            (
+                "ErrImagePull",
+                "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+                Cause::X509Unknown,
+            ),
+            (
+                "ErrImagePull",
+                "x509: cannot validate certificate for 10.43.12.34 because it doesn't contain any IP SANs",
+                Cause::X509IpSans,
+            ),
+            (
+                "ErrImagePull",
+                "registry.example.com/op:v0.9.3: not found",
+                Cause::NotFound,
+            ),
+            (
+                "CrashLoopBackOff",
+                "StartError exec: \"/manager\": exec format error: unknown",
+                Cause::ArchMismatch,
+            ),
+            (
+                "InvalidImageName",
+                "couldn't parse image name \"Registry.local/X\"",
+                Cause::InvalidName,
+            ),
         ];
         for (reason, text, want) in cases {
             assert_eq!(Cause::of(reason, text), want, "{text}");

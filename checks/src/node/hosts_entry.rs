@@ -64,7 +64,12 @@ fn needed_names(n: &NodeFacts, images: &BTreeMap<String, ImageRef>) -> Needs {
         }
     };
     for r in images.values() {
-        let p = plan(&n.effective, n.containerd_version, r, &ClientFlags::default());
+        let p = plan(
+            &n.effective,
+            n.containerd_version,
+            r,
+            &ClientFlags::default(),
+        );
         if let Some(ep) = p.endpoints.first() {
             need(
                 split_port(&ep.host).0,
@@ -220,11 +225,7 @@ impl Check for NodeHostsEntry {
             ("address", address),
         ]);
         Outcome::fail(message)
-            .remediate(
-                "rem.registry-hosts-entry",
-                ctx.distribution().await,
-                &vars,
-            )
+            .remediate("rem.registry-hosts-entry", ctx.distribution().await, &vars)
             .snippet(fix::snippet(ctx, &hosts, &[access], &nodes).await)
             .subjects(missing.iter().map(|m| format!("node/{}", m.node)))
     }
@@ -236,8 +237,7 @@ mod tests {
     use crate::model::Status;
     use crate::test_support::{Case, expect, facts_with_files};
 
-    const MIRROR: &str =
-        "mirrors:\n  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\"\n";
+    const MIRROR: &str = "mirrors:\n  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\"\n";
 
     fn case(worker_hosts: &str) -> Case {
         Case::new()
@@ -245,7 +245,10 @@ mod tests {
                 "host/mcp-cp-1.json",
                 facts_with_files(
                     "mcp-cp-1",
-                    &[(K3S_REGISTRIES, MIRROR), ("/etc/hosts", "127.0.0.1 localhost registry.local\n")],
+                    &[
+                        (K3S_REGISTRIES, MIRROR),
+                        ("/etc/hosts", "127.0.0.1 localhost registry.local\n"),
+                    ],
                 )
                 .to_string(),
             )
@@ -265,7 +268,10 @@ mod tests {
         let rem = expect(
             &o,
             Status::Fail,
-            &["node mcp-worker-2 cannot resolve registry.local", "mcp-cp-1 (127.0.0.1) map it"],
+            &[
+                "node mcp-worker-2 cannot resolve registry.local",
+                "mcp-cp-1 (127.0.0.1) map it",
+            ],
         );
         assert_eq!(rem, "rem.registry-hosts-entry");
         let snippet = o.remediation.unwrap().snippet.unwrap();
