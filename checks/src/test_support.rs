@@ -164,6 +164,13 @@ impl Case {
         self.file(&format!("evidence/{key}.json"), body.to_string())
     }
 
+    /// Empty Deployment, Pod and CRD lists: a cluster with no workloads yet (nothing to pull).
+    pub fn no_workloads(self) -> Case {
+        self.objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::PODS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, vec![])
+    }
+
     /// Writes the bundle and builds the context.
     pub fn build(self) -> TestContext {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -285,7 +285,7 @@ mod tests {
     use crate::test_support::{Case, expect, facts_with_files};
 
     fn node(files: &[(&str, &str)]) -> Case {
-        Case::new().file(
+        Case::new().no_workloads().file(
             "host/mcp-worker-1.json",
             facts_with_files("mcp-worker-1", files).to_string(),
         )

@@ -241,6 +241,7 @@ mod tests {
 
     fn case(worker_hosts: &str) -> Case {
         Case::new()
+            .no_workloads()
             .file(
                 "host/mcp-cp-1.json",
                 facts_with_files(
