@@ -126,3 +126,100 @@ impl Check for ContainerdCaTrust {
             .subjects(nodes.iter().map(|n| format!("node/{n}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::evidence::Scope;
+    use crate::evidence::host::{TRUST_STORE_DIRS, pem_fingerprints};
+    use crate::model::Status;
+    use crate::test_support::{Case, expect, facts_with_files};
+
+    fn ca_pem() -> String {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, "mcp-runtime-ca");
+        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
+            .unwrap()
+            .pem()
+    }
+
+    fn internal_tls(ca: &str) -> Value {
+        json!({
+            "metadata": { "name": "registry-internal-tls", "namespace": "registry" },
+            "type": "kubernetes.io/tls",
+            "data": { "ca.crt": STANDARD.encode(ca) },
+        })
+    }
+
+    /// The cluster's CA is `ca`; node `trusting` has `node_ca` in the system trust store (by fingerprint), the
+    /// other node has nothing.
+    fn case(ca: &str, node_ca: &str, trusting: &str, other: &str) -> Case {
+        let mut trusted = facts_with_files(trusting, &[]);
+        let path = format!("{}/mcp-runtime-ca.crt", TRUST_STORE_DIRS[0]);
+        trusted["files"][&path] = json!({ "mode": 0o644, "uid": 0, "size": 1100,
+                                          "sha256": pem_fingerprints(node_ca.as_bytes()) });
+        Case::new()
+            .flag("registry_mode", "bundled-https")
+            .objects(&kinds::SECRETS, Scope::AllNamespaces, vec![internal_tls(ca)])
+            .file(&format!("host/{trusting}.json"), trusted.to_string())
+            .file(
+                &format!("host/{other}.json"),
+                facts_with_files(other, &[]).to_string(),
+            )
+    }
+
+    #[tokio::test]
+    async fn a_node_without_the_ca_fails_with_the_x509_error_and_the_snippet() {
+        let ca = ca_pem();
+        let o = case(&ca, &ca, "mcp-worker-1", "mcp-worker-2")
+            .run(&ContainerdCaTrust)
+            .await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                "node mcp-worker-2 does not trust mcp-runtime-ca",
+                "registry.registry.svc.cluster.local:5000",
+                "x509: certificate signed by unknown authority",
+            ],
+        );
+        assert_eq!(rem, "rem.containerd-ca-trust");
+        assert_eq!(o.subjects, ["node/mcp-worker-2"]);
+        let snippet = o.remediation.unwrap().snippet.unwrap();
+        assert!(snippet.contains(&format!("ca_file: \"{NODE_CA_FILE}\"")), "{snippet}");
+    }
+
+    #[tokio::test]
+    async fn the_ca_in_the_trust_store_passes_and_another_ca_does_not() {
+        let ca = ca_pem();
+        let mut both = case(&ca, &ca, "mcp-worker-1", "mcp-worker-2");
+        let mut second = facts_with_files("mcp-worker-2", &[]);
+        let path = format!("{}/mcp-runtime-ca.crt", TRUST_STORE_DIRS[1]);
+        second["files"][&path] =
+            json!({ "mode": 0o644, "uid": 0, "size": 1100, "sha256": pem_fingerprints(ca.as_bytes()) });
+        both = both.file("host/mcp-worker-2.json", second.to_string());
+        expect(&both.run(&ContainerdCaTrust).await, Status::Pass, &["all 2 node(s) trust"]);
+        // A node trusting some other CA does not trust this one.
+        let o = case(&ca, &ca_pem(), "mcp-worker-1", "mcp-worker-2")
+            .run(&ContainerdCaTrust)
+            .await;
+        expect(&o, Status::Fail, &["node mcp-worker-1 does not trust"]);
+    }
+
+    #[tokio::test]
+    async fn pulls_through_the_public_ingress_are_not_judged() {
+        let ca = ca_pem();
+        let o = case(&ca, &ca, "mcp-worker-1", "mcp-worker-2")
+            .env("MCP_PLATFORM_DOMAIN", "example.com")
+            .env("MCP_REGISTRY_ENDPOINT", "registry.example.com")
+            .run(&ContainerdCaTrust)
+            .await;
+        assert_eq!(o.status, Status::Skip, "{o:#?}");
+    }
+}

@@ -385,3 +385,34 @@ impl Check for ContainerdNodeDrift {
             .subjects(odd_nodes.iter().map(|n| format!("node/{n}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::node;
+
+    fn typed(v: Value) -> Node {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn cordoned_not_ready_and_untolerated_taints_are_not_eligible() {
+        assert_eq!(not_eligible(&typed(node("mcp-worker-1")), &[]), None);
+        let mut cordoned = node("mcp-worker-2");
+        cordoned["spec"]["unschedulable"] = true.into();
+        assert_eq!(not_eligible(&typed(cordoned), &[]).as_deref(), Some("cordoned"));
+        let mut tainted = node("gpu-1");
+        tainted["spec"]["taints"] = serde_json::json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]);
+        let tainted = typed(tainted);
+        assert_eq!(
+            not_eligible(&tainted, &[]).as_deref(),
+            Some("tainted gpu:NoSchedule (not tolerated)")
+        );
+        let tolerate = Toleration {
+            key: Some("gpu".into()),
+            operator: Some("Exists".into()),
+            ..Toleration::default()
+        };
+        assert_eq!(not_eligible(&tainted, &[tolerate]), None);
+    }
+}
