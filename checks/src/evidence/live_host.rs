@@ -374,3 +374,43 @@ impl HostSource for LiveHostSource {
         self.facts().await.clone().map(|(_, local)| local)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn ca_files_get_fingerprints_and_keys_never_do() {
+        let root = tempfile::tempdir().unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["mcp-runtime-ca".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let want = pem_fingerprints(cert.pem().as_bytes());
+        assert_eq!(want.len(), 1);
+        let write = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let dir = "etc/containerd/certs.d/registry.local:5443";
+        write(&format!("{dir}/ca.crt"), &cert.pem());
+        write(&format!("{dir}/client.key"), &key.serialize_pem());
+        write(
+            "etc/rancher/k3s/registries.yaml",
+            "configs:\n  \"registry.local:5443\":\n    tls:\n      ca_file: /etc/rancher/k3s/mcp-ca.pem\n",
+        );
+        write("etc/rancher/k3s/mcp-ca.pem", &cert.pem());
+        write("usr/local/share/ca-certificates/corp.crt", &cert.pem());
+        let facts = collect(root.path()).await.unwrap();
+        let fp = |p: &str| facts.files.get(p).map(|f| f.sha256.clone());
+        assert_eq!(fp(&format!("/{dir}/ca.crt")), Some(want.clone()));
+        assert_eq!(fp("/etc/rancher/k3s/mcp-ca.pem"), Some(want.clone()));
+        assert_eq!(fp("/usr/local/share/ca-certificates/corp.crt"), Some(want));
+        let key_fact = &facts.files[&format!("/{dir}/client.key")];
+        assert!(key_fact.sha256.is_empty() && key_fact.content.is_none());
+    }
+}
