@@ -409,7 +409,14 @@ impl Check for ImagesPullFailures {
                 "deployment",
                 lead.owner.clone().unwrap_or_else(|| lead.pod.clone()),
             ),
-            ("secret", "registry-pull-creds".to_string()),
+            // The pull secret setup was told to use, else the name setup gives the one it creates.
+            (
+                "secret",
+                ctx.config
+                    .value("platform_image_pull_secret")
+                    .unwrap_or("mcp-runtime-registry-pull-creds")
+                    .to_string(),
+            ),
             ("why", lead.cause.phrase().to_string()),
             ("ca", "mcp-runtime-ca".to_string()),
             ("ca_file", NODE_CA_FILE.to_string()),
