@@ -121,3 +121,54 @@ pub async fn snippet(
         production(ctx),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::containerd::config::{CONTAINERD_CONFIG, K3S_REGISTRIES};
+    use crate::containerd::mirror_match::predict_on;
+    use crate::containerd::reference;
+
+    fn facts(files: &[(&str, &str)], k3s: bool) -> HostFacts {
+        let mut v = crate::test_support::facts_with_files("mcp-worker-2", files);
+        if !k3s {
+            v["versions"] = serde_json::json!({ "containerd": "containerd 1.6.20~ds1" });
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// The part of a snippet between a `# <path>` comment line and the next blank-line-separated comment.
+    fn section<'a>(snippet: &'a str, header: &str) -> &'a str {
+        let start = snippet.find(header).expect(header) + header.len();
+        let rest = snippet[start..].trim_start_matches(|c| c != '\n');
+        rest.split("\n\n#").next().unwrap_or(rest)
+    }
+
+    /// What the generated fix says, applied to a node that fails, makes the simulated pull succeed.
+    #[test]
+    fn the_generated_fix_makes_the_failing_pull_succeed() {
+        let r = reference::parse("registry.local:32000/mcp-servers/weather:0.3.2").unwrap();
+        let hosts_line = "127.0.0.1 localhost registry.local\n";
+        let broken = facts(&[("/etc/hosts", hosts_line)], true);
+        assert!(!predict_on(&broken, &r, None).1.ok());
+        let all = BTreeMap::from([("mcp-worker-2".to_string(), broken.clone())]);
+        let access = access_for(&r.domain, &[&broken], &all, None, None);
+
+        let k3s = registry_snippet(Distribution::K3s, &[access.clone()], &[], false);
+        let yaml = section(&k3s, "registries.yaml on every node (merge with existing entries)");
+        let fixed = facts(&[("/etc/hosts", hosts_line), (K3S_REGISTRIES, yaml)], true);
+        let (_, p) = predict_on(&fixed, &r, None);
+        assert!(p.ok(), "{k3s}\n{p:?}");
+
+        let generic = registry_snippet(Distribution::Generic, &[access], &[], false);
+        let config = section(&generic, "cannot be combined with config_path.");
+        let hosts_toml = section(&generic, "hosts.toml on every node");
+        let path = format!("/etc/containerd/certs.d/{}/hosts.toml", r.domain);
+        let fixed = facts(
+            &[("/etc/hosts", hosts_line), (CONTAINERD_CONFIG, config), (&path, hosts_toml)],
+            false,
+        );
+        let (_, p) = predict_on(&fixed, &r, None);
+        assert!(p.ok(), "{generic}\n{p:?}");
+    }
+}
