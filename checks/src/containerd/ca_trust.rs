@@ -143,7 +143,8 @@ mod tests {
     fn ca_pem() -> String {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name.push(DnType::CommonName, "mcp-runtime-ca");
+        p.distinguished_name
+            .push(DnType::CommonName, "mcp-runtime-ca");
         CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
             .unwrap()
             .pem()
@@ -166,7 +167,11 @@ mod tests {
                                           "sha256": pem_fingerprints(node_ca.as_bytes()) });
         Case::new()
             .flag("registry_mode", "bundled-https")
-            .objects(&kinds::SECRETS, Scope::AllNamespaces, vec![internal_tls(ca)])
+            .objects(
+                &kinds::SECRETS,
+                Scope::AllNamespaces,
+                vec![internal_tls(ca)],
+            )
             .file(&format!("host/{trusting}.json"), trusted.to_string())
             .file(
                 &format!("host/{other}.json"),
@@ -192,7 +197,10 @@ mod tests {
         assert_eq!(rem, "rem.containerd-ca-trust");
         assert_eq!(o.subjects, ["node/mcp-worker-2"]);
         let snippet = o.remediation.unwrap().snippet.unwrap();
-        assert!(snippet.contains(&format!("ca_file: \"{NODE_CA_FILE}\"")), "{snippet}");
+        assert!(
+            snippet.contains(&format!("ca_file: \"{NODE_CA_FILE}\"")),
+            "{snippet}"
+        );
     }
 
     #[tokio::test]
@@ -201,10 +209,13 @@ mod tests {
         let mut both = case(&ca, &ca, "mcp-worker-1", "mcp-worker-2");
         let mut second = facts_with_files("mcp-worker-2", &[]);
         let path = format!("{}/mcp-runtime-ca.crt", TRUST_STORE_DIRS[1]);
-        second["files"][&path] =
-            json!({ "mode": 0o644, "uid": 0, "size": 1100, "sha256": pem_fingerprints(ca.as_bytes()) });
+        second["files"][&path] = json!({ "mode": 0o644, "uid": 0, "size": 1100, "sha256": pem_fingerprints(ca.as_bytes()) });
         both = both.file("host/mcp-worker-2.json", second.to_string());
-        expect(&both.run(&ContainerdCaTrust).await, Status::Pass, &["all 2 node(s) trust"]);
+        expect(
+            &both.run(&ContainerdCaTrust).await,
+            Status::Pass,
+            &["all 2 node(s) trust"],
+        );
         // A node trusting some other CA does not trust this one.
         let o = case(&ca, &ca_pem(), "mcp-worker-1", "mcp-worker-2")
             .run(&ContainerdCaTrust)

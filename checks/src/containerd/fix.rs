@@ -155,7 +155,10 @@ mod tests {
         let access = access_for(&r.domain, &[&broken], &all, None, None);
 
         let k3s = registry_snippet(Distribution::K3s, &[access.clone()], &[], false);
-        let yaml = section(&k3s, "registries.yaml on every node (merge with existing entries)");
+        let yaml = section(
+            &k3s,
+            "registries.yaml on every node (merge with existing entries)",
+        );
         let fixed = facts(&[("/etc/hosts", hosts_line), (K3S_REGISTRIES, yaml)], true);
         let (_, p) = predict_on(&fixed, &r, None);
         assert!(p.ok(), "{k3s}\n{p:?}");
@@ -165,7 +168,11 @@ mod tests {
         let hosts_toml = section(&generic, "hosts.toml on every node");
         let path = format!("/etc/containerd/certs.d/{}/hosts.toml", r.domain);
         let fixed = facts(
-            &[("/etc/hosts", hosts_line), (CONTAINERD_CONFIG, config), (&path, hosts_toml)],
+            &[
+                ("/etc/hosts", hosts_line),
+                (CONTAINERD_CONFIG, config),
+                (&path, hosts_toml),
+            ],
             false,
         );
         let (_, p) = predict_on(&fixed, &r, None);

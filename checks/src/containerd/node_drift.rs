@@ -400,9 +400,13 @@ mod tests {
         assert_eq!(not_eligible(&typed(node("mcp-worker-1")), &[]), None);
         let mut cordoned = node("mcp-worker-2");
         cordoned["spec"]["unschedulable"] = true.into();
-        assert_eq!(not_eligible(&typed(cordoned), &[]).as_deref(), Some("cordoned"));
+        assert_eq!(
+            not_eligible(&typed(cordoned), &[]).as_deref(),
+            Some("cordoned")
+        );
         let mut tainted = node("gpu-1");
-        tainted["spec"]["taints"] = serde_json::json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]);
+        tainted["spec"]["taints"] =
+            serde_json::json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]);
         let tainted = typed(tainted);
         assert_eq!(
             not_eligible(&tainted, &[]).as_deref(),

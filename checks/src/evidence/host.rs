@@ -16,8 +16,13 @@ pub const CONTENT_FILES: &[&str] = &[
     "/etc/rancher/k3s/config.yaml",
     "/etc/containerd/config.toml",
     "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
-    "/etc/docker/daemon.json",
+    DOCKER_DAEMON_JSON,
 ];
+
+/// Docker's daemon configuration. Only its registry keys are collected ([`DOCKER_REGISTRY_KEYS`]): the
+/// file may also hold proxy URLs with credentials.
+pub const DOCKER_DAEMON_JSON: &str = "/etc/docker/daemon.json";
+pub const DOCKER_REGISTRY_KEYS: &[&str] = &["insecure-registries", "registry-mirrors"];
 
 /// Directories of CA certificates an administrator adds to the system trust store (Debian/Ubuntu's
 /// `update-ca-certificates` source, RHEL's `update-ca-trust` anchors). containerd verifies registries against

@@ -10,8 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::host::{
-    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact,
-    HOST_FACTS_SCHEMA, HostFacts, ROLE_FILES, TRUST_STORE_DIRS, pem_fingerprints,
+    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DOCKER_DAEMON_JSON,
+    DOCKER_REGISTRY_KEYS, DiskUsage, FileFact, HOST_FACTS_SCHEMA, HostFacts, ROLE_FILES,
+    TRUST_STORE_DIRS, pem_fingerprints,
 };
 use super::{EvidenceError, HostSource};
 
@@ -30,7 +31,10 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
     }
     let mut files = BTreeMap::new();
     for path in CONTENT_FILES {
-        if let Some(f) = file_fact(root, path, true) {
+        if let Some(mut f) = file_fact(root, path, true) {
+            if *path == DOCKER_DAEMON_JSON {
+                f.content = f.content.as_deref().map(registry_keys_only);
+            }
             files.insert(path.to_string(), f);
         }
     }
@@ -135,6 +139,18 @@ fn file_fact(root: &Path, abs: &str, with_content: bool) -> Option<FileFact> {
         content,
         sha256: Vec::new(),
     })
+}
+
+/// Docker's daemon.json reduced to its registry keys (unparseable text is dropped, never kept).
+fn registry_keys_only(text: &str) -> String {
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return String::new();
+    };
+    let kept: serde_json::Map<String, serde_json::Value> = doc
+        .into_iter()
+        .filter(|(k, _)| DOCKER_REGISTRY_KEYS.contains(&k.as_str()))
+        .collect();
+    serde_json::Value::Object(kept).to_string()
 }
 
 /// Adds the SHA-256 fingerprints of the certificates in a CA file (bounded in size like any content).
@@ -405,11 +421,17 @@ mod tests {
         );
         write("etc/rancher/k3s/mcp-ca.pem", &cert.pem());
         write("usr/local/share/ca-certificates/corp.crt", &cert.pem());
+        write(
+            "etc/docker/daemon.json",
+            r#"{"insecure-registries": ["10.96.0.0/12"], "proxies": {"http-proxy": "http://u:secret@proxy:3128"}}"#,
+        );
         let facts = collect(root.path()).await.unwrap();
         let fp = |p: &str| facts.files.get(p).map(|f| f.sha256.clone());
         assert_eq!(fp(&format!("/{dir}/ca.crt")), Some(want.clone()));
         assert_eq!(fp("/etc/rancher/k3s/mcp-ca.pem"), Some(want.clone()));
         assert_eq!(fp("/usr/local/share/ca-certificates/corp.crt"), Some(want));
+        let daemon = facts.files[DOCKER_DAEMON_JSON].content.as_deref().unwrap();
+        assert_eq!(daemon, r#"{"insecure-registries":["10.96.0.0/12"]}"#);
         let key_fact = &facts.files[&format!("/{dir}/client.key")];
         assert!(key_fact.sha256.is_empty() && key_fact.content.is_none());
     }
