@@ -539,6 +539,16 @@ fn node_registry_fixtures_name_the_cause_print_the_fix_and_share_one_root_cause(
             cause_checks: &["containerd.mirror-match", "containerd.node-drift"],
         },
         Case {
+            fixture: "k3s-registry-mirror-key-scheme",
+            check: "containerd.config-valid",
+            subjects: all_nodes,
+            message: &[
+                "node mcp-worker-2: /etc/rancher/k3s/registries.yaml key \"http://registry.local:32000\" is a URL",
+            ],
+            snippet: &[],
+            cause_checks: &["containerd.config-valid", "containerd.mirror-match"],
+        },
+        Case {
             fixture: "k3s-registry-strict-prod-insecure",
             check: "containerd.insecure-in-prod",
             subjects: all_nodes,
