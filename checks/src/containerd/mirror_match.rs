@@ -41,9 +41,14 @@ declare_check! {
     /// client (no mirror entry for "registry.local:32000" in /etc/rancher/k3s/registries.yaml)`
     ///
     /// ### How to fix
-    /// Add the mirror on the listed nodes (remediation `rem.containerd-mirror`, with the generated
-    /// `registries.yaml` or `hosts.toml` snippet), then `sudo systemctl restart k3s` (k3s reads
-    /// `registries.yaml` only at start).
+    /// Add the mirror on the listed nodes (remediation `rem.containerd-mirror`, with the snippet generated for
+    /// the distribution: k3s `registries.yaml`, kind `containerdConfigPatches` + `hosts.toml`, minikube
+    /// `--insecure-registry`, Docker Desktop `daemon.json`, kubeadm `config.toml` + `hosts.toml`), then restart
+    /// the runtime where the distribution needs it. When the cause is another check's finding the remediation
+    /// is that check's, so the report shows one root cause: a mirror key written as a URL
+    /// (`rem.containerd-config`), a `.local` name missing from `/etc/hosts` (`rem.registry-hosts-entry`), a
+    /// bundled HTTPS registry whose CA the node does not trust (`rem.containerd-ca-trust`; the simulated
+    /// registry then serves a certificate from `mcp-runtime-ca`).
     pub struct ContainerdMirrorMatch {
         id: "containerd.mirror-match",
         title: "containerd on every node can pull the platform's images",
