@@ -172,7 +172,7 @@ fn event_messages(events: &[Value], namespace: &str, pod: &str) -> Vec<String> {
         .collect()
 }
 
-/// A container stuck on its image, with the texts that describe why.
+/// A container stuck on its image (or crash-looping), with its waiting reason and the status text.
 fn stuck(cs: &ContainerStatus) -> Option<(String, String)> {
     let waiting = cs.state.as_ref()?.waiting.as_ref()?;
     let reason = waiting.reason.clone().unwrap_or_default();
@@ -180,14 +180,20 @@ fn stuck(cs: &ContainerStatus) -> Option<(String, String)> {
         "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" => {
             Some((reason, waiting.message.clone().unwrap_or_default()))
         }
+        // A crash loop counts only when its last termination or the pod's Events say `exec format error`
+        // (the caller decides, with the Events).
         "CrashLoopBackOff" => {
-            let last = cs.last_state.as_ref()?.terminated.as_ref()?;
-            let text = format!(
-                "{} {}",
-                last.reason.as_deref().unwrap_or(""),
-                last.message.as_deref().unwrap_or("")
-            );
-            text.contains("exec format error").then_some((reason, text))
+            let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+            let text = last
+                .map(|t| {
+                    format!(
+                        "{} {}",
+                        t.reason.as_deref().unwrap_or(""),
+                        t.message.as_deref().unwrap_or("")
+                    )
+                })
+                .unwrap_or_default();
+            Some((reason, text))
         }
         _ => None,
     }
@@ -269,6 +275,9 @@ impl Check for ImagesPullFailures {
                     .collect::<Vec<_>>()
                     .join("\n");
                 let cause = Cause::of(&reason, &all_text);
+                if reason == "CrashLoopBackOff" && cause != Cause::ArchMismatch {
+                    continue;
+                }
                 let image = pod
                     .spec
                     .as_ref()
