@@ -38,7 +38,11 @@ def save(path, obj):
 
 def clone(base, name, description, mode=None):
     dst = os.path.join(ROOT, name)
+    # Reviewed verdicts survive a regeneration; a new scenario starts empty (fill_expected.py fills it).
+    kept = None
     if os.path.exists(dst):
+        if os.path.exists(os.path.join(dst, "expected.json")):
+            kept = load(os.path.join(dst, "expected.json"))
         shutil.rmtree(dst)
     shutil.copytree(os.path.join(ROOT, base), dst)
     m = load(os.path.join(dst, "manifest.json"))
@@ -46,7 +50,7 @@ def clone(base, name, description, mode=None):
     if mode:
         m["mode"] = mode
     save(os.path.join(dst, "manifest.json"), m)
-    save(os.path.join(dst, "expected.json"), {})
+    save(os.path.join(dst, "expected.json"), kept or {})
     return dst
 
 
