@@ -30,8 +30,9 @@ need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)
 # The containerd differential test (checks/tests/containerd_differential.rs): a real containerd pulls through
-# CRI from docker-registry instances on loopback; unshare (util-linux) gives containerd its private /etc/hosts.
-command -v containerd >/dev/null 2>&1 || [ -x /usr/bin/containerd ] || need+=(containerd)
+# CRI from docker-registry instances on loopback (checks/tests/registry_snippet_peers.rs pulls through a generated
+# hosts.toml with ctr); unshare (util-linux) gives containerd its private /etc/hosts.
+command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || need+=(containerd)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then

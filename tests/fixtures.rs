@@ -495,3 +495,170 @@ fn registry_fixtures_name_the_node_the_host_and_the_fix() {
         assert!(snippet.contains("sudo systemctl restart k3s"), "{snippet}");
     }
 }
+
+/// The node registry scenarios: each check names the node, the image host and the wrong or missing entry,
+/// prints the snippet that fixes it, and shares one root cause with the other checks that see the problem.
+#[test]
+fn node_registry_fixtures_name_the_cause_print_the_fix_and_share_one_root_cause() {
+    struct Case {
+        fixture: &'static str,
+        check: &'static str,
+        subjects: &'static [&'static str],
+        message: &'static [&'static str],
+        snippet: &'static [&'static str],
+        cause_checks: &'static [&'static str],
+    }
+    let all_nodes: &[&str] = &[
+        "node/mcp-cp-1",
+        "node/mcp-ingress-1",
+        "node/mcp-worker-1",
+        "node/mcp-worker-2",
+    ];
+    let cases = [
+        Case {
+            fixture: "k3s-registry-node-missing-hosts-entry",
+            check: "node.hosts-entry",
+            subjects: &["node/mcp-worker-2"],
+            message: &[
+                "node mcp-worker-2 cannot resolve registry.local: its /etc/hosts has no registry.local line",
+                "registry.local:32000/mcp-servers/weather:0.3.2",
+            ],
+            snippet: &["127.0.0.1 registry.local", "sudo systemctl restart k3s"],
+            cause_checks: &[
+                "node.hosts-entry",
+                "containerd.mirror-match",
+                "containerd.node-drift",
+            ],
+        },
+        Case {
+            fixture: "k3s-registry-node-missing-mirror",
+            check: "containerd.node-drift",
+            subjects: &["node/mcp-worker-2"],
+            message: &[
+                "mcp-worker-2 has no mirror for registry.local:32000; mcp-cp-1, mcp-ingress-1 and mcp-worker-1 have registry.local:32000 sent to http://registry.local:32000/v2",
+            ],
+            snippet: &[
+                "  \"registry.local:32000\":\n    endpoint:\n      - \"http://registry.local:32000\"",
+            ],
+            cause_checks: &["containerd.mirror-match", "containerd.node-drift"],
+        },
+        Case {
+            fixture: "k3s-registry-mirror-key-scheme",
+            check: "containerd.config-valid",
+            subjects: all_nodes,
+            message: &[
+                "node mcp-worker-2: /etc/rancher/k3s/registries.yaml key \"http://registry.local:32000\" is a URL",
+            ],
+            snippet: &[],
+            cause_checks: &["containerd.config-valid", "containerd.mirror-match"],
+        },
+        Case {
+            fixture: "k3s-registry-strict-prod-insecure",
+            check: "containerd.insecure-in-prod",
+            subjects: all_nodes,
+            message: &[
+                "node mcp-worker-2: /etc/rancher/k3s/registries.yaml mirrors \"registry.local:32000\" to plain HTTP http://registry.local:32000",
+                "sets insecure_skip_verify for \"registry.local:32000\"",
+                "/etc/hosts pins registry.local to 127.0.0.1",
+            ],
+            snippet: &[
+                "- \"https://registry.local:32000\"",
+                "ca_file: \"/usr/local/share/ca-certificates/mcp-runtime-ca.crt\"",
+            ],
+            cause_checks: &["containerd.insecure-in-prod"],
+        },
+        Case {
+            fixture: "registry-bundled-https-untrusted-ca",
+            check: "containerd.ca-trust",
+            subjects: all_nodes,
+            message: &[
+                "node mcp-worker-1 does not trust mcp-runtime-ca (Secret registry/registry-internal-tls ca.crt, SHA-256 ",
+                "for registry.registry.svc.cluster.local:5000",
+                "x509: certificate signed by unknown authority",
+            ],
+            snippet: &[
+                "\"registry.registry.svc.cluster.local:5000\":\n    tls:\n      ca_file: \"/usr/local/share/ca-certificates/mcp-runtime-ca.crt\"",
+            ],
+            cause_checks: &[
+                "containerd.mirror-match",
+                "containerd.ca-trust",
+                "images.pull-failures",
+            ],
+        },
+        Case {
+            fixture: "platform-image-pull-causes",
+            check: "images.pull-failures",
+            subjects: &["node/mcp-worker-2"],
+            message: &[
+                "pod mcp-servers/weather-6c8f7d9b5-k2m4p on node mcp-worker-2: registry.local:32000/mcp-servers/weather:0.3.2",
+                "http: server gave HTTP response to HTTPS client",
+                "no mirror entry for \"registry.local:32000\" in /etc/rancher/k3s/registries.yaml",
+                "registry.example.com/notes:1.4.0: the registry refused the node's credentials (401/403)",
+                "10.43.12.34:5000/ticker:2.0.1: nothing listens at the registry address (connection refused)",
+            ],
+            snippet: &["  \"registry.local:32000\":\n    endpoint:"],
+            cause_checks: &["containerd.node-drift", "images.pull-failures"],
+        },
+        Case {
+            fixture: "platform-exec-format-arm64",
+            check: "images.pull-failures",
+            subjects: &["node/mcp-worker-2"],
+            message: &[
+                "pod mcp-sentinel/mcp-sentinel-api-5d8b9c7f6d-q2w9r on node mcp-worker-2: registry.example.com/mcp-sentinel-api:v0.9.2",
+                "exec format error",
+                "node mcp-worker-2 is arm64",
+            ],
+            snippet: &[],
+            cause_checks: &["nodes.architecture", "images.pull-failures"],
+        },
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for c in cases {
+        let name = c.fixture;
+        let report = analyze(&fixture(name), tmp.path());
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == c.check)
+            .unwrap();
+        assert_eq!(check["status"], "fail", "fixtures/{name} {}", c.check);
+        let got = check["message"].as_str().unwrap();
+        for needle in c.message {
+            assert!(
+                got.contains(needle),
+                "fixtures/{name}: {needle:?} not in {got}"
+            );
+        }
+        let subj: Vec<&str> = check["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert_eq!(subj, c.subjects, "fixtures/{name}");
+        let snippet = check["remediation"]["snippet"].as_str().unwrap_or("");
+        for needle in c.snippet {
+            assert!(
+                snippet.contains(needle),
+                "fixtures/{name}: {needle:?} not in {snippet}"
+            );
+        }
+        let remediation = check["remediation"]["id"].as_str().unwrap();
+        let causes: Vec<&Value> = report["root_causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["checks"].as_array().unwrap().iter().any(|x| x == c.check))
+            .collect();
+        assert_eq!(causes.len(), 1, "fixtures/{name}: {causes:#?}");
+        assert_eq!(causes[0]["remediation"], remediation, "fixtures/{name}");
+        let checks: Vec<&str> = causes[0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        assert_eq!(checks, c.cause_checks, "fixtures/{name}");
+    }
+}

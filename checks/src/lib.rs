@@ -21,6 +21,7 @@ pub mod containerd;
 pub mod dns;
 pub mod http01;
 pub mod image_registry;
+pub mod images;
 pub mod ingress;
 pub mod node;
 pub mod platform;
@@ -46,5 +47,6 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     v.extend(tls::checks());
     v.extend(certmanager::checks());
     v.extend(platform::checks());
+    v.extend(images::checks());
     v
 }

@@ -186,6 +186,13 @@ impl Case {
         self.file(&format!("evidence/{key}.json"), body.to_string())
     }
 
+    /// Empty Deployment, Pod and CRD lists: a cluster with no workloads yet (nothing to pull).
+    pub fn no_workloads(self) -> Case {
+        self.objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::PODS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, vec![])
+    }
+
     /// Writes the bundle and builds the context.
     pub fn build(self) -> TestContext {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -376,6 +383,25 @@ pub fn host_facts(
         "files": files,
         "disks": disks,
         "versions": {},
+    })
+}
+
+/// One node's host facts holding configuration files with their contents (`(path, text)`).
+pub fn facts_with_files(name: &str, files: &[(&str, &str)]) -> Value {
+    let files: serde_json::Map<String, Value> = files
+        .iter()
+        .map(|(path, text)| {
+            let fact = json!({ "mode": 0o644, "uid": 0, "size": text.len(), "content": text });
+            (path.to_string(), fact)
+        })
+        .collect();
+    json!({
+        "schema": crate::evidence::host::HOST_FACTS_SCHEMA,
+        "node": name,
+        "collected_at": "2026-11-21T10:00:00Z",
+        "files": files,
+        "disks": {},
+        "versions": { "k3s": "k3s version v1.32.3+k3s1 (079ffa8d)" },
     })
 }
 

@@ -34,11 +34,12 @@ use mcp_doctor_checks::containerd::config::{
     Distribution, HostsDir, K3S_CERTS_D, NodeRegistry, Version, parse_containerd_config,
     parse_registries_yaml, parse_version, render_k3s,
 };
-use mcp_doctor_checks::containerd::fix_snippet;
+use mcp_doctor_checks::containerd::fix::plain_http;
 use mcp_doctor_checks::containerd::reference::{ImageRef, parse};
 use mcp_doctor_checks::containerd::simulate::{
     Behavior, ClientFlags, Listener, Prediction, Proto, World, assumed_behaviour, plan, predict,
 };
+use mcp_doctor_remediations::{Distribution as Cluster, RegistryAccess, registry_snippet};
 use peers::{Peer, RegistryMode, TestImage, find_binary, is_root, start_registry, unavailable};
 
 const TEST: &str = "containerd differential conformance";
@@ -948,19 +949,34 @@ async fn differential(
     (observed, difference)
 }
 
-/// The snippets the `containerd.mirror-match` check prints for `host`, as certs.d directories: the
-/// hosts.toml form directly, and the registries.yaml form rendered as k3s renders it.
+/// The snippets the `containerd.mirror-match` check prints for `host` (remediations' one generator, for a
+/// node that resolves the name), as certs.d directories: the kubeadm hosts.toml form directly, and the k3s
+/// registries.yaml form rendered as k3s renders it.
 fn fixes(host: &str) -> Vec<(&'static str, Vec<Dir>)> {
-    let containerd = fix_snippet(Distribution::Containerd, host, true);
-    let (first, body) = containerd.split_once('\n').unwrap();
-    let dir = first
-        .trim_start_matches("# /etc/containerd/certs.d/")
-        .trim_end_matches("/hosts.toml")
-        .to_string();
-    let k3s = fix_snippet(Distribution::K3s, host, true);
-    let yaml = k3s.split("\n\n# then").next().unwrap();
+    let access = RegistryAccess {
+        host: host.to_string(),
+        endpoint: format!(
+            "{}://{host}",
+            if plain_http(host) { "http" } else { "https" }
+        ),
+        ca_file: None,
+        hosts_line: None,
+    };
+    let generic = registry_snippet(Cluster::Generic, std::slice::from_ref(&access), &[], false);
+    let marker = format!("# /etc/containerd/certs.d/{host}/hosts.toml on every node\n");
+    let body = generic
+        .split_once(&marker)
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split("\n# then").next())
+        .expect("the generic snippet holds the hosts.toml");
+    let k3s = registry_snippet(Cluster::K3s, &[access], &[], false);
+    let yaml = k3s
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split("\n# then").next())
+        .expect("the k3s snippet holds registries.yaml");
     vec![
-        ("hosts.toml", vec![hosts(&dir, body.trim_start())]),
+        ("hosts.toml", vec![hosts(host, body.trim())]),
         ("registries.yaml (as k3s renders it)", k3s_dirs(yaml)),
     ]
 }

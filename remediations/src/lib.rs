@@ -11,12 +11,15 @@ mod dns_catalog;
 mod ingress_catalog;
 mod platform_catalog;
 mod registry_catalog;
+mod registry_snippet;
 mod tls_catalog;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use registry_snippet::{RegistryAccess, registry_snippet};
 
 /// The Kubernetes distribution a cluster runs; remediation text differs per distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

@@ -734,6 +734,7 @@ mod tests {
             uid: 0,
             size: 1,
             content: None,
+            sha256: Vec::new(),
         };
         f.files.insert(
             "/etc/containerd/certs.d/registry.local:5443/ca.crt".into(),

@@ -178,6 +178,7 @@ mod tests {
                     uid: 0,
                     size: c.len() as u64,
                     content: Some(c.to_string()),
+                    sha256: Vec::new(),
                 },
             );
         }

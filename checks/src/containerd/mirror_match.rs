@@ -5,10 +5,13 @@ use mcp_doctor_remediations::Vars;
 use serde_json::{Value, json};
 
 use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
+use super::fix::{self, needs_etc_hosts, plain_http};
 use super::reference::{self, ImageRef, split_port};
-use super::simulate::{Behavior, ClientFlags, Listener, Proto, World, plan, predict};
+use super::simulate::{
+    Behavior, Class, ClientFlags, Listener, Prediction, Proto, World, plan, predict,
+};
+use super::trust::{RegistryCa, Trust, bundled_registry_ca, node_trust};
 use crate::check::{Check, Context, unreadable};
-use crate::config::registry_url::dev_reason;
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
 use crate::evidence::kinds::{self, Scope};
@@ -38,16 +41,21 @@ declare_check! {
     /// client (no mirror entry for "registry.local:32000" in /etc/rancher/k3s/registries.yaml)`
     ///
     /// ### How to fix
-    /// Add the mirror on the listed nodes (remediation `rem.containerd-mirror`, with the generated
-    /// `registries.yaml` or `hosts.toml` snippet), then `sudo systemctl restart k3s` (k3s reads
-    /// `registries.yaml` only at start).
+    /// Add the mirror on the listed nodes (remediation `rem.containerd-mirror`, with the snippet generated for
+    /// the distribution: k3s `registries.yaml`, kind `containerdConfigPatches` + `hosts.toml`, minikube
+    /// `--insecure-registry`, Docker Desktop `daemon.json`, kubeadm `config.toml` + `hosts.toml`), then restart
+    /// the runtime where the distribution needs it. When the cause is another check's finding the remediation
+    /// is that check's, so the report shows one root cause: a mirror key written as a URL
+    /// (`rem.containerd-config`), a `.local` name missing from `/etc/hosts` (`rem.registry-hosts-entry`), a
+    /// bundled HTTPS registry whose CA the node does not trust (`rem.containerd-ca-trust`; the simulated
+    /// registry then serves a certificate from `mcp-runtime-ca`).
     pub struct ContainerdMirrorMatch {
         id: "containerd.mirror-match",
         title: "containerd on every node can pull the platform's images",
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
+        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
     }
 }
 
@@ -71,7 +79,7 @@ fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
 }
 
 /// The image strings of platform workloads and MCPServers.
-pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
+pub(crate) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
     let mut out = Vec::new();
     for (kind, pointer) in [
         (&kinds::DEPLOYMENTS, "/spec/template/spec"),
@@ -102,35 +110,17 @@ pub(super) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcom
     Ok(out)
 }
 
-/// Whether a registry host is a dev-style one, which speaks plain HTTP.
-fn plain_http(host: &str) -> bool {
-    dev_reason(host).is_some()
-}
-
-/// Names in the node's `/etc/hosts`.
-fn etc_hosts(facts: &HostFacts) -> BTreeSet<String> {
-    facts
-        .files
-        .get("/etc/hosts")
-        .and_then(|f| f.content.as_deref())
-        .unwrap_or("")
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(|l| l.split_whitespace().skip(1).map(String::from))
-        .collect()
-}
-
-fn resolves_on(facts: &HostFacts, host: &str) -> bool {
-    let name = split_port(host).0;
-    !name.ends_with(".local") || etc_hosts(facts).contains(name)
-}
-
 /// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
 /// others HTTPS with a public certificate, all serving the image; `.local` names resolve only through
 /// `/etc/hosts`.
-fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &ImageRef) -> World {
+fn world_for(
+    facts: &HostFacts,
+    endpoints: &[super::simulate::Endpoint],
+    r: &ImageRef,
+    bundled: Option<&RegistryCa>,
+) -> World {
     let mut w = World::default();
-    let hosts = etc_hosts(facts);
+    let hosts = facts.etc_hosts();
     let image = match (&r.digest, &r.tag) {
         (Some(d), _) => format!("{}@{d}", r.path),
         (_, t) => format!("{}:{}", r.path, t.as_deref().unwrap_or("latest")),
@@ -139,18 +129,30 @@ fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &Ima
         let (name, port) = split_port(&ep.host);
         let http = plain_http(&ep.host);
         let port = port.unwrap_or(if http { "80" } else { "443" });
-        if !name.ends_with(".local") {
+        if !needs_etc_hosts(name) {
             w.names.insert(name.to_string());
-        } else if !hosts.contains(name) {
+        } else if !hosts.contains_key(name) {
             continue;
         }
+        // The bundled registry over HTTPS serves a certificate from mcp-runtime-ca, trusted only where the
+        // node has the CA (`containerd.ca-trust`).
+        let internal = bundled.filter(|ca| ca.pull_host == ep.host);
+        let port = match internal {
+            Some(_) => split_port(&ep.host).1.unwrap_or("443"),
+            None => port,
+        };
         w.listeners.insert(
             format!("{name}:{port}"),
             Listener {
-                proto: if http {
-                    Proto::Http
-                } else {
-                    Proto::Https { ca: String::new() }
+                proto: match internal {
+                    Some(ca) => Proto::Https {
+                        ca: match node_trust(facts, ca) {
+                            Trust::Trusted(_) => String::new(),
+                            _ => UNTRUSTED_CA.into(),
+                        },
+                    },
+                    None if http => Proto::Http,
+                    None => Proto::Https { ca: String::new() },
                 },
                 behavior: Behavior::Registry(BTreeSet::from([image.clone()])),
             },
@@ -159,15 +161,38 @@ fn world_for(facts: &HostFacts, endpoints: &[super::simulate::Endpoint], r: &Ima
     w
 }
 
+/// The CA name of a registry the node does not trust (no node CA file ends with it).
+const UNTRUSTED_CA: &str = "mcp-runtime-ca (not trusted by this node)";
+
+/// What containerd on this node does with `r`: plan with the node's configuration, then run it against
+/// the network as the node sees it.
+pub(crate) fn predict_on(
+    facts: &HostFacts,
+    r: &ImageRef,
+    bundled: Option<&RegistryCa>,
+) -> (super::simulate::Plan, Prediction) {
+    let n = NodeFacts::from_host(facts);
+    let pl = plan(
+        &n.effective,
+        n.containerd_version,
+        r,
+        &ClientFlags::default(),
+    );
+    let world = world_for(facts, &pl.endpoints, r, bundled);
+    let p = predict(&pl, r, &world);
+    (pl, p)
+}
+
 struct Finding {
     node: String,
+    class: Class,
     host: String,
     image: String,
     message: String,
 }
 
 /// Why a node has no working entry for `host`, in its configuration's words.
-fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
+pub(crate) fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
     if let Some(reg) = &n.registries_yaml
         && let Some(key) = reg.mirrors.keys().find(|k| {
             k.contains("://")
@@ -188,23 +213,24 @@ fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
     }
 }
 
-/// The configuration that fixes `host` on the failing nodes (the snippet the check prints; the real-containerd
-/// differential test applies it and pulls again).
-pub fn fix_snippet(dist: Distribution, host: &str, resolvable_everywhere: bool) -> String {
-    let http = plain_http(host);
-    let endpoint = match (http, resolvable_everywhere, split_port(host).1) {
-        (true, false, Some(port)) => format!("http://127.0.0.1:{port}"),
-        (true, _, _) => format!("http://{host}"),
-        (false, _, _) => format!("https://{host}"),
-    };
-    match dist {
-        Distribution::K3s => format!(
-            "# /etc/rancher/k3s/registries.yaml (merge with any existing mirrors)\nmirrors:\n  \"{host}\":\n    endpoint:\n      - \"{endpoint}\"\n\n# then, on the node:\nsudo systemctl restart k3s    # k3s-agent on agent nodes"
-        ),
-        Distribution::Containerd => format!(
-            "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"{}://{host}\"\n\n[host.\"{endpoint}\"]\n  capabilities = [\"pull\", \"resolve\"]",
-            if http { "http" } else { "https" }
-        ),
+/// Why the lead finding fails, as the remediation that fixes it: a mirror key written as a URL is
+/// `containerd.config-valid`'s finding (one root cause, `rem.containerd-config`); a registry name the failing
+/// nodes cannot resolve is `node.hosts-entry`'s (`rem.registry-hosts-entry`); an untrusted bundled registry
+/// CA is `containerd.ca-trust`'s (`rem.containerd-ca-trust`); anything else needs a mirror.
+fn cause(n: &NodeFacts, facts: &HostFacts, host: &str, class: Class) -> &'static str {
+    let name = split_port(host).0;
+    if class == Class::X509UnknownAuthority {
+        "rem.containerd-ca-trust"
+    } else if n
+        .registries_yaml
+        .as_ref()
+        .is_some_and(|reg| reg.mirrors.keys().any(|k| k.contains("://")))
+    {
+        "rem.containerd-config"
+    } else if needs_etc_hosts(name) && !facts.etc_hosts().contains_key(name) {
+        "rem.registry-hosts-entry"
+    } else {
+        "rem.containerd-mirror"
     }
 }
 
@@ -241,23 +267,13 @@ impl Check for ContainerdMirrorMatch {
             )
             .detail("invalid_references", &invalid);
         }
+        let bundled = bundled_registry_ca(ctx).await.ok();
         let mut findings = Vec::new();
         let mut simulated = Vec::new();
-        let mut dist = Distribution::Containerd;
         for (node, facts) in hosts.iter() {
             let n = NodeFacts::from_host(facts);
-            if n.distribution == Distribution::K3s {
-                dist = Distribution::K3s;
-            }
             for (host, r) in &by_host {
-                let pl = plan(
-                    &n.effective,
-                    n.containerd_version,
-                    r,
-                    &ClientFlags::default(),
-                );
-                let world = world_for(facts, &pl.endpoints, r);
-                let p = predict(&pl, r, &world);
+                let (pl, p) = predict_on(facts, r, bundled.as_ref());
                 simulated.push(json!({
                     "node": node,
                     "image_host": host,
@@ -269,6 +285,7 @@ impl Check for ContainerdMirrorMatch {
                 if !p.ok() {
                     findings.push(Finding {
                         node: node.clone(),
+                        class: p.class,
                         host: host.clone(),
                         image: r.to_string(),
                         message: format!(
@@ -295,9 +312,12 @@ impl Check for ContainerdMirrorMatch {
             .filter(|f| f.host == lead.host)
             .map(|f| f.node.as_str())
             .collect();
-        let resolvable = nodes
-            .iter()
-            .all(|n| hosts.get(*n).is_some_and(|f| resolves_on(f, &lead.host)));
+        let failing: Vec<&HostFacts> = nodes.iter().filter_map(|n| hosts.get(*n)).collect();
+        let Some(lead_facts) = hosts.get(&lead.node) else {
+            return Outcome::error(format!("no facts for node {}", lead.node));
+        };
+        let lead_node = NodeFacts::from_host(lead_facts);
+        let remediation = cause(&lead_node, lead_facts, &lead.host, lead.class);
         let why_lead = lead
             .message
             .rsplit_once(" (")
@@ -305,10 +325,35 @@ impl Check for ContainerdMirrorMatch {
             .unwrap_or_default();
         let vars = Vars::from([
             ("nodes", nodes.join(", ")),
+            ("node", lead.node.clone()),
+            ("file", K3S_REGISTRIES.to_string()),
             ("image_host", lead.host.clone()),
             ("image", lead.image.clone()),
+            ("name", split_port(&lead.host).0.to_string()),
             ("why", why_lead),
+            ("ca", "mcp-runtime-ca".into()),
+            (
+                "fingerprint",
+                bundled
+                    .as_ref()
+                    .and_then(|ca| ca.fingerprints.first().cloned())
+                    .unwrap_or_default(),
+            ),
+            ("ca_file", fix::NODE_CA_FILE.into()),
         ]);
+        let untrusted = lead.class == Class::X509UnknownAuthority;
+        let mut access = fix::access_for(
+            &lead.host,
+            &failing,
+            &hosts,
+            fix::registry_node_port(ctx).await,
+            untrusted.then(|| fix::NODE_CA_FILE.to_string()),
+        );
+        if untrusted {
+            access.endpoint = format!("https://{}", lead.host);
+        }
+        let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        let snippet = fix::snippet(ctx, &hosts, &[access], &names).await;
         let message = findings
             .iter()
             .map(|f| f.message.as_str())
@@ -317,23 +362,8 @@ impl Check for ContainerdMirrorMatch {
         Outcome::fail(message)
             .detail("simulated", &simulated)
             .detail("invalid_references", &invalid)
-            .remediate("rem.containerd-mirror", ctx.distribution().await, &vars)
-            .snippet(fix_snippet(dist, &lead.host, resolvable))
+            .remediate(remediation, ctx.distribution().await, &vars)
+            .snippet(snippet)
             .subjects(findings.iter().map(|f| format!("node/{}", f.node)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_k3s_snippet_names_the_host_and_the_restart() {
-        let s = fix_snippet(Distribution::K3s, "registry.local:32000", false);
-        assert!(s.contains("\"registry.local:32000\":"), "{s}");
-        assert!(s.contains("- \"http://127.0.0.1:32000\""), "{s}");
-        assert!(s.contains("sudo systemctl restart k3s"), "{s}");
-        let s = fix_snippet(Distribution::Containerd, "registry.local:32000", true);
-        assert!(s.contains("[host.\"http://registry.local:32000\"]"), "{s}");
     }
 }

@@ -16,6 +16,20 @@ pub const CONTENT_FILES: &[&str] = &[
     "/etc/rancher/k3s/config.yaml",
     "/etc/containerd/config.toml",
     "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
+    DOCKER_DAEMON_JSON,
+];
+
+/// Docker's daemon configuration. Only its registry keys are collected ([`DOCKER_REGISTRY_KEYS`]): the
+/// file may also hold proxy URLs with credentials.
+pub const DOCKER_DAEMON_JSON: &str = "/etc/docker/daemon.json";
+pub const DOCKER_REGISTRY_KEYS: &[&str] = &["insecure-registries", "registry-mirrors"];
+
+/// Directories of CA certificates an administrator adds to the system trust store (Debian/Ubuntu's
+/// `update-ca-certificates` source, RHEL's `update-ca-trust` anchors). containerd verifies registries against
+/// the system roots, which these feed. Only fingerprints of their certificates are collected.
+pub const TRUST_STORE_DIRS: &[&str] = &[
+    "/usr/local/share/ca-certificates",
+    "/etc/pki/ca-trust/source/anchors",
 ];
 
 /// Directories whose `*/hosts.toml` files are collected (containerd's per-registry host config).
@@ -74,6 +88,34 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// The node's `/etc/hosts`: each name with the addresses it maps to, in file order. Empty when the file
+    /// was not collected (see [`HostFacts::has_etc_hosts`]).
+    pub fn etc_hosts(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let text = self
+            .files
+            .get("/etc/hosts")
+            .and_then(|f| f.content.as_deref())
+            .unwrap_or("");
+        for line in text.lines() {
+            let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+            let Some(addr) = words.next() else { continue };
+            for name in words {
+                out.entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(addr.to_string());
+            }
+        }
+        out
+    }
+
+    /// Whether `/etc/hosts` was collected with its content.
+    pub fn has_etc_hosts(&self) -> bool {
+        self.files
+            .get("/etc/hosts")
+            .is_some_and(|f| f.content.is_some())
+    }
+
     /// The files that show this node is a k3s server (empty when none does).
     pub fn k3s_server_markers(&self) -> Vec<&'static str> {
         K3S_SERVER_MARKERS
@@ -93,6 +135,10 @@ pub struct FileFact {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// SHA-256 fingerprints (`AB:CD:...`, as `openssl x509 -fingerprint -sha256` prints them) of the
+    /// certificates in a CA file; collected for certificate files only, never for keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sha256: Vec<String>,
 }
 
 impl FileFact {
@@ -131,4 +177,28 @@ impl DiskUsage {
             self.free_inodes as f64 * 100.0 / self.total_inodes as f64
         }
     }
+}
+
+/// The SHA-256 fingerprint of a DER certificate, as `openssl x509 -noout -fingerprint -sha256` prints it.
+pub fn sha256_fingerprint(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The fingerprints of every `CERTIFICATE` block of a PEM text (other blocks, such as keys, are skipped
+/// unread); a DER file gives its one fingerprint.
+pub fn pem_fingerprints(bytes: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = x509_parser::pem::Pem::iter_from_buffer(bytes)
+        .filter_map(Result::ok)
+        .filter(|b| b.label == "CERTIFICATE")
+        .map(|b| sha256_fingerprint(&b.contents))
+        .collect();
+    if out.is_empty() && x509_parser::parse_x509_certificate(bytes).is_ok() {
+        out.push(sha256_fingerprint(bytes));
+    }
+    out
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::host::{
-    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DiskUsage, FileFact,
-    HOST_FACTS_SCHEMA, HostFacts, ROLE_FILES,
+    CERTS_D_DIRS, CONTENT_FILES, CREDENTIAL_FILES, DISK_PATHS, DOCKER_DAEMON_JSON,
+    DOCKER_REGISTRY_KEYS, DiskUsage, FileFact, HOST_FACTS_SCHEMA, HostFacts, ROLE_FILES,
+    TRUST_STORE_DIRS, pem_fingerprints,
 };
 use super::{EvidenceError, HostSource};
 
@@ -30,7 +31,10 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
     }
     let mut files = BTreeMap::new();
     for path in CONTENT_FILES {
-        if let Some(f) = file_fact(root, path, true) {
+        if let Some(mut f) = file_fact(root, path, true) {
+            if *path == DOCKER_DAEMON_JSON {
+                f.content = f.content.as_deref().map(registry_keys_only);
+            }
             files.insert(path.to_string(), f);
         }
     }
@@ -41,11 +45,31 @@ pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
             }
         }
         // Certificate files: containerd reads them when a directory has no (valid) hosts.toml. Only their
-        // mode and owner are collected, never their contents.
+        // mode and owner are collected, never their contents; CA files (`*.crt`) add their certificates'
+        // fingerprints.
         for cert in certs_d_cert_files(root, dir) {
             if let Some(f) = file_fact(root, &cert, false) {
+                let f = if cert.ends_with(".crt") {
+                    with_fingerprints(root, &cert, f)
+                } else {
+                    f
+                };
                 files.insert(cert, f);
             }
+        }
+    }
+    // CA files the registry configuration names, and the system trust store's added anchors: fingerprints
+    // only, so a check can tell whether a node trusts a given CA.
+    let mut ca_files = referenced_ca_files(&files);
+    for dir in TRUST_STORE_DIRS {
+        ca_files.extend(trust_store_files(root, dir));
+    }
+    for path in ca_files {
+        if files.contains_key(&path) {
+            continue;
+        }
+        if let Some(f) = file_fact(root, &path, false) {
+            files.insert(path.clone(), with_fingerprints(root, &path, f));
         }
     }
     for path in CREDENTIAL_FILES.iter().chain(ROLE_FILES) {
@@ -113,7 +137,77 @@ fn file_fact(root: &Path, abs: &str, with_content: bool) -> Option<FileFact> {
         uid: meta.uid(),
         size: meta.len(),
         content,
+        sha256: Vec::new(),
     })
+}
+
+/// Docker's daemon.json reduced to its registry keys (unparseable text is dropped, never kept).
+fn registry_keys_only(text: &str) -> String {
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return String::new();
+    };
+    let kept: serde_json::Map<String, serde_json::Value> = doc
+        .into_iter()
+        .filter(|(k, _)| DOCKER_REGISTRY_KEYS.contains(&k.as_str()))
+        .collect();
+    serde_json::Value::Object(kept).to_string()
+}
+
+/// Adds the SHA-256 fingerprints of the certificates in a CA file (bounded in size like any content).
+fn with_fingerprints(root: &Path, abs: &str, mut fact: FileFact) -> FileFact {
+    if fact.size <= MAX_CONTENT_BYTES
+        && let Ok(bytes) = std::fs::read(under(root, abs))
+    {
+        fact.sha256 = pem_fingerprints(&bytes);
+    }
+    fact
+}
+
+/// The CA files named by `registries.yaml` (`configs.*.tls.ca_file`) and by hosts.toml `ca` entries
+/// (relative paths are relative to the hosts.toml directory, as containerd reads them).
+fn referenced_ca_files(files: &BTreeMap<String, FileFact>) -> Vec<String> {
+    use crate::containerd::config::{K3S_REGISTRIES, parse_hosts_toml, parse_registries_yaml};
+    let mut out = Vec::new();
+    for (path, f) in files {
+        let Some(text) = f.content.as_deref() else {
+            continue;
+        };
+        if path == K3S_REGISTRIES {
+            if let Ok(reg) = parse_registries_yaml(text) {
+                out.extend(
+                    reg.configs
+                        .values()
+                        .filter_map(|c| c.tls.as_ref()?.ca_file.clone()),
+                );
+            }
+        } else if let Some(dir) = path.strip_suffix("/hosts.toml")
+            && let Ok(h) = parse_hosts_toml(path, text)
+        {
+            for ca in h.hosts.iter().chain([&h.server_entry]).flat_map(|e| &e.ca) {
+                out.push(if ca.starts_with('/') {
+                    ca.clone()
+                } else {
+                    format!("{dir}/{ca}")
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The certificate files directly in a trust-store source directory.
+fn trust_store_files(root: &Path, dir: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(under(root, dir)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".crt") || n.ends_with(".pem"))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    out.sort();
+    out
 }
 
 fn certs_d_files(root: &Path, dir: &str) -> Vec<String> {
@@ -294,5 +388,51 @@ impl HostSource for LiveHostSource {
 
     async fn local_node(&self) -> Result<Option<String>, EvidenceError> {
         self.facts().await.clone().map(|(_, local)| local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn ca_files_get_fingerprints_and_keys_never_do() {
+        let root = tempfile::tempdir().unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["mcp-runtime-ca".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let want = pem_fingerprints(cert.pem().as_bytes());
+        assert_eq!(want.len(), 1);
+        let write = |rel: &str, text: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        let dir = "etc/containerd/certs.d/registry.local:5443";
+        write(&format!("{dir}/ca.crt"), &cert.pem());
+        write(&format!("{dir}/client.key"), &key.serialize_pem());
+        write(
+            "etc/rancher/k3s/registries.yaml",
+            "configs:\n  \"registry.local:5443\":\n    tls:\n      ca_file: /etc/rancher/k3s/mcp-ca.pem\n",
+        );
+        write("etc/rancher/k3s/mcp-ca.pem", &cert.pem());
+        write("usr/local/share/ca-certificates/corp.crt", &cert.pem());
+        write(
+            "etc/docker/daemon.json",
+            r#"{"insecure-registries": ["10.96.0.0/12"], "proxies": {"http-proxy": "http://u:secret@proxy:3128"}}"#,
+        );
+        let facts = collect(root.path()).await.unwrap();
+        let fp = |p: &str| facts.files.get(p).map(|f| f.sha256.clone());
+        assert_eq!(fp(&format!("/{dir}/ca.crt")), Some(want.clone()));
+        assert_eq!(fp("/etc/rancher/k3s/mcp-ca.pem"), Some(want.clone()));
+        assert_eq!(fp("/usr/local/share/ca-certificates/corp.crt"), Some(want));
+        let daemon = facts.files[DOCKER_DAEMON_JSON].content.as_deref().unwrap();
+        assert_eq!(daemon, r#"{"insecure-registries":["10.96.0.0/12"]}"#);
+        let key_fact = &facts.files[&format!("/{dir}/client.key")];
+        assert!(key_fact.sha256.is_empty() && key_fact.content.is_none());
     }
 }

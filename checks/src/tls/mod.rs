@@ -12,7 +12,7 @@ mod live_tests;
 mod platform_cert;
 mod public_endpoints;
 mod registry_cert;
-mod registry_internal_cert;
+pub(crate) mod registry_internal_cert;
 
 pub use platform_cert::PlatformCert;
 pub use public_endpoints::PublicEndpoints;

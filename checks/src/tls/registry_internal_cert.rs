@@ -45,7 +45,7 @@ declare_check! {
 
 /// The registry Service's stable DNS name.
 pub const SERVICE_DNS: &str = "registry.registry.svc.cluster.local";
-const DEFAULT_PULL_HOST: &str = "registry.registry.svc.cluster.local:5000";
+pub const DEFAULT_PULL_HOST: &str = "registry.registry.svc.cluster.local:5000";
 
 #[async_trait]
 impl Check for RegistryInternalCert {
