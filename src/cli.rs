@@ -294,6 +294,10 @@ pub struct DoctorArgs {
     /// 443 by default) while still sending each host as SNI.
     #[arg(long, value_name = "ADDR")]
     pub tls_connect: Option<String>,
+    /// An admin API key for the guarded public routes (`platform.public-endpoints`), sent only as an
+    /// `x-api-key` header and never recorded. Prefer MCP_ADMIN_API_KEY: a flag is visible in `ps`.
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -74,6 +74,9 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     if let Some(addr) = &args.tls_connect {
         flags.insert("tls_connect".into(), addr.clone());
     }
+    if let Some(key) = &args.api_key {
+        flags.insert("api_key".into(), key.clone());
+    }
     let inputs = ConfigInputs {
         flags,
         env: process_env(),

@@ -10,7 +10,7 @@
 //!
 //! Everything stays on 127.0.0.0/8: the zone names only 127.0.0.x, the system resolver of the run is BIND
 //! (`MCP_DOCTOR_SYSTEM_DNS`), and this is the one CLI test that turns the HTTP probe back on. nginx runs as a
-//! single process (`daemon off; master_process off`, as in `checks/tests/http01_peers.rs`) from a temporary
+//! single process (`mcp-doctor-test-peers`, shared with `checks/tests/http01_peers.rs`) from a temporary
 //! directory and is stopped by its PID. Port 80 needs root. Without named, nginx or root the test is
 //! skipped with a message, except under `CI`, where it fails.
 
@@ -19,13 +19,12 @@ mod common;
 mod named;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404};
 use serde_json::Value;
 
 const CHECKS: &str = "dns.resolve,http01.reachable,http01.challenge-path";
@@ -57,143 +56,44 @@ fn zone_text() -> String {
     z
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-    })
-}
-
-/// nginx, or None (skip, after saying why) when it or root is missing outside CI; under CI that fails.
-fn nginx_binary() -> Option<PathBuf> {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file());
-    let why = match (&found, is_root()) {
-        (None, _) => "nginx is not installed (scripts/test.sh installs nginx-light)",
-        (Some(_), false) => "the front-door test binds port 80 on 127.0.0.x and needs root",
-        (Some(_), true) => return found,
-    };
-    assert!(std::env::var_os("CI").is_none(), "{why}; CI must run it");
-    eprintln!("SKIP: {why}");
-    None
-}
-
-/// nginx as one process, stopped (by its PID) when dropped.
-struct Nginx {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nginx(bin: &Path) -> Nginx {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    for sub in ["www", "tmp"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    std::fs::write(dir.path().join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
-    let traefik = r#"location / { return 404 "404 page not found\n"; }"#;
-    let conf = format!(
-        r#"daemon off;
-master_process off;
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    server_tokens off;
-    default_type text/plain;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    server {{ listen {HEALTHY_IP}:80; {traefik} }}
-    server {{ listen {AUTH_IP}:80; location / {{ auth_basic "registry"; auth_basic_user_file {d}/htpasswd; root {d}/www; }} }}
-    server {{ listen {REDIRECT_IP}:80; return 301 http://$host:8080$request_uri; }}
-}}
-"#
+/// nginx playing the three front doors: Traefik's plain 404, basic auth, and a redirect to port 8080.
+fn start_nginx(bin: &Path, dir: &Path) -> Peer {
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
+    let servers = format!(
+        r#"server {{ listen {HEALTHY_IP}:80; location / {{ {TRAEFIK_404} }} }}
+    server {{ listen {AUTH_IP}:80; location / {{ auth_basic "registry"; auth_basic_user_file {{dir}}/htpasswd; root {{dir}}/www; }} }}
+    server {{ listen {REDIRECT_IP}:80; return 301 http://$host:8080$request_uri; }}"#
     );
-    let conf_path = dir.path().join("nginx.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let log = std::fs::File::create(dir.path().join("nginx.out")).unwrap();
-    let child = Command::new(bin)
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("spawn nginx");
-    let mut nginx = Nginx { child, _dir: dir };
-    let logs = |n: &Nginx| {
-        ["nginx.out", "error.log"]
-            .iter()
-            .map(|f| std::fs::read_to_string(n._dir.path().join(f)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Ok(Some(status)) = nginx.child.try_wait() {
-            panic!("nginx exited ({status}):\n{}", logs(&nginx));
-        }
-        let up = [HEALTHY_IP, AUTH_IP, REDIRECT_IP].iter().all(|ip| {
-            let addr: SocketAddr = format!("{ip}:80").parse().unwrap();
-            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-        });
-        if up {
-            return nginx;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen within 15 s:\n{}",
-            logs(&nginx)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let listening: Vec<SocketAddr> = [HEALTHY_IP, AUTH_IP, REDIRECT_IP]
+        .iter()
+        .map(|ip| format!("{ip}:80").parse().unwrap())
+        .collect();
+    peers::start_nginx(bin, dir, &servers, &listening)
 }
 
 struct Peers {
     named: named::Named,
-    _nginx: Nginx,
+    _nginx: Peer,
+    _nginx_dir: tempfile::TempDir,
     api: FixtureServer,
     _zone_dir: tempfile::TempDir,
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = nginx_binary()?;
+    let nginx_bin = peers::nginx_or_skip("the front-door test")?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("doors.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();
     let named = named::start_zones(&[(ZONE.into(), zone_file)])?;
-    let nginx = start_nginx(&nginx_bin);
+    let nginx_dir = tempfile::tempdir().unwrap();
+    let nginx = start_nginx(&nginx_bin, nginx_dir.path());
     let api =
         FixtureServer::start(&fixture("k3s-4node-healthy"), ServerOptions::default()).unwrap();
     Some(Peers {
         named,
         _nginx: nginx,
+        _nginx_dir: nginx_dir,
         api,
         _zone_dir: zone_dir,
     })

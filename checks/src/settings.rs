@@ -220,6 +220,11 @@ pub const SETTINGS: &[SettingDef] = &[
         &["MCP_DOCTOR_TLS_CONNECT"],
     ),
     def("judge_time", None, &["MCP_DOCTOR_NOW"]),
+    // An admin API key for the guarded public routes; sent only as an `x-api-key` header.
+    SettingDef {
+        secret: true,
+        ..def("api_key", Some("--api-key"), &["MCP_ADMIN_API_KEY"])
+    },
     def("tls_probe", None, &["MCP_DOCTOR_TLS_PROBE"]),
     // mcp-doctor's own settings (not setup's): how the public names are reached and who to ask.
     SettingDef {

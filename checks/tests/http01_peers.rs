@@ -15,14 +15,14 @@
 //! marks that row instead of hiding it.
 //!
 //! The peers are Debian packages (`nginx-light`, `pebble`) installed by `scripts/test.sh`; they are started
-//! and stopped by PID from here (nginx as a single process, `master_process off`, so no worker outlives it), with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
+//! and stopped by PID from here through `mcp-doctor-test-peers` (nginx as a single process, so no worker outlives it), with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
 //! ports 80 and 443 on loopback needs root (as on CI). Without the peers the test is skipped, except under
 //! `CI`, where a missing peer fails it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ use mcp_doctor_checks::evidence::{
 use mcp_doctor_checks::http01::{ChallengePath, Reachable};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
+use mcp_doctor_test_peers::{Peer, find_binary, is_root, start_nginx};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 
@@ -214,38 +215,6 @@ fn host_of(s: &Scenario) -> String {
 // ---------------------------------------------------------------------------------------------------------
 // Peers
 
-/// A child process stopped (by its PID) when dropped.
-struct Peer {
-    name: &'static str,
-    child: Child,
-}
-
-impl Drop for Peer {
-    /// SIGTERM by PID (a clean exit), then SIGKILL if it is still there after two seconds.
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                eprintln!("stopped {} (pid {pid})", self.name);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        eprintln!("killed {} (pid {pid})", self.name);
-    }
-}
-
-fn find_binary(name: &str) -> Option<PathBuf> {
-    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
-
 /// The peer binaries, or None (skip) when one is missing outside CI. Under CI a missing peer fails.
 fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let found = (
@@ -254,7 +223,7 @@ fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
         find_binary("pebble-challtestsrv"),
     );
     let ci = std::env::var_os("CI").is_some();
-    if !rustix_is_root() {
+    if !is_root() {
         // Ports 80 and 443 on loopback, where the validator looks, need root.
         assert!(
             !ci,
@@ -302,67 +271,21 @@ fn self_signed(dir: &Path, name: &str, sans: Vec<String>) {
     .unwrap();
 }
 
-fn nginx_config(dir: &Path, backend_port: u16, scenarios: &[Scenario]) -> String {
-    let d = dir.display().to_string();
+/// The `server` blocks: the cluster behind the doors on the backend address, then every front door.
+fn nginx_servers(backend_port: u16, scenarios: &[Scenario]) -> String {
     let backend = format!("{BACKEND_IP}:{backend_port}");
-    let user = if rustix_is_root() { "user root;" } else { "" };
-    let mut servers = format!(
-        "server {{ listen {backend}; root {d}/www; {TRAEFIK} }}\n",
-        TRAEFIK = TRAEFIK
-    );
+    let mut servers = format!("server {{ listen {backend}; root {{dir}}/www; {TRAEFIK} }}\n");
     for s in scenarios.iter().filter(|s| !s.nginx.is_empty()) {
         servers.push_str(
             &s.nginx
                 .replace("TRAEFIK", TRAEFIK)
                 .replace("PROXY", PROXY)
                 .replace("{ip}", s.a.unwrap())
-                .replace("{backend}", &backend)
-                .replace("{dir}", &d),
+                .replace("{backend}", &backend),
         );
         servers.push('\n');
     }
-    format!(
-        "daemon off;
-master_process off;
-{user}
-error_log {d}/error.log warn;
-pid {d}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    server_tokens off;
-    default_type text/plain;
-    client_body_temp_path {d}/tmp/body;
-    proxy_temp_path {d}/tmp/proxy;
-    fastcgi_temp_path {d}/tmp/fastcgi;
-    uwsgi_temp_path {d}/tmp/uwsgi;
-    scgi_temp_path {d}/tmp/scgi;
-    proxy_cache_path {d}/cache keys_zone=front:1m;
-{servers}
-}}
-"
-    )
-}
-
-fn rustix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn start(name: &'static str, cmd: &mut Command, log: &Path) -> Peer {
-    let out = std::fs::File::create(log).unwrap();
-    let child = cmd
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    eprintln!("started {name} (pid {})", child.id());
-    Peer { name, child }
+    servers
 }
 
 async fn wait_for<F: std::future::Future<Output = bool>>(
@@ -603,7 +526,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     let scenarios = scenarios();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    for sub in ["www", "tmp", "cache", "recordings"] {
+    for sub in ["www", "recordings"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
@@ -612,26 +535,13 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
 
     // nginx: the front doors and the cluster behind them.
     let backend_port = free_port();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        nginx_config(dir, backend_port, &scenarios),
-    )
-    .unwrap();
-    let nginx_log = dir.join("nginx.out");
-    let _nginx = start(
-        "nginx",
-        Command::new(&nginx_bin)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf")),
-        &nginx_log,
-    );
     let backend: SocketAddr = format!("{BACKEND_IP}:{backend_port}").parse().unwrap();
-    wait_for("nginx", &dir.join("error.log"), || async move {
-        tokio::net::TcpStream::connect(backend).await.is_ok()
-    })
-    .await;
+    let _nginx = start_nginx(
+        &nginx_bin,
+        dir,
+        &nginx_servers(backend_port, &scenarios),
+        &[backend],
+    );
 
     // The silent front door: accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.113:80")
@@ -648,7 +558,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     let dns_port = free_udp_port();
     let mgmt_port = free_port();
     let cts_log = dir.join("challtestsrv.out");
-    let _cts = start(
+    let _cts = Peer::start(
         "pebble-challtestsrv",
         Command::new(&challtestsrv_bin).args([
             "-dns01",
@@ -720,7 +630,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     )
     .unwrap();
     let pebble_log = dir.join("pebble.out");
-    let _pebble = start(
+    let _pebble = Peer::start(
         "pebble",
         Command::new(&pebble_bin)
             .arg("-config")

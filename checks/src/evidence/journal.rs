@@ -21,7 +21,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::host::HostFacts;
-use super::{AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe};
+use super::{
+    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe,
+    is_credential_header,
+};
 
 /// Keys of journal entries; the one place that names them, for the recorder and the replayer alike.
 pub mod keys {
@@ -81,11 +84,25 @@ pub mod keys {
         )
     }
 
+    /// A probe sending credentials is another question than the same URL without them: the names of its
+    /// credential headers (never their values) end the key, `..._with_x-api-key`.
     pub fn http(p: &HttpProbe) -> String {
+        let credentials: Vec<String> = p
+            .headers
+            .iter()
+            .filter(|(name, _)| is_credential_header(name))
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
+        let with = if credentials.is_empty() {
+            String::new()
+        } else {
+            format!("_with_{}", credentials.join("_"))
+        };
         format!(
-            "http/{}/{}",
+            "http/{}/{}{}",
             safe(p.connect_to.as_deref().unwrap_or("direct")),
-            safe(&p.url)
+            safe(&p.url),
+            safe(&with)
         )
     }
 

@@ -9,6 +9,7 @@ mod ingresses;
 mod mcpservers;
 mod namespaces;
 mod operator;
+mod public_endpoints;
 mod sentinel;
 mod stale_pods;
 
@@ -18,6 +19,7 @@ pub use ingresses::Ingresses;
 pub use mcpservers::McpServers;
 pub use namespaces::Namespaces;
 pub use operator::Operator;
+pub use public_endpoints::PublicEndpoints;
 pub use sentinel::Sentinel;
 pub use stale_pods::StalePods;
 
@@ -49,6 +51,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(Sentinel),
         Box::new(AdminBootstrap),
         Box::new(Ingresses),
+        Box::new(PublicEndpoints),
         Box::new(McpServers),
         Box::new(StalePods),
     ]
