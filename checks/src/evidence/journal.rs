@@ -96,13 +96,12 @@ pub mod keys {
         let with = if credentials.is_empty() {
             String::new()
         } else {
-            format!("_with_{}", credentials.join("_"))
+            safe(&format!("_with_{}", credentials.join("_")))
         };
         format!(
-            "http/{}/{}{}",
+            "http/{}/{}{with}",
             safe(p.connect_to.as_deref().unwrap_or("direct")),
             safe(&p.url),
-            safe(&with)
         )
     }
 
@@ -226,4 +225,28 @@ fn pretty(v: &Value) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_key_names_credential_headers_but_never_their_values() {
+        let mut probe = HttpProbe {
+            method: "GET".into(),
+            url: "https://platform.example.com/grafana/api/health".into(),
+            connect_to: Some("203.0.113.10".into()),
+            headers: vec![("user-agent".into(), "t".into())],
+        };
+        let plain = keys::http(&probe);
+        assert_eq!(
+            plain,
+            "http/203.0.113.10/https___platform.example.com_grafana_api_health"
+        );
+        probe.headers.push(("X-Api-Key".into(), "s3cret".into()));
+        let keyed = keys::http(&probe);
+        assert_eq!(keyed, format!("{plain}_with_x-api-key"));
+        assert!(!keyed.contains("s3cret"));
+    }
 }
