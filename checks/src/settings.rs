@@ -211,6 +211,14 @@ pub const SETTINGS: &[SettingDef] = &[
             &["MCP_DOCTOR_PROBE_IMAGE"],
         )
     },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "probe_pods",
+            Some("--probe-pods"),
+            &["MCP_DOCTOR_PROBE_PODS"],
+        )
+    },
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
     // mcp-doctor's own TLS probing settings (not setup's).
     def("ca_file", Some("--ca-file"), &["MCP_DOCTOR_CA_FILE"]),

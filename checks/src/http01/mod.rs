@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub use challenge_path::ChallengePath;
 pub use reachable::Reachable;
-pub use self_test::{SelfTest, sweep};
+pub use self_test::SelfTest;
 
 use crate::Check;
 use crate::check::Context;
