@@ -80,6 +80,17 @@ impl Layout {
         }
     }
 
+    /// Every namespace either layout (or the override) may use, for when the namespace list cannot be read.
+    pub fn candidates(override_ns: Option<&str>) -> Vec<String> {
+        let mut all = Layout::detect(override_ns, &[]).all;
+        for ns in Layout::detect(None, &[SPLIT_SENTINEL_NAMESPACES[0].to_string()]).all {
+            if !all.contains(&ns) {
+                all.push(ns);
+            }
+        }
+        all
+    }
+
     /// Detects the layout from the namespace names (`--platform-namespace` wins).
     pub fn detect(override_ns: Option<&str>, namespaces: &[String]) -> Layout {
         if let Some(ns) = override_ns.filter(|n| !n.trim().is_empty()) {

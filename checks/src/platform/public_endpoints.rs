@@ -45,6 +45,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::NAMESPACES, kinds::INGRESSES, kinds::MCP_SERVERS],
+        read_scope: PlatformNamespaces,
     }
 }
 
