@@ -277,3 +277,31 @@ fn an_interrupted_probe_leaves_nothing_and_a_killed_one_is_kept_until_it_expires
     );
     assert_eq!(server.created(), left, "an unexpired probe pod is kept");
 }
+
+#[test]
+fn a_forbidden_probe_pod_is_an_error_that_names_the_denial_and_leaves_no_cleanup_noise() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Without a pod script the server answers writes as it does for a read-only user: 403.
+    let server =
+        FixtureServer::start(&fixture("platform-healthy"), ServerOptions::default()).unwrap();
+    let out = mcp_doctor(tmp.path())
+        .env("MCP_PLATFORM_DOMAIN", "example.com")
+        .arg("doctor")
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .args(["--probe-pods", "--only", ID, "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = valid_report(&String::from_utf8_lossy(&out.stdout));
+    let c = &report["checks"][0];
+    assert_eq!(c["status"], "error", "{c}");
+    let message = c["message"].as_str().unwrap();
+    assert!(
+        message.contains("permission denied")
+            && message.contains("cannot create resource \"pods\""),
+        "{message}"
+    );
+    assert!(!stderr.contains("could not delete"), "{stderr}");
+    assert!(!requested(&server, "DELETE", ""), "nothing was created");
+}

@@ -384,6 +384,16 @@ pub async fn run_pod(
     remember(r.clone());
     let result = match objects.create(r.kind, &r.namespace, pod).await {
         Ok(()) => watch_pod(objects, &r, container, wait).await,
+        // The server answered no (403, 409, 422): nothing was created, nothing to delete.
+        Err(e)
+            if !matches!(
+                e,
+                EvidenceError::Timeout { .. } | EvidenceError::Unreachable { .. }
+            ) =>
+        {
+            forget(&r);
+            return Err(e);
+        }
         Err(e) => Err(e),
     };
     // Deleted here on every path the future reaches; a failed delete stays pending for the run's cleanup.

@@ -52,6 +52,7 @@ declare_check! {
 /// The header the platform reads an admin API key from (the seed's `curl -H "x-api-key: ..."`).
 pub const API_KEY_HEADER: &str = "x-api-key";
 const USER_AGENT: &str = "mcp-doctor (platform.public-endpoints)";
+const GRAFANA_HEALTH: &str = "/grafana/api/health";
 
 /// One request and the answers that mean healthy.
 struct Expectation {
@@ -129,15 +130,14 @@ impl Check for PublicEndpoints {
 
         let mut expectations = Vec::new();
         let mut notes = Vec::new();
-        let base = match base_url(ctx, &platform, &ingresses).await {
+        let (platform_url, platform_ip) = match base_url(ctx, &platform, &ingresses).await {
             Ok(b) => b,
             Err(o) => return o,
         };
-        let (platform_url, platform_ip) = base;
         for (path, healthy) in [
             ("/", &[200][..]),
             ("/api/health", &[401][..]),
-            ("/grafana/api/health", &[401][..]),
+            (GRAFANA_HEALTH, &[401][..]),
         ] {
             expectations.push(Expectation {
                 url: format!("{platform_url}{path}"),
@@ -148,7 +148,7 @@ impl Check for PublicEndpoints {
         }
         if key.is_some() {
             expectations.push(Expectation {
-                url: format!("{platform_url}/grafana/api/health"),
+                url: format!("{platform_url}{GRAFANA_HEALTH}"),
                 address: platform_ip.clone(),
                 with_key: true,
                 healthy: &[200],
@@ -371,9 +371,14 @@ fn judge(
         ));
     }
     if !e.with_key && a.status == 200 && e.healthy.contains(&401) {
+        let missing = if e.url.ends_with(GRAFANA_HEALTH) {
+            "the admin guard (sentinel-admin-auth@file) is not in front of Grafana"
+        } else {
+            "the API does not ask for credentials"
+        };
         return Err((
             Problem::Unguarded,
-            "answered 200 without credentials: the admin guard (sentinel-admin-auth@file) is not in front of it".into(),
+            format!("answered 200 without credentials: {missing}"),
         ));
     }
     if html {
