@@ -42,6 +42,8 @@ fn doors() -> Vec<(&'static str, &'static str, String)> {
     let healthy = format!("{root} {api} {grafana} {mcp} {traefik}");
     vec![
         ("ok", "127.0.0.221", healthy.clone()),
+        // Only platform.nomcp has an address (see `zone_text`).
+        ("nomcp", "127.0.0.226", healthy.clone()),
         ("noroute", "127.0.0.222", format!("{root} {grafana} {mcp} {traefik}")),
         (
             "badgateway",
@@ -70,7 +72,10 @@ fn zone_text() -> String {
         "$TTL 60\n@ IN SOA ns.{ZONE}. hostmaster.{ZONE}. ( 1 60 60 600 60 )\n@ IN NS ns.{ZONE}.\nns IN A 127.0.0.1\n"
     );
     for (sub, ip, _) in doors() {
-        z.push_str(&format!("platform.{sub} IN A {ip}\nmcp.{sub} IN A {ip}\n"));
+        z.push_str(&format!("platform.{sub} IN A {ip}\n"));
+        if sub != "nomcp" {
+            z.push_str(&format!("mcp.{sub} IN A {ip}\n"));
+        }
     }
     z
 }
@@ -222,6 +227,15 @@ fn each_front_door_gets_the_seeds_verdict_live_and_replayed_and_the_key_stays_ou
             "fail",
             vec![
                 "http://platform.ok.endpoints.test/grafana/api/health with x-api-key (via 127.0.0.221) answered 401 with the API key",
+            ],
+        ),
+        (
+            "nomcp",
+            Key::Env(KEY),
+            "warn",
+            vec![
+                "the MCP route was not asked: mcp.nomcp.endpoints.test has no address to ask",
+                "http://platform.nomcp.endpoints.test/ 200",
             ],
         ),
         (

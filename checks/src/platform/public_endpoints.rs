@@ -22,7 +22,8 @@ declare_check! {
     /// 401 (405/406 too: the MCP server itself answered) for one MCPServer of the cluster. `https` is used for
     /// a host that a platform Ingress lists under `tls`, plain `http` otherwise; certificates are not judged
     /// here (`tls.public-endpoints` does that). The key is sent only as an `x-api-key` header: never in a URL,
-    /// a pod or the journal (a recording names the header, not its value).
+    /// a pod or the journal (a recording names the header, not its value). An MCP host with no address to
+    /// ask makes the check `warn` (never `pass`); a platform host with none makes it `skip`.
     ///
     /// ### Why it matters
     /// Objects can all be ready while the outside view is broken: Traefik without a route (`404 page not
@@ -130,6 +131,7 @@ impl Check for PublicEndpoints {
 
         let mut expectations = Vec::new();
         let mut notes = Vec::new();
+        let mut unasked: Option<String> = None;
         let (platform_url, platform_ip) = match base_url(ctx, &platform, &ingresses).await {
             Ok(b) => b,
             Err(o) => return o,
@@ -161,18 +163,18 @@ impl Check for PublicEndpoints {
         }
         let mcp = hosts.mcp.map(|s| normalize_domain(&s.value));
         match (first_route(&servers), mcp) {
-            (Some(route), Some(mcp)) => {
-                let (mcp_url, mcp_ip) = match base_url(ctx, &mcp, &ingresses).await {
-                    Ok(b) => b,
-                    Err(o) => return o,
-                };
-                expectations.push(Expectation {
+            (Some(route), Some(mcp)) => match base_url(ctx, &mcp, &ingresses).await {
+                Ok((mcp_url, mcp_ip)) => expectations.push(Expectation {
                     url: format!("{mcp_url}/{route}/mcp"),
                     address: mcp_ip,
                     with_key: false,
                     healthy: &[400, 401, 405, 406],
-                });
-            }
+                }),
+                // The platform host's answers still count; the route not asked keeps the check from a pass.
+                Err(o) => {
+                    unasked = Some(format!("the MCP route was not asked: {}", o.message));
+                }
+            },
             (None, _) => notes.push("no MCPServer yet, so no MCP route to ask".into()),
             (Some(_), None) => notes.push("no mcp host is configured".into()),
         }
@@ -222,7 +224,11 @@ impl Check for PublicEndpoints {
             if !notes.is_empty() {
                 message.push_str(&format!("; {}", notes.join("; ")));
             }
-            return Outcome::pass(message).detail("probes", rows);
+            return match unasked {
+                Some(why) => Outcome::warn(format!("{why}; {message}")),
+                None => Outcome::pass(message),
+            }
+            .detail("probes", rows);
         }
         let first = findings[0].0;
         let mut vars = Vars::new();
