@@ -25,7 +25,8 @@ fi
 # Debian starts named as a service on install where systemd runs; the tests start their own on free
 # loopback ports, so a system named on port 53 does not disturb them.
 # The http01 peers test (checks/tests/http01_peers.rs): nginx plays the front doors, pebble (Let's Encrypt's
-# test CA) and pebble-challtestsrv referee them. Under CI a missing peer fails that test instead of skipping it.
+# test CA) and pebble-challtestsrv referee them; tests/front_door_cli.rs and tests/platform_endpoints_cli.rs
+# use the same nginx (through tests/peers). Under CI a missing peer fails those tests instead of skipping them.
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)

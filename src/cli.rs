@@ -150,7 +150,12 @@ pub struct SetupFlags {
     /// Publish a throwaway token through the cluster and fetch it through each public host (mutates).
     #[arg(long, help_heading = "Front door")]
     pub http01_self_test: bool,
-    /// Image of the probe pods (`http01.self-test`).
+    /// Run short-lived probe pods for the facts only the cluster has (`dns.in-cluster`); they are
+    /// deleted after the run, and `mcp-doctor sweep` removes what a killed run left.
+    #[arg(long, help_heading = "Front door")]
+    pub probe_pods: bool,
+    /// Image of the probe pods (`http01.self-test`, `--probe-pods`): busybox by default; air-gapped
+    /// clusters point it at their own registry.
     #[arg(long, value_name = "IMAGE", help_heading = "Front door")]
     pub probe_image: Option<String>,
     /// The namespace holding the Sentinel components (default: detected, `mcp-sentinel` or the split layout).
@@ -188,6 +193,7 @@ impl SetupFlags {
             ("acme_staging", self.acme_staging),
             ("provided_tls_secrets", self.provided_tls_secrets),
             ("http01_self_test", self.http01_self_test),
+            ("probe_pods", self.probe_pods),
         ] {
             if on {
                 m.insert(k.to_string(), "true".into());

@@ -14,7 +14,9 @@ use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHttp};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::live_tls::LiveTls;
-use mcp_doctor_checks::evidence::probe_objects::{LiveProbeObjects, ProbeObjects, delete_pending};
+use mcp_doctor_checks::evidence::probe_objects::{
+    LiveProbeObjects, ProbeObjects, Swept, delete_pending,
+};
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, HttpSource, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::http01::ChallengePath;
@@ -74,7 +76,8 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         env_file,
     };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
-    let objects = probe_objects.filter(|_| config.flag("http01_self_test"));
+    let objects =
+        probe_objects.filter(|_| config.flag("http01_self_test") || config.flag("probe_pods"));
     let report = execute(
         mode,
         profile,
@@ -263,16 +266,19 @@ pub async fn sweep(args: SweepArgs) -> Result<u8, StartError> {
         return Ok(1);
     };
     let objects = LiveProbeObjects::new(client, server, request_timeout(args.timeout));
-    let results = mcp_doctor_checks::http01::sweep(objects, args.dry_run).await;
+    let results = mcp_doctor_checks::evidence::probe_objects::sweep(objects, args.dry_run).await;
     let mut code = 0;
     if results.is_empty() {
         println!("nothing to sweep: no object is labelled app.kubernetes.io/managed-by=mcp-doctor");
     }
     for (object, result) in results {
         match result {
-            Ok(()) if args.dry_run => println!("would delete {object}"),
-            Ok(()) => println!("deleted {object}"),
-            Err(e) => {
+            Swept::Deleted if args.dry_run => println!("would delete {object}"),
+            Swept::Deleted => println!("deleted {object}"),
+            Swept::Kept { expires_at } => {
+                println!("kept {object}: a run may still use it until {expires_at}")
+            }
+            Swept::Failed(e) => {
                 code = 1;
                 println!("could not delete {object}: {e}");
             }

@@ -228,7 +228,11 @@ fn every_fixture_gives_the_same_verdicts_live_and_from_its_recording() {
 }
 
 /// Checks outside `http01.*` whose verdict rests on HTTP probes.
-const HTTP_PROBING_CHECKS: &[&str] = &["registry.reachable", "registry.public-route"];
+const HTTP_PROBING_CHECKS: &[&str] = &[
+    "registry.reachable",
+    "registry.public-route",
+    "platform.public-endpoints",
+];
 
 /// What a live run against the fixture API server should conclude. DNS and HTTP evidence a fixture holds
 /// was recorded from the network, which a live run here does not reach (the http01 peers test in

@@ -10,23 +10,21 @@
 //!
 //! Everything stays on 127.0.0.0/8: the zone names only 127.0.0.x, the system resolver of the run is BIND
 //! (`MCP_DOCTOR_SYSTEM_DNS`), and this is the one CLI test that turns the HTTP probe back on. nginx runs as a
-//! single process (`daemon off; master_process off`, as in `checks/tests/http01_peers.rs`) from a temporary
+//! single process (`mcp-doctor-test-peers`, shared with `checks/tests/http01_peers.rs`) from a temporary
 //! directory and is stopped by its PID. Port 80 needs root. Without named, nginx or root the test is
 //! skipped with a message, except under `CI`, where it fails.
 
 mod common;
 #[path = "dns/named.rs"]
 mod named;
-#[path = "../checks/tests/peers/mod.rs"]
-mod peers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
-use peers::Peer;
+use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404};
 use serde_json::Value;
 
 const CHECKS: &str = "dns.resolve,http01.reachable,http01.challenge-path";
@@ -58,19 +56,13 @@ fn zone_text() -> String {
     z
 }
 
-/// nginx, or None (skip, after saying why) when it or root is missing outside CI; under CI that fails.
-fn nginx_binary() -> Option<PathBuf> {
-    let [nginx] = peers::binaries(["nginx"], "nginx-light")?;
-    peers::root_or_skip("the front-door test binds port 80 on 127.0.0.x").then_some(nginx)
-}
-
+/// nginx playing the three front doors: Traefik's plain 404, basic auth, and a redirect to port 8080.
 fn start_nginx(bin: &Path, dir: &Path) -> Peer {
-    let d = dir.display().to_string();
+    std::fs::create_dir_all(dir.join("www")).unwrap();
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
-    let traefik = r#"location / { return 404 "404 page not found\n"; }"#;
     let servers = format!(
-        r#"    server {{ listen {HEALTHY_IP}:80; {traefik} }}
-    server {{ listen {AUTH_IP}:80; location / {{ auth_basic "registry"; auth_basic_user_file {d}/htpasswd; root {d}/www; }} }}
+        r#"server {{ listen {HEALTHY_IP}:80; location / {{ {TRAEFIK_404} }} }}
+    server {{ listen {AUTH_IP}:80; location / {{ auth_basic "registry"; auth_basic_user_file {{dir}}/htpasswd; root {{dir}}/www; }} }}
     server {{ listen {REDIRECT_IP}:80; return 301 http://$host:8080$request_uri; }}"#
     );
     let listening: Vec<SocketAddr> = [HEALTHY_IP, AUTH_IP, REDIRECT_IP]
@@ -89,7 +81,7 @@ struct Peers {
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = nginx_binary()?;
+    let nginx_bin = peers::nginx_or_skip("the front-door test")?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("doors.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();

@@ -188,7 +188,7 @@ fn registry_checks_pass_live_keep_the_key_out_of_the_recording_and_replay() {
     assert!(
         recorded
             .iter()
-            .any(|(p, _)| p.ends_with("-with-credentials.json")),
+            .any(|(p, _)| p.ends_with("_with_x-api-key.json")),
         "no authenticated probe recorded: {:?}",
         recorded.iter().map(|(p, _)| p).collect::<Vec<_>>()
     );

@@ -120,6 +120,7 @@ macro_rules! declare_check {
             modes: $modes:ident,
             depends_on: [$($dep:literal),* $(,)?],
             reads: [$($read:expr),* $(,)?]
+            $(, read_scope: $scope:ident)?
             $(, timeout_secs: $timeout:literal)?
             $(,)?
         }
@@ -135,11 +136,14 @@ macro_rules! declare_check {
                 modes: $crate::model::Modes::$modes,
                 depends_on: &[$($dep),*],
                 reads: &[$(&$read),*],
+                read_scope: $crate::declare_check!(@scope $($scope)?),
                 timeout: $crate::declare_check!(@timeout $($timeout)?),
                 doc: concat!($($doc, "\n"),*),
             };
         }
     };
+    (@scope) => { $crate::model::ReadScope::Cluster };
+    (@scope $scope:ident) => { $crate::model::ReadScope::$scope };
     (@timeout) => { None };
     (@timeout $secs:literal) => { Some(std::time::Duration::from_secs($secs)) };
 }

@@ -29,7 +29,7 @@ pub mod svclb;
 pub mod tls;
 
 pub use check::{Check, Context, unreadable};
-pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, Status};
+pub use model::{CheckMeta, Mode, Modes, Outcome, Profile, ReadScope, Status};
 pub use registry::{Registry, RegistryError};
 
 /// Every built-in check, in registry (report) order.

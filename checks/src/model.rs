@@ -111,6 +111,15 @@ impl Profile {
     }
 }
 
+/// Where a check reads namespaced kinds; cluster-scoped kinds are always read at the cluster scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadScope {
+    /// Across every namespace.
+    Cluster,
+    /// Only in the platform namespaces (the detected layout), so grants limited to them suffice.
+    PlatformNamespaces,
+}
+
 /// What a check is, independent of how it runs. Built by [`crate::declare_check!`] from the check's own
 /// doc comment, so `explain` and the code cannot drift.
 #[derive(Debug)]
@@ -122,6 +131,8 @@ pub struct CheckMeta {
     pub depends_on: &'static [&'static str],
     /// Kubernetes resources the check lists; `cluster.permissions` reviews access to exactly these.
     pub reads: &'static [&'static crate::evidence::kinds::ResourceKind],
+    /// Where the check lists the namespaced kinds of `reads`.
+    pub read_scope: ReadScope,
     /// Overrides the run's `--timeout` for this check.
     pub timeout: Option<Duration>,
     /// The doc comment: what it checks, why it matters, what a failure looks like, how to fix.

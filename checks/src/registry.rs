@@ -122,7 +122,7 @@ fn visit<'a>(
 mod tests {
     use super::*;
     use crate::check::Context;
-    use crate::model::{Modes, Outcome};
+    use crate::model::{Modes, Outcome, ReadScope};
 
     struct Fake(&'static CheckMeta);
 
@@ -144,6 +144,7 @@ mod tests {
             modes: Modes::Both,
             depends_on,
             reads: &[],
+            read_scope: ReadScope::Cluster,
             timeout: None,
             doc: "",
         }))))

@@ -211,6 +211,14 @@ pub const SETTINGS: &[SettingDef] = &[
             &["MCP_DOCTOR_PROBE_IMAGE"],
         )
     },
+    SettingDef {
+        default: Some("false"),
+        ..def(
+            "probe_pods",
+            Some("--probe-pods"),
+            &["MCP_DOCTOR_PROBE_PODS"],
+        )
+    },
     def("traefik_namespace", None, &["PLATFORM_TRAEFIK_NAMESPACE"]),
     // mcp-doctor's own TLS probing settings (not setup's).
     def("ca_file", Some("--ca-file"), &["MCP_DOCTOR_CA_FILE"]),
@@ -220,6 +228,11 @@ pub const SETTINGS: &[SettingDef] = &[
         &["MCP_DOCTOR_TLS_CONNECT"],
     ),
     def("judge_time", None, &["MCP_DOCTOR_NOW"]),
+    // An admin API key for the guarded public routes; sent only as an `x-api-key` header.
+    SettingDef {
+        secret: true,
+        ..def("api_key", Some("--api-key"), &["MCP_ADMIN_API_KEY"])
+    },
     def("tls_probe", None, &["MCP_DOCTOR_TLS_PROBE"]),
     // mcp-doctor's own settings (not setup's): how the public names are reached and who to ask.
     SettingDef {

@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mcp_doctor_checks::config::registry_url::dev_reason;
 use mcp_doctor_checks::containerd::config::{
-    Distribution, HostsDir, K3S_CERTS_D, NodeRegistry, Version, parse_containerd_config,
-    parse_registries_yaml, parse_version, render_k3s,
+    HostsDir, K3S_CERTS_D, NodeRegistry, Version, parse_containerd_config, parse_registries_yaml,
+    parse_version, render_k3s,
 };
 use mcp_doctor_checks::containerd::fix::plain_http;
 use mcp_doctor_checks::containerd::reference::{ImageRef, parse};

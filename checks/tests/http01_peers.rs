@@ -15,7 +15,7 @@
 //! marks that row instead of hiding it.
 //!
 //! The peers are Debian packages (`nginx-light`, `pebble`) installed by `scripts/test.sh`; they are started
-//! and stopped by PID from here (nginx as a single process, `master_process off`, so no worker outlives it), with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
+//! and stopped by PID from here through `mcp-doctor-test-peers` (nginx as a single process, so no worker outlives it), with temporary directories, and talk only to 127.0.0.0/8 and ::1. Binding
 //! ports 80 and 443 on loopback needs root (as on CI). Without the peers the test is skipped, except under
 //! `CI`, where a missing peer fails it.
 
@@ -38,11 +38,9 @@ use mcp_doctor_checks::evidence::{
 use mcp_doctor_checks::http01::{ChallengePath, Reachable};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
+use mcp_doctor_test_peers::{Peer, find_binary, is_root, start_nginx};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
-
-mod peers;
-use peers::{find_binary, free_port, is_root, nginx_conf, start};
 
 const BACKEND_IP: &str = "127.0.0.2";
 
@@ -247,6 +245,14 @@ fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -265,25 +271,21 @@ fn self_signed(dir: &Path, name: &str, sans: Vec<String>) {
     .unwrap();
 }
 
-fn nginx_config(dir: &Path, backend_port: u16, scenarios: &[Scenario]) -> String {
-    let d = dir.display().to_string();
+/// The `server` blocks: the cluster behind the doors on the backend address, then every front door.
+fn nginx_servers(backend_port: u16, scenarios: &[Scenario]) -> String {
     let backend = format!("{BACKEND_IP}:{backend_port}");
-    let mut servers = format!(
-        "    proxy_cache_path {d}/cache keys_zone=front:1m;\nserver {{ listen {backend}; root {d}/www; {TRAEFIK} }}\n",
-        TRAEFIK = TRAEFIK
-    );
+    let mut servers = format!("server {{ listen {backend}; root {{dir}}/www; {TRAEFIK} }}\n");
     for s in scenarios.iter().filter(|s| !s.nginx.is_empty()) {
         servers.push_str(
             &s.nginx
                 .replace("TRAEFIK", TRAEFIK)
                 .replace("PROXY", PROXY)
                 .replace("{ip}", s.a.unwrap())
-                .replace("{backend}", &backend)
-                .replace("{dir}", &d),
+                .replace("{backend}", &backend),
         );
         servers.push('\n');
     }
-    nginx_conf(dir, &servers)
+    servers
 }
 
 async fn wait_for<F: std::future::Future<Output = bool>>(
@@ -524,7 +526,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     let scenarios = scenarios();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    for sub in ["www", "tmp", "cache", "recordings"] {
+    for sub in ["www", "recordings"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
@@ -533,26 +535,13 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
 
     // nginx: the front doors and the cluster behind them.
     let backend_port = free_port();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        nginx_config(dir, backend_port, &scenarios),
-    )
-    .unwrap();
-    let nginx_log = dir.join("nginx.out");
-    let _nginx = start(
-        "nginx",
-        Command::new(&nginx_bin)
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf")),
-        &nginx_log,
-    );
     let backend: SocketAddr = format!("{BACKEND_IP}:{backend_port}").parse().unwrap();
-    wait_for("nginx", &dir.join("error.log"), || async move {
-        tokio::net::TcpStream::connect(backend).await.is_ok()
-    })
-    .await;
+    let _nginx = start_nginx(
+        &nginx_bin,
+        dir,
+        &nginx_servers(backend_port, &scenarios),
+        &[backend],
+    );
 
     // The silent front door: accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.113:80")
@@ -569,7 +558,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     let dns_port = free_udp_port();
     let mgmt_port = free_port();
     let cts_log = dir.join("challtestsrv.out");
-    let _cts = start(
+    let _cts = Peer::start(
         "pebble-challtestsrv",
         Command::new(&challtestsrv_bin).args([
             "-dns01",
@@ -641,7 +630,7 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
     )
     .unwrap();
     let pebble_log = dir.join("pebble.out");
-    let _pebble = start(
+    let _pebble = Peer::start(
         "pebble",
         Command::new(&pebble_bin)
             .arg("-config")

@@ -76,4 +76,16 @@ Remove records with the critical flag (128) and a tag Let's Encrypt does not kno
   dig +short {caa_owner} CAA"#,
         per_distribution: &[],
     },
+    RemediationDef {
+        id: "rem.dns-in-cluster",
+        title: "Let the cluster's DNS resolve the public hosts",
+        text: "Pods resolve through CoreDNS, which forwards to the nodes' resolvers (or its own forward plugin). Give it an upstream that knows {host}, or pin the name in CoreDNS's NodeHosts, then ask again from a pod:\n  kubectl -n kube-system get configmap coredns -o yaml\n  kubectl -n kube-system edit configmap coredns   # forward . <resolver that knows {host}>, or a NodeHosts line\n  kubectl -n kube-system rollout restart deploy/coredns\nOn k3s, `--resolv-conf /etc/k3s-resolv.conf` on the server sets CoreDNS's upstream for good.",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.probe-image",
+        title: "Use a probe image the nodes can pull",
+        text: "The probe pod (image {image}) did not finish. See why, then pass an image with busybox (sh, nslookup, awk) that every node can pull, e.g. a copy in your own registry:\n  kubectl -n default get events --field-selector involvedObject.kind=Pod | grep mcp-doctor\n  mcp-doctor doctor --probe-pods --probe-image registry.example.com/library/busybox:1.36",
+        per_distribution: &[],
+    },
 ];

@@ -51,4 +51,34 @@ pub static PLATFORM: &[RemediationDef] = &[
         text: "The operator creates a Deployment, Service and Ingress named after each MCPServer. Read its status and the operator's logs (platform.operator must pass first):\n  kubectl -n {namespace} get mcpserver -o yaml\n  kubectl -n mcp-runtime logs deploy/mcp-runtime-operator-controller-manager --since=30m",
         per_distribution: &[],
     },
+    RemediationDef {
+        id: "rem.platform-public-route",
+        title: "Give the public host and path a route through Traefik",
+        text: "Traefik (or what answered) has no route for {host} and this path. Check that a platform Ingress has a rule for the host with the class Traefik serves, that its middlewares exist, and what Traefik logs about it:\n  kubectl get ingress -A -o wide | grep {host}\n  kubectl -n {namespace} describe ingress\n  kubectl -n kube-system logs deploy/traefik --since=30m | grep -i -e error -e {host}",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.platform-endpoint-backend",
+        title: "Bring up the workload behind the public route",
+        text: "The route on {host} exists but its Service has no ready endpoints (502/503/504). Find the backend that is down and why:\n  kubectl -n {namespace} get endpointslices\n  kubectl -n {namespace} get pods -o wide\n  kubectl -n {namespace} describe pod <the pod that is not Ready>",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.platform-admin-guard",
+        title: "Put the admin guard back in front of Grafana",
+        text: "/grafana on {host} answered without credentials: the Ingress lost its sentinel-admin-auth@file middleware (or Traefik does not load it). Restore the annotation setup writes and check Traefik loaded the middleware:\n  kubectl -n {namespace} get ingress -o yaml | grep -n router.middlewares\n  kubectl -n kube-system logs deploy/traefik --since=30m | grep -i middleware\nRe-running setup with the original env file restores it.",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.platform-api-key",
+        title: "Use an admin API key of this platform",
+        text: "The key given with --api-key or MCP_ADMIN_API_KEY was not accepted on {host}. Use an admin key of this platform (the platform UI lists them for an admin), and pass it through the environment so it stays off command lines:\n  export MCP_ADMIN_API_KEY=<admin key>\n  mcp-doctor doctor --only platform.public-endpoints",
+        per_distribution: &[],
+    },
+    RemediationDef {
+        id: "rem.platform-front-door",
+        title: "Make the public host reach Traefik",
+        text: "What answered for {host} is not the platform (a proxy or firewall page, or no answer at all). Check where the name points and what is in front of Traefik (see dns.points-at-ingress and http01.reachable), then ask Traefik directly on the ingress node:\n  getent hosts {host}\n  curl -k -i --resolve {host}:443:<ingress node IP> https://{host}/",
+        per_distribution: &[],
+    },
 ];

@@ -6,12 +6,15 @@ use mcp_doctor_remediations::Vars;
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::{AccessQuestion, Scope};
-use crate::model::{CheckMeta, Outcome};
+use crate::model::{CheckMeta, Outcome, ReadScope};
+use crate::platform::Layout;
 
 declare_check! {
     /// ### What it checks
     /// Asks the API server (SelfSubjectAccessReview) whether this identity may list every resource the
-    /// selected checks read, and names the checks that will not be able to run.
+    /// selected checks read, at the scope each check reads it: cluster-wide, or (for the platform checks)
+    /// in each platform namespace of the detected layout, so grants limited to those namespaces are
+    /// enough for them. Names the checks that will not be able to run.
     ///
     /// ### Why it matters
     /// A check that cannot read a resource reports `error` or `skip`, never a pass: a read-only CI identity
@@ -19,8 +22,8 @@ declare_check! {
     /// up front which verbs are missing and what that costs.
     ///
     /// ### What a failure looks like
-    /// `cannot list pods at the cluster scope (needed by cluster.coredns), list secrets at the cluster scope
-    /// (needed by config.external-registry): those checks will report error`
+    /// `cannot list pods at the cluster scope (needed by cluster.coredns), cannot list secrets in namespace
+    /// mcp-sentinel (needed by platform.admin-bootstrap): those checks will report error`
     ///
     /// ### How to fix
     /// Run with a kubeconfig whose identity may `get`/`list` cluster objects read-only, e.g. bind the
@@ -42,14 +45,34 @@ impl Check for Permissions {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
+        let platform_scoped = ctx
+            .selected
+            .iter()
+            .any(|m| m.read_scope == ReadScope::PlatformNamespaces);
+        let platform_namespaces = if platform_scoped {
+            platform_namespaces(ctx).await
+        } else {
+            Vec::new()
+        };
         // Question -> the checks that need its answer.
         let mut needed: BTreeMap<AccessQuestion, Vec<&'static str>> = BTreeMap::new();
         for meta in &ctx.selected {
             for kind in meta.reads {
-                needed
-                    .entry(AccessQuestion::list(kind, &Scope::everywhere(kind)))
-                    .or_default()
-                    .push(meta.id);
+                let scopes = match meta.read_scope {
+                    ReadScope::PlatformNamespaces if kind.namespaced => platform_namespaces
+                        .iter()
+                        .map(|ns| Scope::Namespace(ns.clone()))
+                        .collect(),
+                    _ => vec![Scope::everywhere(kind)],
+                };
+                for scope in scopes {
+                    let checks = needed
+                        .entry(AccessQuestion::list(kind, &scope))
+                        .or_default();
+                    if !checks.contains(&meta.id) {
+                        checks.push(meta.id);
+                    }
+                }
             }
         }
         let mut denied = Vec::new();
@@ -68,10 +91,19 @@ impl Check for Permissions {
             }
         }
         if denied.is_empty() {
-            return Outcome::pass(format!(
+            let mut kinds: Vec<String> = needed.keys().map(|q| q.resource_key()).collect();
+            kinds.dedup();
+            let mut message = format!(
                 "allowed to list all {} resource types the selected checks read",
-                needed.len()
-            ));
+                kinds.len()
+            );
+            if !platform_namespaces.is_empty() {
+                message.push_str(&format!(
+                    "; the platform checks' reads reviewed in namespaces {}",
+                    platform_namespaces.join(", ")
+                ));
+            }
+            return Outcome::pass(message);
         }
         blocked.sort();
         blocked.dedup();
@@ -84,5 +116,14 @@ impl Check for Permissions {
         .detail("denied", &denied)
         .detail("affected_checks", &blocked)
         .remediate("rem.read-permissions", ctx.distribution().await, &vars)
+    }
+}
+
+/// The namespaces the platform checks read: the detected layout's, or every namespace either layout uses
+/// when the namespace list cannot be read (its denial is reviewed on its own).
+async fn platform_namespaces(ctx: &Context) -> Vec<String> {
+    match crate::platform::layout(ctx).await {
+        Ok((layout, _)) => layout.all,
+        Err(_) => Layout::candidates(ctx.config.value("platform_namespace")),
     }
 }

@@ -4,6 +4,7 @@
 mod caa;
 mod consistent;
 mod hosts_config;
+mod in_cluster;
 pub mod ingress;
 pub mod lookup;
 mod points_at_ingress;
@@ -13,6 +14,7 @@ mod resolve;
 pub use caa::Caa;
 pub use consistent::Consistent;
 pub use hosts_config::{HostsConfig, dns_name_problem};
+pub use in_cluster::InCluster;
 pub use points_at_ingress::PointsAtIngress;
 pub use reserved_address::ReservedAddress;
 pub use resolve::Resolve;
@@ -27,6 +29,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(Consistent),
         Box::new(ReservedAddress),
         Box::new(Caa),
+        Box::new(InCluster),
     ]
 }
 

@@ -21,7 +21,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::host::HostFacts;
-use super::{AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe};
+use super::{
+    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe,
+    is_credential_header,
+};
 
 /// Keys of journal entries; the one place that names them, for the recorder and the replayer alike.
 pub mod keys {
@@ -81,27 +84,26 @@ pub mod keys {
         )
     }
 
-    /// A probe that carries credentials ([`CREDENTIAL_HEADERS`]) is its own answer (`...-with-credentials`):
-    /// the same URL answers differently with and without them. The credential itself never enters a key.
+    /// A probe sending credentials is another question than the same URL without them: the names of its
+    /// credential headers (never their values) end the key, `..._with_x-api-key`.
     pub fn http(p: &HttpProbe) -> String {
-        let with_credentials = p
+        let credentials: Vec<String> = p
             .headers
             .iter()
-            .any(|(name, _)| CREDENTIAL_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
+            .filter(|(name, _)| is_credential_header(name))
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
+        let with = if credentials.is_empty() {
+            String::new()
+        } else {
+            safe(&format!("_with_{}", credentials.join("_")))
+        };
         format!(
-            "http/{}/{}{}",
+            "http/{}/{}{with}",
             safe(p.connect_to.as_deref().unwrap_or("direct")),
             safe(&p.url),
-            if with_credentials {
-                "-with-credentials"
-            } else {
-                ""
-            }
         )
     }
-
-    /// Request headers that carry a credential.
-    pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "x-api-key"];
 
     pub fn tls(p: &TlsProbe) -> String {
         format!("tls/{}/{}", safe(&p.address), safe(&p.server_name))
@@ -223,4 +225,28 @@ fn pretty(v: &Value) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).unwrap_or_default();
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_key_names_credential_headers_but_never_their_values() {
+        let mut probe = HttpProbe {
+            method: "GET".into(),
+            url: "https://platform.example.com/grafana/api/health".into(),
+            connect_to: Some("203.0.113.10".into()),
+            headers: vec![("user-agent".into(), "t".into())],
+        };
+        let plain = keys::http(&probe);
+        assert_eq!(
+            plain,
+            "http/203.0.113.10/https___platform.example.com_grafana_api_health"
+        );
+        probe.headers.push(("X-Api-Key".into(), "s3cret".into()));
+        let keyed = keys::http(&probe);
+        assert_eq!(keyed, format!("{plain}_with_x-api-key"));
+        assert!(!keyed.contains("s3cret"));
+    }
 }

@@ -190,7 +190,21 @@ pub struct HttpProbe {
     /// Connect to this IP address instead of resolving the URL's host; the Host header (and SNI) stay the
     /// URL's host and the port stays the URL's port.
     pub connect_to: Option<String>,
+    /// Request headers. None of them is journaled; a credential header ([`is_credential_header`]) is
+    /// named in the journal key, its value never is.
     pub headers: Vec<(String, String)>,
+}
+
+/// Headers that carry a secret (an API key, a token, a cookie).
+pub fn is_credential_header(name: &str) -> bool {
+    [
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "cookie",
+    ]
+    .iter()
+    .any(|c| name.eq_ignore_ascii_case(c))
 }
 
 /// What an HTTP probe saw; the body is capped.

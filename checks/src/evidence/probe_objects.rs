@@ -1,6 +1,11 @@
-//! The one place the tool writes to a cluster: throwaway objects of opt-in probes (`http01.self-test`),
-//! always labelled [`MANAGED_BY`] = `mcp-doctor` and with a run id, so a run deletes what it created and
-//! `mcp-doctor sweep` finds what an interrupted run left behind.
+//! The one place the tool writes to a cluster: throwaway objects of opt-in probes (`http01.self-test`, the
+//! `--probe-pods` in-cluster probes), always labelled [`MANAGED_BY`] = `mcp-doctor` and with a run id and an
+//! expiry ([`EXPIRES_AT_ANNOTATION`]), so a run deletes what it created and `mcp-doctor sweep` finds what an
+//! interrupted run left behind once it has expired.
+//!
+//! [`run_pod`] is the in-cluster probe mechanism every such check uses: a short-lived Pod under the
+//! restricted Pod Security Standard ([`restricted_pod`]), waited for, its log read, and deleted on every
+//! path. Nothing secret is ever put in a probe object: checks pass only host names and paths.
 //!
 //! Checks reach it through `Context::objects`, which is None unless the run opted in to a mutating probe and
 //! talks to a live cluster (a replayed bundle never writes).
@@ -9,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, PostParams};
 use kube::core::ApiResource;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::EvidenceError;
 use super::kinds::{self, ResourceKind};
@@ -21,6 +27,12 @@ use super::live_kube::classify;
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "mcp-doctor");
 /// The label naming the run that created an object.
 pub const RUN_ID_LABEL: &str = "mcp-doctor.io/run-id";
+/// When a probe object has outlived any run that could still use it (RFC 3339): `sweep` deletes it after.
+pub const EXPIRES_AT_ANNOTATION: &str = "mcp-doctor.io/expires-at";
+/// Where probe objects are created.
+pub const PROBE_NAMESPACE: &str = "default";
+/// The most a probe pod's log is read (the API server's `limitBytes`).
+const LOG_LIMIT_BYTES: i64 = 64 * 1024;
 /// The kinds probes create, in the order `sweep` deletes them (routes before what they route to).
 pub const PROBE_KINDS: [&ResourceKind; 4] = [
     &kinds::INGRESSES,
@@ -67,11 +79,20 @@ pub trait ProbeObjects: Send + Sync {
     ) -> Result<Option<Value>, EvidenceError>;
     /// Deletes one object; already gone is fine.
     async fn delete(&self, object: &ObjectRef) -> Result<(), EvidenceError>;
-    /// Every object of a kind labelled managed-by=mcp-doctor, in every namespace.
+    /// Every object of a kind labelled managed-by=mcp-doctor, in every namespace, with its
+    /// [`EXPIRES_AT_ANNOTATION`] when it has one.
     async fn list_managed(
         &self,
         kind: &'static ResourceKind,
-    ) -> Result<Vec<ObjectRef>, EvidenceError>;
+    ) -> Result<Vec<(ObjectRef, Option<String>)>, EvidenceError>;
+    /// The log of one container of a pod, as text. A container that has not started yet is an error (the
+    /// API server's 400 `container ... is waiting to start`).
+    async fn logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<String, EvidenceError>;
 }
 
 /// Objects created by this process and not deleted yet: the run deletes them after the report, whatever
@@ -206,7 +227,7 @@ impl ProbeObjects for LiveProbeObjects {
     async fn list_managed(
         &self,
         kind: &'static ResourceKind,
-    ) -> Result<Vec<ObjectRef>, EvidenceError> {
+    ) -> Result<Vec<(ObjectRef, Option<String>)>, EvidenceError> {
         let api = self.api(kind, None);
         let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
         let list = self
@@ -226,11 +247,268 @@ impl ProbeObjects for LiveProbeObjects {
                     .and_then(|l| l.get(MANAGED_BY.0))
                     .is_some_and(|v| v == MANAGED_BY.1)
             })
-            .map(|o| ObjectRef {
-                kind,
-                namespace: o.metadata.namespace.unwrap_or_default(),
-                name: o.metadata.name.unwrap_or_default(),
+            .map(|o| {
+                let expires = o
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(EXPIRES_AT_ANNOTATION))
+                    .cloned();
+                let object = ObjectRef {
+                    kind,
+                    namespace: o.metadata.namespace.unwrap_or_default(),
+                    name: o.metadata.name.unwrap_or_default(),
+                };
+                (object, expires)
             })
             .collect())
     }
+
+    async fn logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> Result<String, EvidenceError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let params = LogParams {
+            container: Some(container.to_string()),
+            limit_bytes: Some(LOG_LIMIT_BYTES),
+            ..LogParams::default()
+        };
+        self.call(
+            format!("the log of pod {namespace}/{pod}"),
+            api.logs(pod, &params),
+        )
+        .await
+    }
+}
+
+/// A fresh run id: 8 lower-case letters and digits, valid in names and label values.
+pub fn new_run_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut buf = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut buf)
+        .expect("system randomness");
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    buf.iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The metadata of a probe object: the managed-by, run-id and app labels, and when it expires (now +
+/// `lifetime`).
+pub fn probe_metadata(
+    name: &str,
+    namespace: &str,
+    run_id: &str,
+    app: &str,
+    lifetime: Duration,
+) -> Value {
+    let expires = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(lifetime.as_secs() as i64))
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    json!({
+        "name": name,
+        "namespace": namespace,
+        "labels": {
+            MANAGED_BY.0: MANAGED_BY.1,
+            RUN_ID_LABEL: run_id,
+            "app.kubernetes.io/name": app,
+        },
+        "annotations": {EXPIRES_AT_ANNOTATION: expires.to_string()},
+    })
+}
+
+/// A Pod of one container under the restricted Pod Security Standard: non-root, no privilege escalation,
+/// every capability dropped, RuntimeDefault seccomp, read-only root filesystem; no service account token,
+/// never restarted, and stopped by the kubelet after `deadline` (`activeDeadlineSeconds`) whatever happens
+/// to the run that created it.
+pub fn restricted_pod(metadata: Value, mut container: Value, deadline: Duration) -> Value {
+    container["securityContext"] = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "runAsNonRoot": true,
+        "capabilities": {"drop": ["ALL"]},
+    });
+    json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+        "spec": {
+            "automountServiceAccountToken": false,
+            "enableServiceLinks": false,
+            "restartPolicy": "Never",
+            "activeDeadlineSeconds": deadline.as_secs().max(1),
+            "securityContext": {
+                "runAsNonRoot": true, "runAsUser": 65534, "runAsGroup": 65534,
+                "seccompProfile": {"type": "RuntimeDefault"}
+            },
+            "containers": [container]
+        }
+    })
+}
+
+/// How a probe pod ended: its phase (`Succeeded`, `Failed`, or the phase it was still in when the wait was
+/// over), its log when it ran, and why it was still waiting when it never finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRun {
+    pub phase: String,
+    pub log: Option<String>,
+    pub waiting: Option<String>,
+}
+
+impl PodRun {
+    pub fn finished(&self) -> bool {
+        matches!(self.phase.as_str(), "Succeeded" | "Failed")
+    }
+}
+
+/// Runs a probe pod: creates it, waits up to `wait` for it to finish, reads `container`'s log, and deletes
+/// it on success, failure and timeout. A run cut off mid-way (the check's timeout, Ctrl-C) leaves the pod in
+/// the pending list, which the run deletes after its report.
+pub async fn run_pod(
+    objects: &dyn ProbeObjects,
+    pod: Value,
+    container: &str,
+    wait: Duration,
+) -> Result<PodRun, EvidenceError> {
+    let r = ObjectRef {
+        kind: &kinds::PODS,
+        namespace: pod["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+        name: pod["metadata"]["name"].as_str().unwrap_or_default().into(),
+    };
+    // Remembered before the request: a create cut off mid-way may still have happened.
+    remember(r.clone());
+    let result = match objects.create(r.kind, &r.namespace, pod).await {
+        Ok(()) => watch_pod(objects, &r, container, wait).await,
+        // The server answered no (403, 409, 422): nothing was created, nothing to delete.
+        Err(e)
+            if !matches!(
+                e,
+                EvidenceError::Timeout { .. } | EvidenceError::Unreachable { .. }
+            ) =>
+        {
+            forget(&r);
+            return Err(e);
+        }
+        Err(e) => Err(e),
+    };
+    // Deleted here on every path the future reaches; a failed delete stays pending for the run's cleanup.
+    if objects.delete(&r).await.is_ok() {
+        forget(&r);
+    }
+    result
+}
+
+async fn watch_pod(
+    objects: &dyn ProbeObjects,
+    r: &ObjectRef,
+    container: &str,
+    wait: Duration,
+) -> Result<PodRun, EvidenceError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let pod = objects.get(r.kind, &r.namespace, &r.name).await?;
+        let phase = pod
+            .as_ref()
+            .and_then(|p| p["status"]["phase"].as_str())
+            .unwrap_or("Pending")
+            .to_string();
+        let run = PodRun {
+            phase,
+            log: None,
+            waiting: None,
+        };
+        if run.finished() {
+            let log = objects.logs(&r.namespace, &r.name, container).await?;
+            return Ok(PodRun {
+                log: Some(log),
+                ..run
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let waiting = match &pod {
+                Some(p) => pod_waiting(p),
+                None => "it is gone".into(),
+            };
+            return Ok(PodRun {
+                waiting: Some(waiting),
+                ..run
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Why a pod is not done: the first container's waiting reason and message, or its phase.
+pub fn pod_waiting(pod: &Value) -> String {
+    pod["status"]["containerStatuses"]
+        .as_array()
+        .and_then(|cs| cs.first())
+        .and_then(|c| c["state"]["waiting"].as_object())
+        .map(|w| {
+            format!(
+                "{} {}",
+                w.get("reason").and_then(Value::as_str).unwrap_or(""),
+                w.get("message").and_then(Value::as_str).unwrap_or("")
+            )
+            .trim()
+            .to_string()
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "phase {}",
+                pod["status"]["phase"].as_str().unwrap_or("unknown")
+            )
+        })
+}
+
+/// What `sweep` did with one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Swept {
+    /// Deleted (or, in a dry run, would be).
+    Deleted,
+    /// Not expired yet: a run may still be using it.
+    Kept {
+        expires_at: String,
+    },
+    Failed(String),
+}
+
+/// `mcp-doctor sweep`: every object labelled managed-by=mcp-doctor whose expiry has passed (or that has
+/// none), deleted (or only listed with `dry_run`); objects of a run still within its deadline are kept.
+pub async fn sweep(objects: Arc<dyn ProbeObjects>, dry_run: bool) -> Vec<(String, Swept)> {
+    let now = jiff::Timestamp::now();
+    let mut out = Vec::new();
+    for kind in PROBE_KINDS {
+        match objects.list_managed(kind).await {
+            Ok(found) => {
+                for (o, expires) in found {
+                    let live = expires
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .filter(|t| *t > now);
+                    let result = match (live, dry_run) {
+                        (Some(t), _) => Swept::Kept {
+                            expires_at: t.to_string(),
+                        },
+                        (None, true) => Swept::Deleted,
+                        (None, false) => match objects.delete(&o).await {
+                            Ok(()) => Swept::Deleted,
+                            Err(e) => Swept::Failed(e.to_string()),
+                        },
+                    };
+                    out.push((o.to_string(), result));
+                }
+            }
+            Err(e) => out.push((
+                format!("{} (list)", kind.plural),
+                Swept::Failed(e.to_string()),
+            )),
+        }
+    }
+    out
 }

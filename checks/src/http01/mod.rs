@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub use challenge_path::ChallengePath;
 pub use reachable::Reachable;
-pub use self_test::{SelfTest, sweep};
+pub use self_test::SelfTest;
 
 use crate::Check;
 use crate::check::Context;
@@ -285,12 +285,12 @@ fn header_values<'a>(a: &'a HttpAnswer, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn header<'a>(a: &'a HttpAnswer, name: &str) -> Option<&'a str> {
+pub fn header<'a>(a: &'a HttpAnswer, name: &str) -> Option<&'a str> {
     header_values(a, name).into_iter().next()
 }
 
 /// `Server: nginx` or `no Server header`, for messages.
-fn served_by(a: &HttpAnswer) -> String {
+pub fn served_by(a: &HttpAnswer) -> String {
     let servers = header_values(a, "server");
     if servers.is_empty() {
         "no Server header".into()

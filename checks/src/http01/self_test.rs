@@ -1,4 +1,3 @@
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,7 +10,8 @@ use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::kinds::{self, ResourceKind};
 use crate::evidence::probe_objects::{
-    MANAGED_BY, ObjectRef, ProbeObjects, RUN_ID_LABEL, delete_pending, forget, remember,
+    ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_pending, forget, new_run_id,
+    pod_waiting, probe_metadata, remember, restricted_pod,
 };
 use crate::http01::{addresses, hosts, show_ip, walk_url};
 use crate::model::{CheckMeta, Outcome, Status};
@@ -53,8 +53,10 @@ declare_check! {
 }
 
 /// Where the probe objects live.
-pub const NAMESPACE: &str = "default";
+pub const NAMESPACE: &str = PROBE_NAMESPACE;
 const POD_READY_WITHIN: Duration = Duration::from_secs(60);
+/// The kubelet stops the token pod after this, and `sweep` may delete the run's objects after it.
+const POD_DEADLINE: Duration = Duration::from_secs(300);
 const ROUTED_WITHIN: Duration = Duration::from_secs(30);
 
 #[async_trait]
@@ -79,7 +81,7 @@ impl Check for SelfTest {
                 "the self-test creates objects in the cluster, which a replayed bundle cannot do",
             );
         };
-        let run_id = random_b64(6).to_ascii_lowercase().replace(['-', '_'], "0");
+        let run_id = new_run_id();
         let token = random_b64(32);
         let body = format!("{token}.mcp-doctor-self-test-{run_id}");
         let image = ctx
@@ -310,29 +312,6 @@ fn pod_ready(pod: &Value) -> bool {
     })
 }
 
-/// Why a pod is not ready: the first container's waiting reason, or its phase.
-fn pod_waiting(pod: &Value) -> String {
-    pod["status"]["containerStatuses"]
-        .as_array()
-        .and_then(|cs| cs.first())
-        .and_then(|c| c["state"]["waiting"].as_object())
-        .map(|w| {
-            format!(
-                "{} {}",
-                w.get("reason").and_then(Value::as_str).unwrap_or(""),
-                w.get("message").and_then(Value::as_str).unwrap_or("")
-            )
-            .trim()
-            .to_string()
-        })
-        .unwrap_or_else(|| {
-            format!(
-                "phase {}",
-                pod["status"]["phase"].as_str().unwrap_or("unknown")
-            )
-        })
-}
-
 fn random_b64(bytes: usize) -> String {
     use ring::rand::SecureRandom;
     let mut buf = vec![0u8; bytes];
@@ -357,43 +336,28 @@ pub fn manifests(
     image: &str,
     hosts: &[String],
 ) -> Vec<(&'static ResourceKind, Value)> {
-    let labels = json!({
-        MANAGED_BY.0: MANAGED_BY.1,
-        RUN_ID_LABEL: run_id,
-        "app.kubernetes.io/name": "mcp-doctor-http01-self-test",
-    });
-    let meta = json!({"name": name, "namespace": NAMESPACE, "labels": labels});
+    let meta = probe_metadata(
+        name,
+        NAMESPACE,
+        run_id,
+        "mcp-doctor-http01-self-test",
+        POD_DEADLINE,
+    );
     let config_map = json!({
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
         "data": {token: body},
     });
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod", "metadata": meta,
-        "spec": {
-            "automountServiceAccountToken": false,
-            "restartPolicy": "Never",
-            "activeDeadlineSeconds": 300,
-            "securityContext": {
-                "runAsNonRoot": true, "runAsUser": 65534, "runAsGroup": 65534,
-                "seccompProfile": {"type": "RuntimeDefault"}
-            },
-            "containers": [{
-                "name": "token",
-                "image": image,
-                "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
-                "ports": [{"containerPort": 8080, "name": "http"}],
-                "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
-                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": false,
-                    "readOnlyRootFilesystem": true,
-                    "capabilities": {"drop": ["ALL"]}
-                },
-                "volumeMounts": [{"name": "token", "mountPath": "/www/.well-known/acme-challenge", "readOnly": true}]
-            }],
-            "volumes": [{"name": "token", "configMap": {"name": name}}]
-        }
+    let container = json!({
+        "name": "token",
+        "image": image,
+        "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
+        "ports": [{"containerPort": 8080, "name": "http"}],
+        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}},
+        "volumeMounts": [{"name": "token", "mountPath": "/www/.well-known/acme-challenge", "readOnly": true}]
     });
+    let mut pod = restricted_pod(meta.clone(), container, POD_DEADLINE);
+    pod["spec"]["volumes"] = json!([{"name": "token", "configMap": {"name": name}}]);
     let service = json!({
         "apiVersion": "v1", "kind": "Service", "metadata": meta,
         "spec": {"selector": {RUN_ID_LABEL: run_id}, "ports": [{"port": 80, "targetPort": 8080, "name": "http"}]}
@@ -418,31 +382,6 @@ pub fn manifests(
         (&kinds::SERVICES, service),
         (&kinds::INGRESSES, ingress),
     ]
-}
-
-/// `mcp-doctor sweep`: every object labelled managed-by=mcp-doctor, deleted (or only listed with
-/// `dry_run`). Returns (object, outcome) lines.
-pub async fn sweep(
-    objects: Arc<dyn ProbeObjects>,
-    dry_run: bool,
-) -> Vec<(String, Result<(), String>)> {
-    let mut out = Vec::new();
-    for kind in crate::evidence::probe_objects::PROBE_KINDS {
-        match objects.list_managed(kind).await {
-            Ok(found) => {
-                for o in found {
-                    let result = if dry_run {
-                        Ok(())
-                    } else {
-                        objects.delete(&o).await.map_err(|e| e.to_string())
-                    };
-                    out.push((o.to_string(), result));
-                }
-            }
-            Err(e) => out.push((format!("{} (list)", kind.plural), Err(e.to_string()))),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::SECRETS, kinds::PODS],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -31,6 +31,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
         reads: [kinds::CUSTOM_RESOURCE_DEFINITIONS],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -33,6 +33,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::INGRESSES],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -36,6 +36,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.crd"],
         reads: [kinds::MCP_SERVERS, kinds::DEPLOYMENTS, kinds::SERVICES, kinds::INGRESSES, kinds::PODS],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -9,6 +9,7 @@ mod ingresses;
 mod mcpservers;
 mod namespaces;
 mod operator;
+mod public_endpoints;
 mod sentinel;
 mod stale_pods;
 
@@ -18,6 +19,7 @@ pub use ingresses::Ingresses;
 pub use mcpservers::McpServers;
 pub use namespaces::Namespaces;
 pub use operator::Operator;
+pub use public_endpoints::PublicEndpoints;
 pub use sentinel::Sentinel;
 pub use stale_pods::StalePods;
 
@@ -49,6 +51,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
         Box::new(Sentinel),
         Box::new(AdminBootstrap),
         Box::new(Ingresses),
+        Box::new(PublicEndpoints),
         Box::new(McpServers),
         Box::new(StalePods),
     ]
@@ -75,6 +78,17 @@ impl Layout {
             sentinel,
             all,
         }
+    }
+
+    /// Every namespace either layout (or the override) may use, for when the namespace list cannot be read.
+    pub fn candidates(override_ns: Option<&str>) -> Vec<String> {
+        let mut all = Layout::detect(override_ns, &[]).all;
+        for ns in Layout::detect(None, &[SPLIT_SENTINEL_NAMESPACES[0].to_string()]).all {
+            if !all.contains(&ns) {
+                all.push(ns);
+            }
+        }
+        all
     }
 
     /// Detects the layout from the namespace names (`--platform-namespace` wins).

@@ -36,6 +36,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::DEPLOYMENTS, kinds::PODS],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -44,6 +44,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::STATEFULSETS, kinds::PERSISTENT_VOLUME_CLAIMS, kinds::PODS],
+        read_scope: PlatformNamespaces,
     }
 }
 

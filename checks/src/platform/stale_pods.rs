@@ -31,6 +31,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["platform.namespaces"],
         reads: [kinds::PODS],
+        read_scope: PlatformNamespaces,
     }
 }
 

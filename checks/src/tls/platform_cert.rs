@@ -8,7 +8,7 @@ use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
     /// ### What it checks
-    /// The Secret `mcp-sentinel/mcp-sentinel-platform-tls` exists and its certificate (`tls.crt` only)
+    /// The Secret `mcp-sentinel/mcp-sentinel-platform-tls` (`mcp-platform/...` in the split layout) exists and its certificate (`tls.crt` only)
     /// covers the platform host (`platform.<domain>` or `MCP_PLATFORM_INGRESS_HOST`), is valid now (under 14
     /// days left warns, expired fails, with the days shown) and not from a Let's Encrypt staging CA. The
     /// Secret is owned by the `mcp-sentinel-platform-ui` Ingress, whose ingress-shim Certificate writes it;
@@ -32,7 +32,7 @@ declare_check! {
         category: "tls",
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::SECRETS, kinds::CERTIFICATES, kinds::CUSTOM_RESOURCE_DEFINITIONS],
+        reads: [kinds::NAMESPACES, kinds::SECRETS, kinds::CERTIFICATES, kinds::CUSTOM_RESOURCE_DEFINITIONS],
     }
 }
 
@@ -58,10 +58,17 @@ impl Check for PlatformCert {
             .platform
             .map(|s| s.value.trim().to_ascii_lowercase())
             .unwrap_or_default();
+        // The platform UI lives in the first Sentinel namespace of the layout (mcp-sentinel, or mcp-platform
+        // in the split layout).
+        let (layout, _) = match crate::platform::layout(ctx).await {
+            Ok(l) => l,
+            Err(o) => return o,
+        };
+        let namespace = layout.sentinel[0].as_str();
         let spec = SecretCert {
-            namespace: "mcp-sentinel",
+            namespace,
             secret: "mcp-sentinel-platform-tls",
-            owner: "Ingress mcp-sentinel/mcp-sentinel-platform-ui".into(),
+            owner: format!("Ingress {namespace}/mcp-sentinel-platform-ui"),
             should_cover: vec![host],
             names_remediation: "rem.platform-cert-names",
         };

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mcp_doctor_checks::evidence::Evidence;
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::settings::ResolvedConfig;
-use mcp_doctor_checks::{Check, CheckMeta, Context, Mode, Modes, Outcome, Profile};
+use mcp_doctor_checks::{Check, CheckMeta, Context, Mode, Modes, Outcome, Profile, ReadScope};
 use mcp_doctor_runner::{Event, EventSink, Report, RunOptions, reporters};
 use serde_json::Value;
 
@@ -84,6 +84,7 @@ impl Spec {
             modes: Modes::Both,
             depends_on: self.depends_on.clone().leak(),
             reads: &[],
+            read_scope: ReadScope::Cluster,
             timeout: self.timeout,
             doc: "",
         }));

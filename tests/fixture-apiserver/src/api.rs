@@ -48,6 +48,7 @@ pub(crate) struct State {
     pub(crate) opts: ServerOptions,
     pub(crate) addr: SocketAddr,
     pub(crate) log: Arc<Mutex<Vec<RequestLogEntry>>>,
+    pub(crate) store: Arc<crate::probe::Store>,
 }
 
 /// What a path addresses.
@@ -70,6 +71,10 @@ enum Route<'p> {
         name: &'p str,
     },
     AccessReviews,
+    PodLog {
+        namespace: &'p str,
+        name: &'p str,
+    },
     Unknown,
 }
 
@@ -108,6 +113,9 @@ impl<'p> Route<'p> {
                 },
                 _ => Route::Unknown,
             },
+            ["namespaces", namespace, "pods", name, "log"] if group.is_empty() => {
+                Route::PodLog { namespace, name }
+            }
             ["namespaces", namespace, plural, name] => match find(plural) {
                 Some(kind) if kind.namespaced => Route::Object {
                     kind,
@@ -188,6 +196,37 @@ impl State {
                 Ok(body) => self.access_review(&body.to_bytes()).await,
                 Err(_) => Ok(wire::bad_request("the request body could not be read")),
             },
+            (
+                Route::Collection {
+                    kind,
+                    namespace: Some(ns),
+                },
+                Method::POST,
+            ) => match req.into_body().collect().await {
+                Ok(body) => Ok(self.create(kind, ns, &body.to_bytes())),
+                Err(_) => Ok(wire::bad_request("the request body could not be read")),
+            },
+            (
+                Route::Object {
+                    kind,
+                    namespace: Some(ns),
+                    name,
+                },
+                Method::DELETE,
+            ) => Ok(self.delete(kind, ns, name)),
+            (Route::PodLog { namespace, name }, Method::GET) => {
+                let script = self.opts.pods.as_ref();
+                Ok(self
+                    .store
+                    .log(
+                        namespace,
+                        name,
+                        params.get("container"),
+                        script,
+                        &kinds::PODS,
+                    )
+                    .unwrap_or_else(|| wire::object_not_found(&kinds::PODS, name)))
+            }
             (route, Method::GET) => self.get(route, &params).await,
             _ => Ok(wire::method_not_allowed()),
         }
@@ -213,8 +252,42 @@ impl State {
                 name,
             } => self.object(kind, namespace, name).await,
             Route::AccessReviews => Ok(wire::method_not_allowed()),
-            Route::Unknown => Ok(wire::page_not_found()),
+            Route::PodLog { .. } | Route::Unknown => Ok(wire::page_not_found()),
         }
+    }
+
+    /// A write is accepted only when the options script created pods; otherwise it is what a read-only
+    /// user gets.
+    fn write_forbidden(
+        &self,
+        verb: &'static str,
+        kind: &ResourceKind,
+        namespace: &str,
+    ) -> Option<Reply> {
+        self.opts.pods.is_none().then(|| {
+            wire::status(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &wire::forbidden_message(verb, kind, Some(namespace), None),
+                Some(wire::resource_details(kind, None)),
+            )
+        })
+    }
+
+    fn create(&self, kind: &'static ResourceKind, namespace: &str, body: &Bytes) -> Reply {
+        if let Some(denied) = self.write_forbidden("create", kind, namespace) {
+            return denied;
+        }
+        self.store.create(kind, namespace, body)
+    }
+
+    fn delete(&self, kind: &'static ResourceKind, namespace: &str, name: &str) -> Reply {
+        if let Some(denied) = self.write_forbidden("delete", kind, namespace) {
+            return denied;
+        }
+        self.store
+            .delete(kind, namespace, name)
+            .unwrap_or_else(|| wire::object_not_found(kind, name))
     }
 
     async fn version(&self) -> Result<Reply, Hangup> {
@@ -408,8 +481,10 @@ impl State {
             }
         };
         let selector = params.label_selector().unwrap_or_default();
+        let created = self.store.list(kind, namespace, self.opts.pods.as_ref());
         let items = items
             .into_iter()
+            .chain(created)
             .filter(|item| {
                 selector.iter().all(|(k, v, eq)| {
                     let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
@@ -429,6 +504,11 @@ impl State {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Reply, Hangup> {
+        if let Some(ns) = namespace
+            && let Some(item) = self.store.get(kind, ns, name, self.opts.pods.as_ref())
+        {
+            return Ok(wire::json_reply(StatusCode::OK, &item));
+        }
         match self.bundle.get(kind, namespace, name) {
             Ok(Some(item)) => Ok(wire::json_reply(StatusCode::OK, &wire::object(kind, item))),
             Ok(None) => Ok(wire::object_not_found(kind, name)),

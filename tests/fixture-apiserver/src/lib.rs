@@ -23,14 +23,20 @@
 //!   server serves, a plain-text `404 page not found` for a custom resource whose CRD is not installed. A
 //!   custom resource counts as installed when the fixture's CRD list names its CRD or the fixture says
 //!   anything about its whole-cluster list.
+//! - Writes (`POST` to a namespaced collection, `DELETE` of an object) and `GET .../pods/<name>/log` when
+//!   [`ServerOptions::pods`] scripts how created pods run (see [`probe`]); without it a write is the 403
+//!   `Forbidden` a read-only user gets. Created objects are listed and got beside the fixture's.
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
 //! `mcp-doctor` binary) as well as async ones, and is stopped, with every pending request, on drop.
 
 mod api;
+pub mod probe;
 mod tls;
 mod wire;
+
+pub use probe::PodScript;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -58,6 +64,8 @@ pub struct ServerOptions {
     /// The largest page served when the client sends `limit`, to force continue tokens with a client that
     /// asks for big pages. Lists asked for without `limit` are answered whole, as the real server does.
     pub page_size_cap: Option<usize>,
+    /// Accept writes, and run every created pod by this script; None: writes are forbidden.
+    pub pods: Option<PodScript>,
 }
 
 impl Default for ServerOptions {
@@ -66,6 +74,7 @@ impl Default for ServerOptions {
             token: "fixture-token".into(),
             latency: None,
             page_size_cap: None,
+            pods: None,
         }
     }
 }
@@ -87,6 +96,7 @@ pub struct FixtureServer {
     ca_cert: PathBuf,
     context: String,
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
+    store: Arc<probe::Store>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Holds `kubeconfig` and `ca.crt`; removed on drop.
@@ -138,11 +148,13 @@ impl FixtureServer {
             TcpListener::from_std(std_listener)?
         };
         let log = Arc::new(Mutex::new(Vec::new()));
+        let store = Arc::new(probe::Store::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
             addr,
             log: Arc::clone(&log),
+            store: Arc::clone(&store),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
@@ -164,6 +176,7 @@ impl FixtureServer {
             ca_cert,
             context: names.context,
             log,
+            store,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
@@ -200,6 +213,18 @@ impl FixtureServer {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+}
+
+impl FixtureServer {
+    /// `plural/namespace/name` of every object created through the server and not deleted yet.
+    pub fn created(&self) -> Vec<String> {
+        self.store.names()
+    }
+
+    /// Every object created through the server, deleted or not, as it was stored (creation order).
+    pub fn created_history(&self) -> Vec<serde_json::Value> {
+        self.store.history()
     }
 }
 

@@ -716,3 +716,90 @@ async fn front_door_kinds_and_the_k3s_helm_group_are_served_like_the_real_server
         (404, "text/plain; charset=utf-8", "404 page not found\n")
     );
 }
+
+#[tokio::test]
+async fn created_pods_run_by_their_script_serve_logs_and_are_deleted_as_kube_apiserver_does() {
+    use fixture_apiserver::PodScript;
+    use kube::api::{DeleteParams, LogParams};
+    let f = fixture();
+    let server = start(
+        &f,
+        ServerOptions {
+            pods: Some(PodScript::Runs {
+                after: Duration::from_millis(800),
+                exit_code: 0,
+                log: "mcp-doctor-dns a.example.com 0 203.0.113.10 \n".into(),
+            }),
+            ..ServerOptions::default()
+        },
+    );
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "probe", "labels": {"app.kubernetes.io/managed-by": "mcp-doctor"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "dns", "image": "busybox:1.36"}]}
+    }))
+    .unwrap();
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+    assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
+    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Pending"));
+
+    // Not started yet: the 400 BadRequest Status the server sends for a waiting container.
+    let params = LogParams {
+        container: Some("dns".into()),
+        ..LogParams::default()
+    };
+    let waiting = api_status(pods.logs("probe", &params).await.unwrap_err());
+    assert_eq!((waiting.code, waiting.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(
+        waiting.message,
+        "container \"dns\" in pod \"probe\" is waiting to start: ContainerCreating"
+    );
+
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let done = pods.get("probe").await.unwrap();
+    assert_eq!(done.status.unwrap().phase.as_deref(), Some("Succeeded"));
+    assert_eq!(
+        pods.logs("probe", &params).await.unwrap(),
+        "mcp-doctor-dns a.example.com 0 203.0.113.10 \n"
+    );
+    let listed = pods
+        .list(&ListParams::default().labels("app.kubernetes.io/managed-by=mcp-doctor"))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+
+    pods.delete("probe", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(server.created(), Vec::<String>::new());
+    let gone = api_status(
+        pods.delete("probe", &DeleteParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((gone.code, gone.reason.as_str()), (404, "NotFound"));
+    let missing = api_status(pods.logs("probe", &params).await.unwrap_err());
+    assert_eq!(missing.code, 404);
+}
+
+#[tokio::test]
+async fn writes_are_forbidden_without_a_pod_script() {
+    let f = fixture();
+    let server = start(&f, ServerOptions::default());
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe"},
+        "spec": {"containers": [{"name": "dns", "image": "busybox:1.36"}]}
+    }))
+    .unwrap();
+    let denied = api_status(pods.create(&PostParams::default(), &pod).await.unwrap_err());
+    assert_eq!((denied.code, denied.reason.as_str()), (403, "Forbidden"));
+    assert!(
+        denied.message.contains(
+            "cannot create resource \"pods\" in API group \"\" in the namespace \"default\""
+        ),
+        "{}",
+        denied.message
+    );
+}

@@ -1,10 +1,11 @@
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
 use super::*;
 use crate::evidence::journal::keys;
+use crate::evidence::probe_objects::{EXPIRES_AT_ANNOTATION, MANAGED_BY, Swept, sweep};
 use crate::evidence::replay::Bundle;
 use crate::evidence::{
     DnsAnswer, DnsQuery, Evidence, EvidenceError, HttpAnswer, HttpProbe, HttpSource,
@@ -71,7 +72,7 @@ impl ProbeObjects for FakeCluster {
     async fn list_managed(
         &self,
         kind: &'static ResourceKind,
-    ) -> Result<Vec<ObjectRef>, EvidenceError> {
+    ) -> Result<Vec<(ObjectRef, Option<String>)>, EvidenceError> {
         Ok(self
             .objects
             .lock()
@@ -81,12 +82,25 @@ impl ProbeObjects for FakeCluster {
                 k.starts_with(&format!("{}/", kind.plural))
                     && v["metadata"]["labels"][MANAGED_BY.0] == MANAGED_BY.1
             })
-            .map(|(_, v)| ObjectRef {
-                kind,
-                namespace: v["metadata"]["namespace"].as_str().unwrap().into(),
-                name: v["metadata"]["name"].as_str().unwrap().into(),
+            .map(|(_, v)| {
+                let object = ObjectRef {
+                    kind,
+                    namespace: v["metadata"]["namespace"].as_str().unwrap().into(),
+                    name: v["metadata"]["name"].as_str().unwrap().into(),
+                };
+                let expires = v["metadata"]["annotations"][EXPIRES_AT_ANNOTATION]
+                    .as_str()
+                    .map(str::to_string);
+                (object, expires)
             })
             .collect())
+    }
+    async fn logs(&self, ns: &str, pod: &str, _: &str) -> Result<String, EvidenceError> {
+        Err(EvidenceError::Api {
+            code: 400,
+            reason: "BadRequest".into(),
+            message: format!("the self-test reads no log ({ns}/{pod})"),
+        })
     }
 }
 
@@ -282,26 +296,43 @@ fn the_probe_objects_are_labelled_restricted_and_keep_the_token_out_of_args() {
 }
 
 #[tokio::test]
-async fn sweep_lists_then_deletes_managed_objects() {
+async fn sweep_deletes_expired_managed_objects_and_keeps_a_running_ones() {
     let cluster = Arc::new(FakeCluster::default());
-    for (kind, o) in manifests(
-        "mcp-doctor-http01-old",
-        "old",
-        "T",
-        "T.x",
-        "busybox:1.36",
-        &["a.example.com".into()],
-    ) {
-        cluster.create(kind, NAMESPACE, o).await.unwrap();
+    for (run, expired) in [("old", true), ("new", false)] {
+        for (kind, mut o) in manifests(
+            &format!("mcp-doctor-http01-{run}"),
+            run,
+            "T",
+            "T.x",
+            "busybox:1.36",
+            &["a.example.com".into()],
+        ) {
+            if expired {
+                o["metadata"]["annotations"][EXPIRES_AT_ANNOTATION] = json!("2026-01-01T00:00:00Z");
+            }
+            cluster.create(kind, NAMESPACE, o).await.unwrap();
+        }
     }
     let listed = sweep(cluster.clone(), true).await;
-    assert_eq!(listed.len(), 4);
+    assert_eq!(listed.len(), 8);
     assert_eq!(
         cluster.objects.lock().unwrap().len(),
-        4,
+        8,
         "--dry-run deletes nothing"
     );
     let swept = sweep(cluster.clone(), false).await;
-    assert!(swept.iter().all(|(_, r)| r.is_ok()));
-    assert!(cluster.objects.lock().unwrap().is_empty());
+    let deleted = swept.iter().filter(|(_, r)| *r == Swept::Deleted).count();
+    let kept = swept
+        .iter()
+        .filter(|(o, r)| matches!(r, Swept::Kept { .. }) && o.ends_with("-new"))
+        .count();
+    assert_eq!((deleted, kept), (4, 4), "{swept:?}");
+    assert!(
+        cluster
+            .objects
+            .lock()
+            .unwrap()
+            .keys()
+            .all(|k| k.ends_with("-new"))
+    );
 }
