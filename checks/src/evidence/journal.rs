@@ -10,6 +10,8 @@
 //! cluster/<resource>/<scope>.json                the objects, as a List the API would return
 //! evidence/host/local.json                      which node of host/ the run happened on, or null
 //! host/<node>.json                               node facts
+//! evidence/kube/logs/<ns>/<pod>/<container>[.previous].json   ok = {"file": "logs/...", "lines": N}
+//! logs/<ns>/<pod>/<container>[.previous].log     the log's last lines, redacted (bundles only)
 //! ```
 //! `<scope>` is `_cluster`, `_all` or a namespace; `<resource>` is `nodes`, `deployments.apps`, ...
 
@@ -21,7 +23,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::host::HostFacts;
-use super::{AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe};
+use super::redact::{RedactionCount, Tally};
+use super::{
+    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, LogQuery, ResourceKind, Scope, TlsProbe,
+};
 
 /// Keys of journal entries; the one place that names them, for the recorder and the replayer alike.
 pub mod keys {
@@ -89,6 +94,26 @@ pub mod keys {
         )
     }
 
+    /// A container's log (`previous`: the container instance before its last restart).
+    pub fn logs(q: &LogQuery) -> String {
+        format!("kube/logs/{}", log_stem(q))
+    }
+
+    /// Where a log's lines live in a bundle.
+    pub fn log_file(q: &LogQuery) -> String {
+        format!("logs/{}.log", log_stem(q))
+    }
+
+    fn log_stem(q: &LogQuery) -> String {
+        let previous = if q.previous { ".previous" } else { "" };
+        format!(
+            "{}/{}/{}{previous}",
+            safe(&q.namespace),
+            safe(&q.pod),
+            safe(&q.container)
+        )
+    }
+
     pub fn tls(p: &TlsProbe) -> String {
         format!("tls/{}/{}", safe(&p.address), safe(&p.server_name))
     }
@@ -120,6 +145,10 @@ pub struct Journal {
     entries: Mutex<BTreeMap<String, Value>>,
     objects: Mutex<BTreeMap<String, Value>>,
     host: Mutex<Option<BTreeMap<String, HostFacts>>>,
+    /// Text files of the bundle (logs), already redacted.
+    files: Mutex<BTreeMap<String, String>>,
+    /// What was redacted, by (file, redactor).
+    redactions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl Journal {
@@ -166,6 +195,48 @@ impl Journal {
         }
     }
 
+    /// Records a log: the entry, and its (redacted) lines as a file of the bundle.
+    pub fn record_log(&self, q: &LogQuery, result: &Result<String, EvidenceError>) {
+        let key = keys::logs(q);
+        match result {
+            Ok(text) => {
+                let file = keys::log_file(q);
+                let lines = text.lines().count();
+                self.record::<Value>(&key, &Ok(json!({"file": file, "lines": lines})));
+                self.files
+                    .lock()
+                    .expect("journal lock")
+                    .insert(file, text.clone());
+            }
+            Err(e) => self.record::<Value>(&key, &Err(e.clone())),
+        }
+    }
+
+    /// Counts what was redacted from `file` (a path in the bundle layout).
+    pub fn record_redactions(&self, file: &str, tally: &Tally) {
+        let mut all = self.redactions.lock().expect("journal lock");
+        for (redactor, n) in tally.iter() {
+            *all.entry((file.to_string(), redactor)).or_default() += n;
+        }
+    }
+
+    /// The redaction report: every (redactor, file, count), sorted.
+    pub fn redaction_report(&self) -> Vec<RedactionCount> {
+        let mut rows: Vec<RedactionCount> = self
+            .redactions
+            .lock()
+            .expect("journal lock")
+            .iter()
+            .map(|((file, redactor), count)| RedactionCount {
+                redactor: redactor.to_string(),
+                file: file.clone(),
+                count: *count,
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
     pub fn record_host(&self, facts: &BTreeMap<String, HostFacts>) {
         *self.host.lock().expect("journal lock") = Some(facts.clone());
     }
@@ -200,6 +271,14 @@ impl Journal {
                     &serde_json::to_value(facts).unwrap_or(Value::Null),
                 )?;
             }
+        }
+        for (file, text) in self.files.lock().expect("journal lock").iter() {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)?;
+            written.push(file.clone());
         }
         Ok(written)
     }

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject, ListParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;
 use serde::Serialize;
@@ -23,9 +24,10 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::journal::keys;
+use super::redact::{self, Tally};
 use super::{
-    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, ResourceKind,
-    Scope, ServerVersion, UnreachableCause,
+    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, LogQuery,
+    ResourceKind, Scope, ServerVersion, UnreachableCause,
 };
 
 /// How to reach the API server.
@@ -269,12 +271,17 @@ impl KubeSource for LiveKube {
         let key = keys::list(kind, scope);
         let cell = memo_cell(&self.lists, &key);
         cell.get_or_init(|| async {
+            let mut tally = Tally::default();
             let res = async {
                 let (client, _) = self.client()?;
-                self.list_all_pages(client, kind, scope).await.map(Arc::new)
+                self.list_all_pages(client, kind, scope, &mut tally)
+                    .await
+                    .map(Arc::new)
             }
             .await;
             self.journal.record_list(kind, scope, &res);
+            self.journal
+                .record_redactions(&keys::objects_file(kind, scope), &tally);
             res
         })
         .await
@@ -295,7 +302,13 @@ impl KubeSource for LiveKube {
                 let api = dynamic_api(client, kind, namespace);
                 let what = format!("get {} {}", kind.resource_key(), name);
                 let found = self.call(what, api.get_opt(name)).await?;
-                Ok(found.map(|o| sanitize(kind, to_value(o))))
+                Ok(found.map(|o| {
+                    let mut obj = to_value(o);
+                    let tally = sanitize(kind, &mut obj);
+                    self.journal
+                        .record_redactions(&format!("evidence/{key}.json"), &tally);
+                    obj
+                }))
             }
             .await;
             self.journal.record(&key, &res);
@@ -303,6 +316,12 @@ impl KubeSource for LiveKube {
         })
         .await
         .clone()
+    }
+
+    async fn logs(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        let res = self.fetch_log(q).await;
+        self.journal.record_log(q, &res);
+        res
     }
 
     async fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
@@ -347,11 +366,30 @@ impl KubeSource for LiveKube {
 }
 
 impl LiveKube {
+    async fn fetch_log(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        let (client, _) = self.client()?;
+        let api: Api<Pod> = Api::namespaced(client.clone(), &q.namespace);
+        let params = LogParams {
+            container: Some(q.container.clone()),
+            previous: q.previous,
+            tail_lines: q.tail_lines,
+            since_seconds: q.since_seconds,
+            ..Default::default()
+        };
+        let raw = self.call(q.to_string(), api.logs(&q.pod, &params)).await?;
+        let mut tally = Tally::default();
+        let text = redact::text(&raw, &mut tally);
+        self.journal
+            .record_redactions(&keys::log_file(q), &tally);
+        Ok(text)
+    }
+
     async fn list_all_pages(
         &self,
         client: &kube::Client,
         kind: &'static ResourceKind,
         scope: &Scope,
+        tally: &mut Tally,
     ) -> Result<Vec<Value>, EvidenceError> {
         let api = dynamic_api(client, kind, scope.namespace());
         let mut params = ListParams::default().limit(500);
@@ -359,7 +397,11 @@ impl LiveKube {
         loop {
             let what = format!("list {} in {}", kind.resource_key(), scope);
             let page = self.call(what, api.list(&params)).await?;
-            items.extend(page.items.into_iter().map(|o| sanitize(kind, to_value(o))));
+            items.extend(page.items.into_iter().map(|o| {
+                let mut obj = to_value(o);
+                tally.merge(&sanitize(kind, &mut obj));
+                obj
+            }));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => params = params.continue_token(&token),
                 _ => break,
@@ -391,30 +433,18 @@ fn to_value(o: impl Serialize) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
-/// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and Secrets
-/// reduced to their keys plus public certificates, so nothing secret reaches a check, a journal or a bundle.
-pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
+/// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and the object
+/// redacted by [`redact::object`] (Secrets reduced to their keys plus public certificates, secret env
+/// values hashed, ...), so nothing secret reaches a check, a journal or a bundle. Returns what was redacted.
+pub fn sanitize(kind: &ResourceKind, obj: &mut Value) -> Tally {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
             ann.remove("kubectl.kubernetes.io/last-applied-configuration");
         }
     }
-    if kind.kind == "Secret" {
-        obj.as_object_mut().map(|o| o.remove("stringData"));
-        if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
-            for (k, v) in data.iter_mut() {
-                if !PUBLIC_SECRET_KEYS.contains(&k.as_str()) {
-                    *v = Value::String(String::new());
-                }
-            }
-        }
-    }
-    obj
+    redact::object(kind, obj)
 }
-
-/// Secret keys that hold public certificates and survive redaction.
-pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
 
 /// The client, the target it talks to, and whether it goes through an HTTP proxy.
 type Built = (kube::Client, KubeTarget, bool);
