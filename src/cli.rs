@@ -31,6 +31,8 @@ pub enum Command {
     Preflight(DoctorArgs),
     /// Replay a bundle or fixture (directory or .tar.gz) offline and print the same verdicts.
     Analyze(AnalyzeArgs),
+    /// Run the doctor and pack a support bundle: its evidence, the platform's objects and logs, redacted.
+    Bundle(BundleArgs),
     /// List every check: id, title, category, modes and dependencies.
     List(ListArgs),
     /// Print what a check (or remediation) verifies, why, what failure looks like and how to fix it.
@@ -330,6 +332,49 @@ pub struct DoctorArgs {
     /// Record every answer into DIR in the bundle layout, for `analyze`.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BundleArgs {
+    /// Write the bundle to FILE.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE.tar.gz",
+        default_value = "mcp-doctor-bundle.tar.gz"
+    )]
+    pub output_file: PathBuf,
+    /// Take the last N lines of each platform container's log (and of its previous instance).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub log_lines: i64,
+    /// Only log lines newer than this: `30s`, `15m`, `2h`, `1d`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<i64>,
+    /// Print what would leave the site (files, sizes, redactions) and write nothing.
+    #[arg(long)]
+    pub preview: bool,
+    #[command(flatten)]
+    pub doctor: DoctorArgs,
+}
+
+/// `30s`, `15m`, `2h`, `1d` (a bare number is seconds) -> seconds.
+fn parse_since(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 15m, 2h or 1d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+    };
+    match n.checked_mul(factor) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => Err(format!("{s:?} must be a positive duration")),
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mcp_doctor_checks::collect::{self, CollectOptions, Collection};
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
@@ -15,6 +16,7 @@ use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHtt
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::live_tls::LiveTls;
 use mcp_doctor_checks::evidence::probe_objects::{LiveProbeObjects, ProbeObjects, delete_pending};
+use mcp_doctor_checks::evidence::redact::{Tally, redactor};
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, HttpSource, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::http01::ChallengePath;
@@ -25,7 +27,8 @@ use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
 
 use crate::StartError;
 use crate::cli::{
-    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs, SweepArgs,
+    AnalyzeArgs, BundleArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs,
+    SweepArgs,
 };
 
 /// The registry lives for the whole process: checks run on tokio tasks.
@@ -34,7 +37,27 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::builtin)
 }
 
+/// A finished run: its report, the evidence it read (with the journal) and the configuration it judged.
+struct Finished {
+    report: Report,
+    evidence: Evidence,
+    config: Arc<ResolvedConfig>,
+}
+
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
+    let run = run_doctor(&args, preflight).await?;
+    if let Some(dir) = &args.record {
+        record(dir, &run, None).map_err(|e| {
+            StartError(format!(
+                "cannot write the recording to {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    emit(&run.report, &args.output, &run.config)
+}
+
+async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, StartError> {
     let mode = if preflight || args.for_setup {
         Mode::Setup
     } else {
@@ -62,7 +85,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             (replay_evidence(&root)?, env_file)
         }
         None => {
-            let (evidence, objects) = live_evidence(&args).await?;
+            let (evidence, objects) = live_evidence(args).await?;
             probe_objects = objects;
             (evidence, env_file)
         }
@@ -93,15 +116,54 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             );
         }
     }
-    if let Some(dir) = &args.record {
-        record(dir, &report, &evidence, &config).map_err(|e| {
-            StartError(format!(
-                "cannot write the recording to {}: {e}",
-                dir.display()
-            ))
-        })?;
+    Ok(Finished {
+        report,
+        evidence,
+        config,
+    })
+}
+
+/// `mcp-doctor bundle`: the doctor's run recorded, plus what [`collect`] gathers, packed reproducibly into
+/// one file (or, with `--preview`, only listed).
+pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
+    if args.doctor.from.is_some() || args.doctor.record.is_some() {
+        return Err(StartError(
+            "bundle collects from the live cluster: --from and --record do not apply (`analyze` reads bundles)"
+                .into(),
+        ));
     }
-    emit(&report, &args.output, &config)
+    let run = run_doctor(&args.doctor, false).await?;
+    let opts = CollectOptions {
+        platform_namespace: run.config.value("platform_namespace").map(str::to_string),
+        log_lines: args.log_lines,
+        since_seconds: args.since,
+    };
+    let collection = collect::collect(&run.evidence, &opts).await;
+    let staging = tempfile::tempdir()
+        .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    let manifest = record(staging.path(), &run, Some(collection))
+        .map_err(|e| StartError(format!("cannot write the bundle: {e}")))?;
+    if args.preview {
+        print!("{}", crate::bundle::preview(staging.path(), &manifest)?);
+        return Ok(0);
+    }
+    archive::pack(staging.path(), &args.output_file).map_err(|e| {
+        StartError(format!(
+            "cannot write the bundle to {}: {e}",
+            args.output_file.display()
+        ))
+    })?;
+    eprintln!(
+        "mcp-doctor: wrote {} ({} redactions; `mcp-doctor analyze {}` replays it)",
+        args.output_file.display(),
+        manifest
+            .redaction_report
+            .iter()
+            .map(|r| r.count)
+            .sum::<u64>(),
+        args.output_file.display()
+    );
+    emit(&run.report, &args.doctor.output, &run.config)
 }
 
 pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
@@ -389,14 +451,31 @@ fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8
     Ok(report.exit_code(fail_on))
 }
 
-/// `--record DIR`: the journal, the reports, the configuration and a manifest, in the bundle layout.
-fn record(
-    dir: &Path,
-    report: &Report,
-    evidence: &Evidence,
-    config: &ResolvedConfig,
-) -> std::io::Result<()> {
+/// `--record DIR` and `bundle`: the journal, the reports, the configuration and a manifest, in the bundle
+/// layout; returns the manifest written.
+fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io::Result<Manifest> {
+    let Finished {
+        report,
+        evidence,
+        config,
+    } = run;
     std::fs::create_dir_all(dir)?;
+    // The configuration first: its masked secrets belong in the redaction report.
+    let masked = config
+        .entries()
+        .filter(|(def, setting)| def.secret && setting.is_some())
+        .count() as u64;
+    let mut tally = Tally::default();
+    tally.add(redactor::SECRET_SETTING, masked);
+    evidence.journal.record_redactions("config.env", &tally);
+    if collection.is_some() {
+        evidence.journal.record_redactions("config.json", &tally);
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_string_pretty(&crate::info::config_json(config)).unwrap_or_default()
+                + "\n",
+        )?;
+    }
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
     for source in ["dns", "http"] {
@@ -425,6 +504,8 @@ fn record(
         description: None,
         collected,
         redacted: bundle::redactions(),
+        collection,
+        redaction_report: evidence.journal.redaction_report(),
     };
     std::fs::write(
         dir.join("manifest.json"),
@@ -439,5 +520,5 @@ fn record(
         dir.join("report.junit.xml"),
         mcp_doctor_runner::reporters::junit::render(report),
     )?;
-    Ok(())
+    Ok(manifest)
 }

@@ -284,7 +284,10 @@ mod tests {
     }
 
     fn rejection(name: &str, kind: tar::EntryType) -> ArchiveError {
-        let (_d, path) = archive_with(&[("bundle/manifest.json", b"{}", tar::EntryType::Regular), (name, b"", kind)]);
+        let (_d, path) = archive_with(&[
+            ("bundle/manifest.json", b"{}", tar::EntryType::Regular),
+            (name, b"", kind),
+        ]);
         let out = tempfile::tempdir().unwrap();
         let err = extract(&path, out.path()).unwrap_err();
         // Nothing of the hostile entry was written anywhere.
@@ -296,21 +299,35 @@ mod tests {
     fn rejects_hard_links() {
         let err = rejection("bundle/x", tar::EntryType::Link);
         assert!(matches!(err, ArchiveError::Unsafe { .. }), "{err}");
-        assert!(err.to_string().contains("is a link or special file"), "{err}");
+        assert!(
+            err.to_string().contains("is a link or special file"),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_device_files_and_fifos() {
-        for kind in [tar::EntryType::Char, tar::EntryType::Block, tar::EntryType::Fifo] {
+        for kind in [
+            tar::EntryType::Char,
+            tar::EntryType::Block,
+            tar::EntryType::Fifo,
+        ] {
             let err = rejection("bundle/x", kind);
-            assert!(matches!(err, ArchiveError::Unsafe { .. }), "{kind:?}: {err}");
+            assert!(
+                matches!(err, ArchiveError::Unsafe { .. }),
+                "{kind:?}: {err}"
+            );
         }
     }
 
     /// A gzip bomb: a few KiB that unpack to 8 MiB of zeros, against caps of 1 MiB.
     fn bomb() -> (tempfile::TempDir, PathBuf) {
         let zeros = vec![0u8; 8 << 20];
-        archive_with(&[("bundle/evidence/zeros.json", zeros.as_slice(), tar::EntryType::Regular)])
+        archive_with(&[(
+            "bundle/evidence/zeros.json",
+            zeros.as_slice(),
+            tar::EntryType::Regular,
+        )])
     }
 
     #[test]
@@ -386,7 +403,9 @@ mod tests {
         pack(b.path(), &pb).unwrap();
         assert_eq!(std::fs::read(&pa).unwrap(), std::fs::read(&pb).unwrap());
         // Entries are sorted, owned by 0:0, with fixed times and modes.
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&pa).unwrap()));
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(
+            std::fs::File::open(&pa).unwrap(),
+        ));
         let mut names = Vec::new();
         for e in tar.entries().unwrap() {
             let e = e.unwrap();

@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn refuses_a_newer_format_and_says_to_upgrade() {
         let err = manifest_with("mcp-doctor.bundle/v2").unwrap_err();
-        assert!(err.contains("format v2, newer than this mcp-doctor reads (v1)"), "{err}");
+        assert!(
+            err.contains("format v2, newer than this mcp-doctor reads (v1)"),
+            "{err}"
+        );
         assert!(err.contains("newer mcp-doctor"), "{err}");
     }
 
@@ -182,6 +185,10 @@ mod tests {
         assert!(err.contains("not a bundle made by mcp-doctor"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("manifest.json"), "{}").unwrap();
-        assert!(read_manifest(dir.path()).unwrap_err().contains("has no \"schema\""));
+        assert!(
+            read_manifest(dir.path())
+                .unwrap_err()
+                .contains("has no \"schema\"")
+        );
     }
 }

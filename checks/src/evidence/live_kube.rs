@@ -379,8 +379,7 @@ impl LiveKube {
         let raw = self.call(q.to_string(), api.logs(&q.pod, &params)).await?;
         let mut tally = Tally::default();
         let text = redact::text(&raw, &mut tally);
-        self.journal
-            .record_redactions(&keys::log_file(q), &tally);
+        self.journal.record_redactions(&keys::log_file(q), &tally);
         Ok(text)
     }
 

@@ -367,14 +367,21 @@ mod tests {
         ] {
             assert!(looks_secret(yes), "{yes}");
         }
-        for no in ["MONKEY_COUNT", "AUTHOR", "MCP_PLATFORM_DOMAIN", "PATH", "LOG_LEVEL"] {
+        for no in [
+            "MONKEY_COUNT",
+            "AUTHOR",
+            "MCP_PLATFORM_DOMAIN",
+            "PATH",
+            "LOG_LEVEL",
+        ] {
             assert!(!looks_secret(no), "{no}");
         }
     }
 
     #[test]
     fn pem_private_keys() {
-        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEcanaryQ\nAAAA\n-----END RSA PRIVATE KEY-----";
+        let key =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEcanaryQ\nAAAA\n-----END RSA PRIVATE KEY-----";
         let (out, t) = redacted(&format!("loaded key:\n{key}\ndone"));
         assert!(!out.contains("MIIEcanaryQ"), "{out}");
         assert!(out.starts_with("loaded key:\n-----BEGIN RSA PRIVATE KEY-----<redacted sha256:"));
@@ -394,7 +401,10 @@ mod tests {
         let (out, t) = redacted(&format!("token={jwt} ok"));
         assert_eq!(out, format!("token={} ok", marker(jwt.as_bytes())));
         assert_eq!(t.get(redactor::JWT), 1);
-        assert_eq!(redacted("eyJ alone is not a token").0, "eyJ alone is not a token");
+        assert_eq!(
+            redacted("eyJ alone is not a token").0,
+            "eyJ alone is not a token"
+        );
     }
 
     #[test]
@@ -455,7 +465,10 @@ mod tests {
         let t = object(&kinds::SECRETS, &mut s);
         assert!(s["data"]["tls.crt"].as_str().unwrap().starts_with("LS0t"));
         assert_eq!(s["data"]["tls.key"], marker(b"key-canary"));
-        assert_eq!(s["data"]["password"], s["data"]["same"], "equal secrets compare");
+        assert_eq!(
+            s["data"]["password"], s["data"]["same"],
+            "equal secrets compare"
+        );
         assert_eq!(s["data"]["empty"], "");
         assert!(s.get("stringData").is_none());
         assert_eq!(t.get(redactor::SECRET_DATA), 3);
@@ -465,7 +478,8 @@ mod tests {
         assert!(object(&kinds::SECRETS, &mut s).is_empty());
         assert_eq!(s, before);
         // A private key stuffed into tls.crt is not a public certificate.
-        let mut bad = json!({"data": {"tls.crt": STANDARD.encode("-----BEGIN PRIVATE KEY-----\nX")}});
+        let mut bad =
+            json!({"data": {"tls.crt": STANDARD.encode("-----BEGIN PRIVATE KEY-----\nX")}});
         object(&kinds::SECRETS, &mut bad);
         assert!(is_marker(bad["data"]["tls.crt"].as_str().unwrap()));
     }
@@ -486,7 +500,11 @@ mod tests {
         assert_eq!(env[2]["valueFrom"]["secretKeyRef"]["key"], "k");
         assert_eq!(env[3]["value"], "debug");
         assert_eq!(t.get(redactor::SECRET_ENV), 1);
-        for kind in [&kinds::DEPLOYMENTS, &kinds::STATEFULSETS, &kinds::DAEMONSETS] {
+        for kind in [
+            &kinds::DEPLOYMENTS,
+            &kinds::STATEFULSETS,
+            &kinds::DAEMONSETS,
+        ] {
             let mut w = json!({"spec": {"template": {"spec": containers.clone()}}});
             assert_eq!(object(kind, &mut w).get(redactor::SECRET_ENV), 1, "{kind}");
         }
@@ -508,6 +526,9 @@ mod tests {
         assert_eq!(t.get(redactor::KUBECONFIG), 1);
         // A kubeconfig anywhere else (an annotation of any kind) is dropped too.
         let mut other = json!({"metadata": {"annotations": {"a": kubeconfig}}});
-        assert_eq!(object(&kinds::NODES, &mut other).get(redactor::KUBECONFIG), 1);
+        assert_eq!(
+            object(&kinds::NODES, &mut other).get(redactor::KUBECONFIG),
+            1
+        );
     }
 }

@@ -21,8 +21,7 @@ use super::live_host::read_facts_dir;
 use super::{
     AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostFacts,
     HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, LogQuery, ResourceKind,
-    Scope,
-    ServerVersion, TlsAnswer, TlsProbe, TlsSource,
+    Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
 /// A bundle or fixture directory opened for replay.

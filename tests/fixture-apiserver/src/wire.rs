@@ -44,6 +44,15 @@ pub(crate) fn json_reply(code: StatusCode, body: &Value) -> Reply {
     reply
 }
 
+/// A log, as the server streams it: plain text.
+pub(crate) fn text_reply(text: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(text)));
+    reply
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    reply
+}
+
 /// Go's `http.NotFound`: what the server says for a path it does not route, e.g. a CRD that is not installed.
 pub(crate) fn page_not_found() -> Reply {
     let mut reply = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
