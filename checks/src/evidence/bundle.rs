@@ -49,8 +49,11 @@ pub struct ToolInfo {
 /// What every bundle withholds.
 pub fn redactions() -> Vec<String> {
     vec![
-        "Secret data values except tls.crt and ca.crt (keys are kept)".into(),
+        "Secret data values except tls.crt and ca.crt (keys are kept; values as <redacted sha256:first8>)".into(),
         "Secret stringData".into(),
+        "env values with secret-looking names (PASSWORD, TOKEN, SECRET, KEY, DSN, CREDENTIAL, AUTH) in pod templates".into(),
+        "ConfigMap values under secret-looking keys, and kubeconfigs anywhere".into(),
+        "bearer tokens, passwords in URLs, PEM private keys, JWTs and x-api-key values in logs and object text".into(),
         "metadata.managedFields and last-applied-configuration annotations".into(),
         "contents of kubeconfig and node-token files (only their modes)".into(),
         format!("secret settings in config.env (shown as {MASKED})"),
