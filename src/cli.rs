@@ -31,6 +31,8 @@ pub enum Command {
     Preflight(DoctorArgs),
     /// Replay a bundle or fixture (directory or .tar.gz) offline and print the same verdicts.
     Analyze(AnalyzeArgs),
+    /// The verdicts that changed between two bundles or recordings, and the evidence beneath each.
+    Diff(DiffArgs),
     /// Run the doctor and pack a support bundle: its evidence, the platform's objects and logs, redacted.
     Bundle(BundleArgs),
     /// List every check: id, title, category, modes and dependencies.
@@ -375,6 +377,16 @@ fn parse_since(s: &str) -> Result<i64, String> {
         Some(secs) if secs > 0 => Ok(secs),
         _ => Err(format!("{s:?} must be a positive duration")),
     }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// The earlier bundle, recording or fixture (directory or .tar.gz).
+    pub a: PathBuf,
+    /// The later one.
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
 }
 
 #[derive(Args, Debug, Clone)]

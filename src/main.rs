@@ -3,6 +3,7 @@
 
 mod bundle;
 mod cli;
+mod diff;
 mod info;
 mod run;
 
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
             Command::Preflight(args) => run::doctor(args, true).await,
             Command::Analyze(args) => run::analyze(args).await,
             Command::Bundle(args) => run::bundle(args).await,
+            Command::Diff(args) => diff::diff(args).await,
             Command::List(args) => info::list(&args),
             Command::Explain(args) => info::explain(&args),
             Command::Config(args) => info::config(&args),

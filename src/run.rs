@@ -98,16 +98,9 @@ async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, Star
     };
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
     let objects = probe_objects.filter(|_| config.flag("http01_self_test"));
-    let report = execute(
-        mode,
-        profile,
-        config.clone(),
-        evidence.clone(),
-        &selected,
-        &args.selection,
-        objects.clone(),
-    )
-    .await;
+    let mut ctx = Context::new(mode, profile, config.clone(), evidence.clone());
+    ctx.objects = objects.clone();
+    let report = execute(ctx, &selected, &args.selection, true).await;
     if let Some(objects) = &objects {
         // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
         for (object, e) in delete_pending(objects.as_ref()).await {
@@ -168,38 +161,63 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
 
 pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
     let (root, _extracted) = open_bundle(&args.bundle)?;
-    let manifest = bundle::read_manifest(&root)?;
-    let mode = manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor);
-    let profile = args
-        .profile
-        .map(profile_of)
-        .or(manifest.as_ref().map(|m| m.profile))
-        .unwrap_or_default();
-    let inputs = ConfigInputs {
-        env_file: bundle::read_config_env(&root)?,
-        ..Default::default()
-    };
-    let config = Arc::new(ResolvedConfig::resolve(&inputs));
-    let selection = SelectionArgs {
-        only: Vec::new(),
-        skip: Vec::new(),
-        jobs: 8,
-        timeout: 15,
-        profile: ProfileArg::Dev,
-    };
-    let selected = select(mode, &selection)?;
-    let evidence = replay_evidence(&root)?;
-    let report = execute(
-        mode,
-        profile,
-        config.clone(),
-        evidence,
-        &selected,
-        &selection,
-        None,
-    )
-    .await;
-    emit(&report, &args.output, &config)
+    let replay = Replay::open(&root, args.profile.map(profile_of))?;
+    let report = replay.run(&replay.evidence()?, None, true).await?;
+    emit(&report, &args.output, &replay.config)
+}
+
+/// A bundle opened for replay: the mode and profile it was made in, and its configuration.
+pub struct Replay {
+    pub root: PathBuf,
+    mode: Mode,
+    profile: Profile,
+    pub config: Arc<ResolvedConfig>,
+}
+
+impl Replay {
+    pub fn open(root: &Path, profile: Option<Profile>) -> Result<Replay, StartError> {
+        let manifest = bundle::read_manifest(root)?;
+        let inputs = ConfigInputs {
+            env_file: bundle::read_config_env(root)?,
+            ..Default::default()
+        };
+        Ok(Replay {
+            root: root.to_path_buf(),
+            mode: manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor),
+            profile: profile
+                .or(manifest.as_ref().map(|m| m.profile))
+                .unwrap_or_default(),
+            config: Arc::new(ResolvedConfig::resolve(&inputs)),
+        })
+    }
+
+    pub fn evidence(&self) -> Result<Evidence, StartError> {
+        replay_evidence(&self.root)
+    }
+
+    /// Runs every check of the bundle's mode, or only `only`, on `evidence`; `progress` shows it on stderr.
+    pub async fn run(
+        &self,
+        evidence: &Evidence,
+        only: Option<&str>,
+        progress: bool,
+    ) -> Result<Report, StartError> {
+        let selection = SelectionArgs {
+            only: only.map(str::to_string).into_iter().collect(),
+            skip: Vec::new(),
+            jobs: 8,
+            timeout: 15,
+            profile: ProfileArg::Dev,
+        };
+        let selected = select(self.mode, &selection)?;
+        let ctx = Context::new(
+            self.mode,
+            self.profile,
+            self.config.clone(),
+            evidence.clone(),
+        );
+        Ok(execute(ctx, &selected, &selection, progress).await)
+    }
 }
 
 fn profile_of(p: ProfileArg) -> Profile {
@@ -343,12 +361,12 @@ pub async fn sweep(args: SweepArgs) -> Result<u8, StartError> {
     Ok(code)
 }
 
-fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
+pub fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
     Ok(Evidence::replay(Bundle::open(root)?))
 }
 
 /// A bundle directory as is, or a `.tar.gz` extracted (safely) into a temporary directory.
-fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), StartError> {
+pub fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), StartError> {
     if path.is_dir() {
         return Ok((path.to_path_buf(), None));
     }
@@ -364,18 +382,14 @@ fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Star
     Ok((root, Some(tmp)))
 }
 
+/// Runs the selected checks in `ctx`; `show_progress` streams their progress to stderr.
 async fn execute(
-    mode: Mode,
-    profile: Profile,
-    config: Arc<ResolvedConfig>,
-    evidence: Evidence,
+    mut ctx: Context,
     selected: &[&'static dyn Check],
     sel: &SelectionArgs,
-    objects: Option<Arc<dyn ProbeObjects>>,
+    show_progress: bool,
 ) -> Report {
-    let mut ctx = Context::new(mode, profile, config, evidence);
     ctx.selected = selected.iter().map(|c| c.meta()).collect();
-    ctx.objects = objects;
     let ctx = Arc::new(ctx);
     let opts = RunOptions {
         jobs: usize::from(sel.jobs),
@@ -390,8 +404,12 @@ async fn execute(
             std::future::pending::<()>().await;
         }
     };
-    let mut report =
-        mcp_doctor_runner::run(selected, ctx.clone(), &opts, &progress, interrupt).await;
+    let sink: &dyn mcp_doctor_runner::events::EventSink = if show_progress {
+        &progress
+    } else {
+        &mcp_doctor_runner::events::NoProgress
+    };
+    let mut report = mcp_doctor_runner::run(selected, ctx.clone(), &opts, sink, interrupt).await;
     report.cluster = cluster_info(&ctx).await;
     report
 }

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod bundle;
+pub mod compare;
 pub mod error;
 pub mod host;
 pub mod journal;
