@@ -77,6 +77,8 @@ async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, Star
         Some(path) => {
             let (root, tmp) = open_bundle(path)?;
             _extracted = tmp;
+            // A bundle of another format is refused here as `analyze` refuses it.
+            bundle::read_manifest(&root)?;
             // The bundle's own configuration, unless the command line gives one.
             let env_file = match env_file {
                 Some(f) => Some(f),
@@ -501,8 +503,10 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
             collected.push(source.into());
         }
     }
-    if dir.join("host").is_dir() {
-        collected.push("host".into());
+    for source in ["host", "logs"] {
+        if dir.join(source).is_dir() {
+            collected.push(source.into());
+        }
     }
     if dir.join("evidence/tls").is_dir() {
         collected.push("tls".into());

@@ -84,6 +84,15 @@ pub async fn collect(evidence: &Evidence, opts: &CollectOptions) -> Collection {
         since_seconds: opts.since_seconds,
         ..Default::default()
     };
+    // An API server that did not answer the doctor's run would only make every request below wait out its
+    // timeout: the journal already says why, and the bundle is made without the objects.
+    if let Err(e) = kube.version().await {
+        out.unreadable.push(format!(
+            "the API server ({e}): no objects or logs were asked"
+        ));
+        let _ = evidence.host.nodes().await;
+        return out;
+    }
     let cluster: Vec<_> = futures::stream::iter(CLUSTER_KINDS)
         .map(|kind| async move { (*kind, kube.list(kind, &Scope::Cluster).await) })
         .buffered(CONCURRENCY)

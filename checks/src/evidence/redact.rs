@@ -245,41 +245,59 @@ fn secret(obj: &mut Value, tally: &mut Tally) {
         return;
     };
     for (key, value) in data.iter_mut() {
-        let Some(encoded) = value.as_str().filter(|s| !s.is_empty() && !is_marker(s)) else {
-            continue;
-        };
-        // Hash what the value is, not its encoding, so it compares with the same secret elsewhere.
-        let decoded = STANDARD
-            .decode(encoded)
-            .unwrap_or_else(|_| encoded.as_bytes().to_vec());
-        let public = PUBLIC_SECRET_KEYS.contains(&key.as_str())
-            && !String::from_utf8_lossy(&decoded).contains("PRIVATE KEY");
-        if !public {
-            *value = Value::String(marker(&decoded));
+        let public = PUBLIC_SECRET_KEYS.contains(&key.as_str());
+        if let Some(redacted) = base64_value(value, |decoded| {
+            !(public && !String::from_utf8_lossy(decoded).contains("PRIVATE KEY"))
+        }) {
+            *value = redacted;
             tally.add(redactor::SECRET_DATA, 1);
         }
     }
 }
 
+/// A base64 value (Secret `data`, ConfigMap `binaryData`) replaced by the base64 of its marker, so the
+/// object stays what the API serves (clients decode these fields), when `redact` says so of the decoded
+/// bytes. None when it stays: empty, already a marker, or kept.
+fn base64_value(value: &Value, redact: impl Fn(&[u8]) -> bool) -> Option<Value> {
+    let encoded = value.as_str().filter(|s| !s.is_empty())?;
+    // Hash what the value is, not its encoding, so it compares with the same secret elsewhere.
+    let decoded = STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|_| encoded.as_bytes().to_vec());
+    if is_marker(&String::from_utf8_lossy(&decoded)) || !redact(&decoded) {
+        return None;
+    }
+    Some(Value::String(STANDARD.encode(marker(&decoded))))
+}
+
 fn config_map(obj: &mut Value, tally: &mut Tally) {
-    for field in ["data", "binaryData"] {
-        let Some(data) = obj.get_mut(field).and_then(Value::as_object_mut) else {
+    if let Some(binary) = obj.get_mut("binaryData").and_then(Value::as_object_mut) {
+        for (key, value) in binary.iter_mut() {
+            let secret = looks_secret(key);
+            if let Some(redacted) = base64_value(value, |decoded| {
+                secret || looks_like_kubeconfig(&String::from_utf8_lossy(decoded))
+            }) {
+                *value = redacted;
+                tally.add(redactor::SECRET_KEY, 1);
+            }
+        }
+    }
+    let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (key, value) in data.iter_mut() {
+        let Some(s) = value.as_str().filter(|s| !s.is_empty() && !is_marker(s)) else {
             continue;
         };
-        for (key, value) in data.iter_mut() {
-            let Some(s) = value.as_str().filter(|s| !s.is_empty() && !is_marker(s)) else {
-                continue;
-            };
-            let which = if looks_secret(key) {
-                redactor::SECRET_KEY
-            } else if looks_like_kubeconfig(s) {
-                redactor::KUBECONFIG
-            } else {
-                continue;
-            };
-            *value = Value::String(marker(s.as_bytes()));
-            tally.add(which, 1);
-        }
+        let which = if looks_secret(key) {
+            redactor::SECRET_KEY
+        } else if looks_like_kubeconfig(s) {
+            redactor::KUBECONFIG
+        } else {
+            continue;
+        };
+        *value = Value::String(marker(s.as_bytes()));
+        tally.add(which, 1);
     }
 }
 
@@ -464,7 +482,8 @@ mod tests {
         });
         let t = object(&kinds::SECRETS, &mut s);
         assert!(s["data"]["tls.crt"].as_str().unwrap().starts_with("LS0t"));
-        assert_eq!(s["data"]["tls.key"], marker(b"key-canary"));
+        // Still base64, as the API serves Secret data (typed clients decode it).
+        assert_eq!(s["data"]["tls.key"], STANDARD.encode(marker(b"key-canary")));
         assert_eq!(
             s["data"]["password"], s["data"]["same"],
             "equal secrets compare"
@@ -481,7 +500,10 @@ mod tests {
         let mut bad =
             json!({"data": {"tls.crt": STANDARD.encode("-----BEGIN PRIVATE KEY-----\nX")}});
         object(&kinds::SECRETS, &mut bad);
-        assert!(is_marker(bad["data"]["tls.crt"].as_str().unwrap()));
+        let decoded = STANDARD
+            .decode(bad["data"]["tls.crt"].as_str().unwrap())
+            .unwrap();
+        assert!(is_marker(&String::from_utf8_lossy(&decoded)));
     }
 
     #[test]
@@ -524,6 +546,16 @@ mod tests {
         assert_eq!(cm["data"]["settings.yaml"], "level: info");
         assert_eq!(t.get(redactor::SECRET_KEY), 1);
         assert_eq!(t.get(redactor::KUBECONFIG), 1);
+        let mut binary = json!({"binaryData": {"client.key": STANDARD.encode("k"), "logo.png": STANDARD.encode("png")}});
+        assert_eq!(
+            object(&kinds::CONFIGMAPS, &mut binary).get(redactor::SECRET_KEY),
+            1
+        );
+        assert_eq!(
+            binary["binaryData"]["client.key"],
+            STANDARD.encode(marker(b"k"))
+        );
+        assert_eq!(binary["binaryData"]["logo.png"], STANDARD.encode("png"));
         // A kubeconfig anywhere else (an annotation of any kind) is dropped too.
         let mut other = json!({"metadata": {"annotations": {"a": kubeconfig}}});
         assert_eq!(
