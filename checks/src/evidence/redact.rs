@@ -247,7 +247,7 @@ fn secret(obj: &mut Value, tally: &mut Tally) {
     for (key, value) in data.iter_mut() {
         let public = PUBLIC_SECRET_KEYS.contains(&key.as_str());
         if let Some(redacted) = base64_value(value, |decoded| {
-            !(public && !String::from_utf8_lossy(decoded).contains("PRIVATE KEY"))
+            !public || String::from_utf8_lossy(decoded).contains("PRIVATE KEY")
         }) {
             *value = redacted;
             tally.add(redactor::SECRET_DATA, 1);
