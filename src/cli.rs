@@ -452,3 +452,20 @@ pub struct HostFactsArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_seconds_minutes_hours_and_days() {
+        assert_eq!(parse_since("90"), Ok(90));
+        assert_eq!(parse_since("30s"), Ok(30));
+        assert_eq!(parse_since("15m"), Ok(900));
+        assert_eq!(parse_since("2h"), Ok(7200));
+        assert_eq!(parse_since("1d"), Ok(86_400));
+        for bad in ["", "h", "2w", "0s", "-5m", "1.5h", "99999999999999999999d"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
+}
