@@ -496,6 +496,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
                 + "\n",
         )?;
     }
+    evidence.journal.redact_secret_references();
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
     for source in ["dns", "http"] {

@@ -97,6 +97,7 @@ fn no_planted_secret_leaves_in_any_form() {
     let secret_kubeconfig_token = "canary-secretkube-5d1e8a";
     let env_value = "canary-envpw-5b8d2e61";
     let cm_token = "canary-cmtoken-9e4f1a07";
+    let cm_referenced = "canary-cmref-3f9a0d17";
     let cm_kubeconfig_token = "canary-cmkube-2c6b8d93";
     let bearer = "canarybearer3d7e9f15a2";
     let basic_password = "canarybasicpw8a1c";
@@ -122,7 +123,12 @@ fn no_planted_secret_leaves_in_any_form() {
             "type": "Opaque"
         }));
     });
-    let env = json!([{"name": "DATABASE_PASSWORD", "value": env_value}, {"name": "LOG_LEVEL", "value": "info"}]);
+    // A ConfigMap key with a harmless name, read into a secret-looking env var: a secret by reference.
+    let env = json!([
+        {"name": "DATABASE_PASSWORD", "value": env_value},
+        {"name": "LOG_LEVEL", "value": "info"},
+        {"name": "SENTINEL_DB_PASSWORD", "valueFrom": {"configMapKeyRef": {"name": "sentinel-settings", "key": "db"}}}
+    ]);
     edit_list(&dir, "pods", |items| {
         let pod = items
             .iter_mut()
@@ -146,7 +152,7 @@ fn no_planted_secret_leaves_in_any_form() {
         items.push(json!({
             "metadata": {"name": "sentinel-settings", "namespace": "mcp-sentinel", "uid": "5a1c9e0b-7d43-4f0e-8a21-6b2d9c3e4f50",
                          "resourceVersion": "5121", "creationTimestamp": "2026-10-22T09:45:00Z"},
-            "data": {"API_TOKEN": cm_token, "admin.kubeconfig": kubeconfig(cm_kubeconfig_token), "LOG_FORMAT": "json"}
+            "data": {"API_TOKEN": cm_token, "admin.kubeconfig": kubeconfig(cm_kubeconfig_token), "LOG_FORMAT": "json", "db": cm_referenced}
         }));
     });
     let logs = dir.join("logs/mcp-sentinel").join(API_POD);
@@ -196,6 +202,7 @@ fn no_planted_secret_leaves_in_any_form() {
         secret_kubeconfig_token,
         env_value,
         cm_token,
+        cm_referenced,
         cm_kubeconfig_token,
         bearer,
         basic_password,
@@ -219,6 +226,7 @@ fn no_planted_secret_leaves_in_any_form() {
     for collected in [
         marker(env_value.as_bytes()),
         marker(cm_token.as_bytes()),
+        marker(cm_referenced.as_bytes()),
         marker(bearer.as_bytes()),
         marker(previous_token.as_bytes()),
         marker(api_key.as_bytes()),
@@ -255,7 +263,7 @@ fn no_planted_secret_leaves_in_any_form() {
             "configmap-secret-key",
             "cluster/configmaps/mcp-sentinel.json"
         ),
-        1
+        2
     );
     assert_eq!(
         count("kubeconfig", "cluster/configmaps/mcp-sentinel.json"),

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::host::HostFacts;
-use super::redact::{RedactionCount, Tally};
+use super::redact::{self, RedactionCount, Tally};
 use super::{
     AccessQuestion, DnsQuery, EvidenceError, HttpProbe, LogQuery, ResourceKind, Scope, TlsProbe,
 };
@@ -209,6 +209,58 @@ impl Journal {
                     .insert(file, text.clone());
             }
             Err(e) => self.record::<Value>(&key, &Err(e.clone())),
+        }
+    }
+
+    /// Redacts ConfigMap values that recorded Pods and workloads read into secret-looking env vars
+    /// ([`redact::secret_config_map_refs`]): a rule across objects, so it runs on the whole journal before
+    /// it is written into a bundle.
+    pub fn redact_secret_references(&self) {
+        let mut objects = self.objects.lock().expect("journal lock");
+        let mut refs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for list in objects.values() {
+            let Some(kind) = list
+                .get("kind")
+                .and_then(Value::as_str)
+                .and_then(|k| k.strip_suffix("List"))
+                .and_then(|k| super::kinds::ALL.iter().find(|r| r.kind == k))
+            else {
+                continue;
+            };
+            for item in list["items"].as_array().into_iter().flatten() {
+                for (ns, name, key) in redact::secret_config_map_refs(kind, item) {
+                    refs.entry((ns, name)).or_default().push(key);
+                }
+            }
+        }
+        let mut counts = Vec::new();
+        for (file, list) in objects.iter_mut() {
+            if list.get("kind").and_then(Value::as_str) != Some("ConfigMapList") {
+                continue;
+            }
+            let mut tally = Tally::default();
+            for item in list["items"].as_array_mut().into_iter().flatten() {
+                let id = |p: &str| {
+                    item.pointer(p)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let Some(keys) = refs.get(&(id("/metadata/namespace"), id("/metadata/name")))
+                else {
+                    continue;
+                };
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                tally.add(
+                    redact::redactor::SECRET_KEY,
+                    redact::config_map_keys(item, &keys),
+                );
+            }
+            counts.push((file.clone(), tally));
+        }
+        drop(objects);
+        for (file, tally) in counts {
+            self.record_redactions(&file, &tally);
         }
     }
 

@@ -330,6 +330,61 @@ fn pod_spec(spec: Option<&mut Value>, tally: &mut Tally) {
     }
 }
 
+/// ConfigMap keys that hold secrets by reference: `(namespace, ConfigMap, key)` for every env var with a
+/// secret-looking name that takes its value from a ConfigMap (`valueFrom.configMapKeyRef`), in a Pod or
+/// workload template. The key's own name may look harmless (`db`), so name rules alone would miss it.
+pub fn secret_config_map_refs(kind: &ResourceKind, obj: &Value) -> Vec<(String, String, String)> {
+    let spec = match kind.kind {
+        "Pod" => obj.get("spec"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            obj.pointer("/spec/template/spec")
+        }
+        _ => None,
+    };
+    let namespace = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let containers = spec.and_then(|s| s.get(list)).and_then(Value::as_array);
+        for var in containers
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("env").and_then(Value::as_array))
+            .flatten()
+        {
+            let secret = var
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(looks_secret);
+            let reference = var.pointer("/valueFrom/configMapKeyRef");
+            let field = |k: &str| reference.and_then(|r| r.get(k)).and_then(Value::as_str);
+            if let (true, Some(name), Some(key)) = (secret, field("name"), field("key")) {
+                out.push((namespace.to_string(), name.to_string(), key.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Redacts the given keys of a ConfigMap's `data` (they hold secrets by reference); returns how many.
+pub fn config_map_keys(obj: &mut Value, keys: &[&str]) -> u64 {
+    let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    let mut n = 0;
+    for (key, value) in data.iter_mut() {
+        if let Some(s) = value.as_str().filter(|s| !s.is_empty() && !is_marker(s))
+            && keys.contains(&key.as_str())
+        {
+            *value = Value::String(marker(s.as_bytes()));
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Every string of a JSON value through the line redactors (kubeconfig-shaped strings as a whole).
 fn strings(v: &mut Value, tally: &mut Tally) {
     match v {
@@ -530,6 +585,23 @@ mod tests {
             let mut w = json!({"spec": {"template": {"spec": containers.clone()}}});
             assert_eq!(object(kind, &mut w).get(redactor::SECRET_ENV), 1, "{kind}");
         }
+    }
+
+    #[test]
+    fn config_map_keys_referenced_by_secret_env_vars() {
+        let pod = json!({"metadata": {"namespace": "ns"}, "spec": {"containers": [{"env": [
+            {"name": "DB_PASSWORD", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "db"}}},
+            {"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "level"}}}
+        ]}]}});
+        let refs = secret_config_map_refs(&kinds::PODS, &pod);
+        assert_eq!(
+            refs,
+            [("ns".to_string(), "app".to_string(), "db".to_string())]
+        );
+        let mut cm = json!({"data": {"db": "pw-canary", "level": "info"}});
+        assert_eq!(config_map_keys(&mut cm, &["db"]), 1);
+        assert_eq!(cm["data"]["db"], marker(b"pw-canary"));
+        assert_eq!(cm["data"]["level"], "info");
     }
 
     #[test]
