@@ -31,6 +31,10 @@ pub enum Command {
     Preflight(DoctorArgs),
     /// Replay a bundle or fixture (directory or .tar.gz) offline and print the same verdicts.
     Analyze(AnalyzeArgs),
+    /// The verdicts that changed between two bundles or recordings, and the evidence beneath each.
+    Diff(DiffArgs),
+    /// Run the doctor and pack a support bundle: its evidence, the platform's objects and logs, redacted.
+    Bundle(BundleArgs),
     /// List every check: id, title, category, modes and dependencies.
     List(ListArgs),
     /// Print what a check (or remediation) verifies, why, what failure looks like and how to fix it.
@@ -353,6 +357,59 @@ pub struct DoctorArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct BundleArgs {
+    /// Write the bundle to FILE.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE.tar.gz",
+        default_value = "mcp-doctor-bundle.tar.gz"
+    )]
+    pub output_file: PathBuf,
+    /// Take the last N lines of each platform container's log (and of its previous instance).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub log_lines: i64,
+    /// Only log lines newer than this: `30s`, `15m`, `2h`, `1d`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<i64>,
+    /// Print what would leave the site (files, sizes, redactions) and write nothing.
+    #[arg(long)]
+    pub preview: bool,
+    #[command(flatten)]
+    pub doctor: DoctorArgs,
+}
+
+/// `30s`, `15m`, `2h`, `1d` (a bare number is seconds) -> seconds.
+fn parse_since(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 15m, 2h or 1d"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
+    };
+    match n.checked_mul(factor) {
+        Some(secs) if secs > 0 => Ok(secs),
+        _ => Err(format!("{s:?} must be a positive duration")),
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DiffArgs {
+    /// The earlier bundle, recording or fixture (directory or .tar.gz).
+    pub a: PathBuf,
+    /// The later one.
+    pub b: PathBuf,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct AnalyzeArgs {
     /// A bundle directory or .tar.gz, or a fixture directory.
     pub bundle: PathBuf,
@@ -414,4 +471,21 @@ pub struct HostFactsArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_seconds_minutes_hours_and_days() {
+        assert_eq!(parse_since("90"), Ok(90));
+        assert_eq!(parse_since("30s"), Ok(30));
+        assert_eq!(parse_since("15m"), Ok(900));
+        assert_eq!(parse_since("2h"), Ok(7200));
+        assert_eq!(parse_since("1d"), Ok(86_400));
+        for bad in ["", "h", "2w", "0s", "-5m", "1.5h", "99999999999999999999d"] {
+            assert!(parse_since(bad).is_err(), "{bad:?}");
+        }
+    }
 }

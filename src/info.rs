@@ -88,32 +88,35 @@ pub fn config(args: &ConfigArgs) -> Result<u8, StartError> {
         env,
         env_file,
     });
-    let hosts = config.public_hosts();
     if args.json {
-        let settings: serde_json::Map<_, _> = config
-            .entries()
-            .map(|(d, s)| {
-                let v = s.map(
-                    |s| json!({"value": shown_value(d.secret, &s.value), "source": s.source.to_string()}),
-                );
-                (d.key.to_string(), v.unwrap_or(serde_json::Value::Null))
-            })
-            .collect();
-        let host = |h: &Option<mcp_doctor_checks::settings::Setting>| {
-            h.as_ref()
-                .map(|s| json!({"value": s.value, "source": s.source.to_string()}))
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "public_hosts": {"platform": host(&hosts.platform), "registry": host(&hosts.registry), "mcp": host(&hosts.mcp)},
-                "settings": settings,
-            }))?
-        );
+        println!("{}", serde_json::to_string_pretty(&config_json(&config))?);
         return Ok(0);
     }
     println!("{}", config_table(&config, false));
     Ok(0)
+}
+
+/// The resolved configuration as JSON (`config --json`, a bundle's `config.json`): every setting with where
+/// it came from, secrets as `<set>`.
+pub fn config_json(config: &ResolvedConfig) -> serde_json::Value {
+    let hosts = config.public_hosts();
+    let settings: serde_json::Map<_, _> = config
+        .entries()
+        .map(|(d, s)| {
+            let v = s.map(
+                |s| json!({"value": shown_value(d.secret, &s.value), "source": s.source.to_string()}),
+            );
+            (d.key.to_string(), v.unwrap_or(serde_json::Value::Null))
+        })
+        .collect();
+    let host = |h: &Option<mcp_doctor_checks::settings::Setting>| {
+        h.as_ref()
+            .map(|s| json!({"value": s.value, "source": s.source.to_string()}))
+    };
+    json!({
+        "public_hosts": {"platform": host(&hosts.platform), "registry": host(&hosts.registry), "mcp": host(&hosts.mcp)},
+        "settings": settings,
+    })
 }
 
 pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {

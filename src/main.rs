@@ -1,7 +1,9 @@
 //! mcp-doctor: the thin binary. It parses flags and wires the crates together: settings and evidence from
 //! `mcp-doctor-checks`, the run and the reports from `mcp-doctor-runner`.
 
+mod bundle;
 mod cli;
+mod diff;
 mod info;
 mod run;
 
@@ -47,6 +49,8 @@ fn main() -> ExitCode {
             Command::Doctor(args) => run::doctor(args, false).await,
             Command::Preflight(args) => run::doctor(args, true).await,
             Command::Analyze(args) => run::analyze(args).await,
+            Command::Bundle(args) => run::bundle(args).await,
+            Command::Diff(args) => diff::diff(args).await,
             Command::List(args) => info::list(&args),
             Command::Explain(args) => info::explain(&args),
             Command::Config(args) => info::config(&args),

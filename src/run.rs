@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mcp_doctor_checks::collect::{self, CollectOptions, Collection};
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
 use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
@@ -17,6 +18,7 @@ use mcp_doctor_checks::evidence::live_tls::LiveTls;
 use mcp_doctor_checks::evidence::probe_objects::{
     LiveProbeObjects, ProbeObjects, Swept, delete_pending,
 };
+use mcp_doctor_checks::evidence::redact::{Tally, redactor};
 use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{Evidence, HttpSource, Journal, NoLiveProbe, Origin};
 use mcp_doctor_checks::http01::ChallengePath;
@@ -27,7 +29,8 @@ use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
 
 use crate::StartError;
 use crate::cli::{
-    AnalyzeArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs, SweepArgs,
+    AnalyzeArgs, BundleArgs, DoctorArgs, FailOnArg, Format, OutputArgs, ProfileArg, SelectionArgs,
+    SweepArgs,
 };
 
 /// The registry lives for the whole process: checks run on tokio tasks.
@@ -36,7 +39,27 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::builtin)
 }
 
+/// A finished run: its report, the evidence it read (with the journal) and the configuration it judged.
+struct Finished {
+    report: Report,
+    evidence: Evidence,
+    config: Arc<ResolvedConfig>,
+}
+
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
+    let run = run_doctor(&args, preflight).await?;
+    if let Some(dir) = &args.record {
+        record(dir, &run, None).map_err(|e| {
+            StartError(format!(
+                "cannot write the recording to {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    emit(&run.report, &args.output, &run.config)
+}
+
+async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, StartError> {
     let mode = if preflight || args.for_setup {
         Mode::Setup
     } else {
@@ -56,6 +79,8 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
         Some(path) => {
             let (root, tmp) = open_bundle(path)?;
             _extracted = tmp;
+            // A bundle of another format is refused here as `analyze` refuses it.
+            bundle::read_manifest(&root)?;
             // The bundle's own configuration, unless the command line gives one.
             let env_file = match env_file {
                 Some(f) => Some(f),
@@ -64,7 +89,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             (replay_evidence(&root)?, env_file)
         }
         None => {
-            let (evidence, objects) = live_evidence(&args).await?;
+            let (evidence, objects) = live_evidence(args).await?;
             probe_objects = objects;
             (evidence, env_file)
         }
@@ -78,16 +103,9 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     let config = Arc::new(ResolvedConfig::resolve(&inputs));
     let objects =
         probe_objects.filter(|_| config.flag("http01_self_test") || config.flag("probe_pods"));
-    let report = execute(
-        mode,
-        profile,
-        config.clone(),
-        evidence.clone(),
-        &selected,
-        &args.selection,
-        objects.clone(),
-    )
-    .await;
+    let mut ctx = Context::new(mode, profile, config.clone(), evidence.clone());
+    ctx.objects = objects.clone();
+    let report = execute(ctx, &selected, &args.selection, true).await;
     if let Some(objects) = &objects {
         // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
         for (object, e) in delete_pending(objects.as_ref()).await {
@@ -96,51 +114,115 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             );
         }
     }
-    if let Some(dir) = &args.record {
-        record(dir, &report, &evidence, &config).map_err(|e| {
-            StartError(format!(
-                "cannot write the recording to {}: {e}",
-                dir.display()
-            ))
-        })?;
+    Ok(Finished {
+        report,
+        evidence,
+        config,
+    })
+}
+
+/// `mcp-doctor bundle`: the doctor's run recorded, plus what [`collect`] gathers, packed reproducibly into
+/// one file (or, with `--preview`, only listed).
+pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
+    if args.doctor.from.is_some() || args.doctor.record.is_some() {
+        return Err(StartError(
+            "bundle collects from the live cluster: --from and --record do not apply (`analyze` reads bundles)"
+                .into(),
+        ));
     }
-    emit(&report, &args.output, &config)
+    let run = run_doctor(&args.doctor, false).await?;
+    let opts = CollectOptions {
+        platform_namespace: run.config.value("platform_namespace").map(str::to_string),
+        log_lines: args.log_lines,
+        since_seconds: args.since,
+    };
+    let collection = collect::collect(&run.evidence, &opts).await;
+    let staging = tempfile::tempdir()
+        .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    let manifest = record(staging.path(), &run, Some(collection))
+        .map_err(|e| StartError(format!("cannot write the bundle: {e}")))?;
+    if args.preview {
+        print!("{}", crate::bundle::preview(staging.path(), &manifest)?);
+        return Ok(0);
+    }
+    archive::pack(staging.path(), &args.output_file).map_err(|e| {
+        StartError(format!(
+            "cannot write the bundle to {}: {e}",
+            args.output_file.display()
+        ))
+    })?;
+    eprintln!(
+        "mcp-doctor: wrote {} ({} redactions; `mcp-doctor analyze {}` replays it)",
+        args.output_file.display(),
+        manifest
+            .redaction_report
+            .iter()
+            .map(|r| r.count)
+            .sum::<u64>(),
+        args.output_file.display()
+    );
+    emit(&run.report, &args.doctor.output, &run.config)
 }
 
 pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
     let (root, _extracted) = open_bundle(&args.bundle)?;
-    let manifest = bundle::read_manifest(&root)?;
-    let mode = manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor);
-    let profile = args
-        .profile
-        .map(profile_of)
-        .or(manifest.as_ref().map(|m| m.profile))
-        .unwrap_or_default();
-    let inputs = ConfigInputs {
-        env_file: bundle::read_config_env(&root)?,
-        ..Default::default()
-    };
-    let config = Arc::new(ResolvedConfig::resolve(&inputs));
-    let selection = SelectionArgs {
-        only: Vec::new(),
-        skip: Vec::new(),
-        jobs: 8,
-        timeout: 15,
-        profile: ProfileArg::Dev,
-    };
-    let selected = select(mode, &selection)?;
-    let evidence = replay_evidence(&root)?;
-    let report = execute(
-        mode,
-        profile,
-        config.clone(),
-        evidence,
-        &selected,
-        &selection,
-        None,
-    )
-    .await;
-    emit(&report, &args.output, &config)
+    let replay = Replay::open(&root, args.profile.map(profile_of))?;
+    let report = replay.run(&replay.evidence()?, None, true).await?;
+    emit(&report, &args.output, &replay.config)
+}
+
+/// A bundle opened for replay: the mode and profile it was made in, and its configuration.
+pub struct Replay {
+    pub root: PathBuf,
+    mode: Mode,
+    profile: Profile,
+    pub config: Arc<ResolvedConfig>,
+}
+
+impl Replay {
+    pub fn open(root: &Path, profile: Option<Profile>) -> Result<Replay, StartError> {
+        let manifest = bundle::read_manifest(root)?;
+        let inputs = ConfigInputs {
+            env_file: bundle::read_config_env(root)?,
+            ..Default::default()
+        };
+        Ok(Replay {
+            root: root.to_path_buf(),
+            mode: manifest.as_ref().map(|m| m.mode).unwrap_or(Mode::Doctor),
+            profile: profile
+                .or(manifest.as_ref().map(|m| m.profile))
+                .unwrap_or_default(),
+            config: Arc::new(ResolvedConfig::resolve(&inputs)),
+        })
+    }
+
+    pub fn evidence(&self) -> Result<Evidence, StartError> {
+        replay_evidence(&self.root)
+    }
+
+    /// Runs every check of the bundle's mode, or only `only`, on `evidence`; `progress` shows it on stderr.
+    pub async fn run(
+        &self,
+        evidence: &Evidence,
+        only: Option<&str>,
+        progress: bool,
+    ) -> Result<Report, StartError> {
+        let selection = SelectionArgs {
+            only: only.map(str::to_string).into_iter().collect(),
+            skip: Vec::new(),
+            jobs: 8,
+            timeout: 15,
+            profile: ProfileArg::Dev,
+        };
+        let selected = select(self.mode, &selection)?;
+        let ctx = Context::new(
+            self.mode,
+            self.profile,
+            self.config.clone(),
+            evidence.clone(),
+        );
+        Ok(execute(ctx, &selected, &selection, progress).await)
+    }
 }
 
 fn profile_of(p: ProfileArg) -> Profile {
@@ -287,12 +369,12 @@ pub async fn sweep(args: SweepArgs) -> Result<u8, StartError> {
     Ok(code)
 }
 
-fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
+pub fn replay_evidence(root: &Path) -> Result<Evidence, StartError> {
     Ok(Evidence::replay(Bundle::open(root)?))
 }
 
 /// A bundle directory as is, or a `.tar.gz` extracted (safely) into a temporary directory.
-fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), StartError> {
+pub fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), StartError> {
     if path.is_dir() {
         return Ok((path.to_path_buf(), None));
     }
@@ -308,18 +390,14 @@ fn open_bundle(path: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>), Star
     Ok((root, Some(tmp)))
 }
 
+/// Runs the selected checks in `ctx`; `show_progress` streams their progress to stderr.
 async fn execute(
-    mode: Mode,
-    profile: Profile,
-    config: Arc<ResolvedConfig>,
-    evidence: Evidence,
+    mut ctx: Context,
     selected: &[&'static dyn Check],
     sel: &SelectionArgs,
-    objects: Option<Arc<dyn ProbeObjects>>,
+    show_progress: bool,
 ) -> Report {
-    let mut ctx = Context::new(mode, profile, config, evidence);
     ctx.selected = selected.iter().map(|c| c.meta()).collect();
-    ctx.objects = objects;
     let ctx = Arc::new(ctx);
     let opts = RunOptions {
         jobs: usize::from(sel.jobs),
@@ -334,8 +412,12 @@ async fn execute(
             std::future::pending::<()>().await;
         }
     };
-    let mut report =
-        mcp_doctor_runner::run(selected, ctx.clone(), &opts, &progress, interrupt).await;
+    let sink: &dyn mcp_doctor_runner::events::EventSink = if show_progress {
+        &progress
+    } else {
+        &mcp_doctor_runner::events::NoProgress
+    };
+    let mut report = mcp_doctor_runner::run(selected, ctx.clone(), &opts, sink, interrupt).await;
     report.cluster = cluster_info(&ctx).await;
     report
 }
@@ -395,14 +477,32 @@ fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8
     Ok(report.exit_code(fail_on))
 }
 
-/// `--record DIR`: the journal, the reports, the configuration and a manifest, in the bundle layout.
-fn record(
-    dir: &Path,
-    report: &Report,
-    evidence: &Evidence,
-    config: &ResolvedConfig,
-) -> std::io::Result<()> {
+/// `--record DIR` and `bundle`: the journal, the reports, the configuration and a manifest, in the bundle
+/// layout; returns the manifest written.
+fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io::Result<Manifest> {
+    let Finished {
+        report,
+        evidence,
+        config,
+    } = run;
     std::fs::create_dir_all(dir)?;
+    // The configuration first: its masked secrets belong in the redaction report.
+    let masked = config
+        .entries()
+        .filter(|(def, setting)| def.secret && setting.is_some())
+        .count() as u64;
+    let mut tally = Tally::default();
+    tally.add(redactor::SECRET_SETTING, masked);
+    evidence.journal.record_redactions("config.env", &tally);
+    if collection.is_some() {
+        evidence.journal.record_redactions("config.json", &tally);
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_string_pretty(&crate::info::config_json(config)).unwrap_or_default()
+                + "\n",
+        )?;
+    }
+    evidence.journal.redact_secret_references();
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
     for source in ["dns", "http"] {
@@ -410,8 +510,10 @@ fn record(
             collected.push(source.into());
         }
     }
-    if dir.join("host").is_dir() {
-        collected.push("host".into());
+    for source in ["host", "logs"] {
+        if dir.join(source).is_dir() {
+            collected.push(source.into());
+        }
     }
     if dir.join("evidence/tls").is_dir() {
         collected.push("tls".into());
@@ -431,6 +533,8 @@ fn record(
         description: None,
         collected,
         redacted: bundle::redactions(),
+        collection,
+        redaction_report: evidence.journal.redaction_report(),
     };
     std::fs::write(
         dir.join("manifest.json"),
@@ -445,5 +549,5 @@ fn record(
         dir.join("report.junit.xml"),
         mcp_doctor_runner::reporters::junit::render(report),
     )?;
-    Ok(())
+    Ok(manifest)
 }

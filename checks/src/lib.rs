@@ -6,6 +6,7 @@
 //! looks like* and *How to fix*, implement [`Check`], and add one line to the area's `checks()`.
 
 pub mod check;
+pub mod collect;
 pub mod evidence;
 pub mod facts;
 pub mod model;

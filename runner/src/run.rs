@@ -217,12 +217,15 @@ impl<'a> Scheduler<'a> {
                 continue;
             };
             match &self.slots[d] {
-                Slot::Done(r) if !r.status.lets_dependents_run() => {
+                // The reason names the first blocking dependency in `depends_on` order once every one
+                // before it has finished, so the report does not depend on which finished first.
+                Slot::Done(r) if !r.status.lets_dependents_run() && !pending => {
                     return Readiness::Blocked {
                         dependency: self.checks[d].meta().id,
                         status: r.status,
                     };
                 }
+                Slot::Done(r) if !r.status.lets_dependents_run() => {}
                 Slot::Done(_) => {}
                 Slot::Waiting | Slot::Running { .. } => pending = true,
             }

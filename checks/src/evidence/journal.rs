@@ -10,6 +10,8 @@
 //! cluster/<resource>/<scope>.json                the objects, as a List the API would return
 //! evidence/host/local.json                      which node of host/ the run happened on, or null
 //! host/<node>.json                               node facts
+//! evidence/kube/logs/<ns>/<pod>/<container>[.previous].json   ok = {"file": "logs/...", "lines": N}
+//! logs/<ns>/<pod>/<container>[.previous].log     the log's last lines, redacted (bundles only)
 //! ```
 //! `<scope>` is `_cluster`, `_all` or a namespace; `<resource>` is `nodes`, `deployments.apps`, ...
 
@@ -21,8 +23,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::host::HostFacts;
+use super::redact::{self, RedactionCount, Tally};
 use super::{
-    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, ResourceKind, Scope, TlsProbe,
+    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, LogQuery, ResourceKind, Scope, TlsProbe,
     is_credential_header,
 };
 
@@ -105,6 +108,26 @@ pub mod keys {
         )
     }
 
+    /// A container's log (`previous`: the container instance before its last restart).
+    pub fn logs(q: &LogQuery) -> String {
+        format!("kube/logs/{}", log_stem(q))
+    }
+
+    /// Where a log's lines live in a bundle.
+    pub fn log_file(q: &LogQuery) -> String {
+        format!("logs/{}.log", log_stem(q))
+    }
+
+    fn log_stem(q: &LogQuery) -> String {
+        let previous = if q.previous { ".previous" } else { "" };
+        format!(
+            "{}/{}/{}{previous}",
+            safe(&q.namespace),
+            safe(&q.pod),
+            safe(&q.container)
+        )
+    }
+
     pub fn tls(p: &TlsProbe) -> String {
         format!("tls/{}/{}", safe(&p.address), safe(&p.server_name))
     }
@@ -136,6 +159,10 @@ pub struct Journal {
     entries: Mutex<BTreeMap<String, Value>>,
     objects: Mutex<BTreeMap<String, Value>>,
     host: Mutex<Option<BTreeMap<String, HostFacts>>>,
+    /// Text files of the bundle (logs), already redacted.
+    files: Mutex<BTreeMap<String, String>>,
+    /// What was redacted, by (file, redactor).
+    redactions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl Journal {
@@ -182,6 +209,100 @@ impl Journal {
         }
     }
 
+    /// Records a log: the entry, and its (redacted) lines as a file of the bundle.
+    pub fn record_log(&self, q: &LogQuery, result: &Result<String, EvidenceError>) {
+        let key = keys::logs(q);
+        match result {
+            Ok(text) => {
+                let file = keys::log_file(q);
+                let lines = text.lines().count();
+                self.record::<Value>(&key, &Ok(json!({"file": file, "lines": lines})));
+                self.files
+                    .lock()
+                    .expect("journal lock")
+                    .insert(file, text.clone());
+            }
+            Err(e) => self.record::<Value>(&key, &Err(e.clone())),
+        }
+    }
+
+    /// Redacts ConfigMap values that recorded Pods and workloads read into secret-looking env vars
+    /// ([`redact::secret_config_map_refs`]): a rule across objects, so it runs on the whole journal before
+    /// it is written into a bundle.
+    pub fn redact_secret_references(&self) {
+        let mut objects = self.objects.lock().expect("journal lock");
+        let mut refs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for list in objects.values() {
+            let Some(kind) = list
+                .get("kind")
+                .and_then(Value::as_str)
+                .and_then(|k| k.strip_suffix("List"))
+                .and_then(|k| super::kinds::ALL.iter().find(|r| r.kind == k))
+            else {
+                continue;
+            };
+            for item in list["items"].as_array().into_iter().flatten() {
+                for (ns, name, key) in redact::secret_config_map_refs(kind, item) {
+                    refs.entry((ns, name)).or_default().push(key);
+                }
+            }
+        }
+        let mut counts = Vec::new();
+        for (file, list) in objects.iter_mut() {
+            if list.get("kind").and_then(Value::as_str) != Some("ConfigMapList") {
+                continue;
+            }
+            let mut tally = Tally::default();
+            for item in list["items"].as_array_mut().into_iter().flatten() {
+                let id = |p: &str| {
+                    item.pointer(p)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let Some(keys) = refs.get(&(id("/metadata/namespace"), id("/metadata/name")))
+                else {
+                    continue;
+                };
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                tally.add(
+                    redact::redactor::SECRET_KEY,
+                    redact::config_map_keys(item, &keys),
+                );
+            }
+            counts.push((file.clone(), tally));
+        }
+        drop(objects);
+        for (file, tally) in counts {
+            self.record_redactions(&file, &tally);
+        }
+    }
+
+    /// Counts what was redacted from `file` (a path in the bundle layout).
+    pub fn record_redactions(&self, file: &str, tally: &Tally) {
+        let mut all = self.redactions.lock().expect("journal lock");
+        for (redactor, n) in tally.iter() {
+            *all.entry((file.to_string(), redactor)).or_default() += n;
+        }
+    }
+
+    /// The redaction report: every (redactor, file, count), sorted.
+    pub fn redaction_report(&self) -> Vec<RedactionCount> {
+        let mut rows: Vec<RedactionCount> = self
+            .redactions
+            .lock()
+            .expect("journal lock")
+            .iter()
+            .map(|((file, redactor), count)| RedactionCount {
+                redactor: redactor.to_string(),
+                file: file.clone(),
+                count: *count,
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
     pub fn record_host(&self, facts: &BTreeMap<String, HostFacts>) {
         *self.host.lock().expect("journal lock") = Some(facts.clone());
     }
@@ -216,6 +337,14 @@ impl Journal {
                     &serde_json::to_value(facts).unwrap_or(Value::Null),
                 )?;
             }
+        }
+        for (file, text) in self.files.lock().expect("journal lock").iter() {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, text)?;
+            written.push(file.clone());
         }
         Ok(written)
     }

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject, ListParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::ApiResource;
 use serde::Serialize;
@@ -23,9 +24,10 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::journal::keys;
+use super::redact::{self, Tally};
 use super::{
-    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, ResourceKind,
-    Scope, ServerVersion, UnreachableCause,
+    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, LogQuery,
+    ResourceKind, Scope, ServerVersion, UnreachableCause,
 };
 
 /// How to reach the API server.
@@ -269,12 +271,17 @@ impl KubeSource for LiveKube {
         let key = keys::list(kind, scope);
         let cell = memo_cell(&self.lists, &key);
         cell.get_or_init(|| async {
+            let mut tally = Tally::default();
             let res = async {
                 let (client, _) = self.client()?;
-                self.list_all_pages(client, kind, scope).await.map(Arc::new)
+                self.list_all_pages(client, kind, scope, &mut tally)
+                    .await
+                    .map(Arc::new)
             }
             .await;
             self.journal.record_list(kind, scope, &res);
+            self.journal
+                .record_redactions(&keys::objects_file(kind, scope), &tally);
             res
         })
         .await
@@ -295,7 +302,13 @@ impl KubeSource for LiveKube {
                 let api = dynamic_api(client, kind, namespace);
                 let what = format!("get {} {}", kind.resource_key(), name);
                 let found = self.call(what, api.get_opt(name)).await?;
-                Ok(found.map(|o| sanitize(kind, to_value(o))))
+                Ok(found.map(|o| {
+                    let mut obj = to_value(o);
+                    let tally = sanitize(kind, &mut obj);
+                    self.journal
+                        .record_redactions(&format!("evidence/{key}.json"), &tally);
+                    obj
+                }))
             }
             .await;
             self.journal.record(&key, &res);
@@ -303,6 +316,12 @@ impl KubeSource for LiveKube {
         })
         .await
         .clone()
+    }
+
+    async fn logs(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        let res = self.fetch_log(q).await;
+        self.journal.record_log(q, &res);
+        res
     }
 
     async fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
@@ -347,11 +366,29 @@ impl KubeSource for LiveKube {
 }
 
 impl LiveKube {
+    async fn fetch_log(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        let (client, _) = self.client()?;
+        let api: Api<Pod> = Api::namespaced(client.clone(), &q.namespace);
+        let params = LogParams {
+            container: Some(q.container.clone()),
+            previous: q.previous,
+            tail_lines: q.tail_lines,
+            since_seconds: q.since_seconds,
+            ..Default::default()
+        };
+        let raw = self.call(q.to_string(), api.logs(&q.pod, &params)).await?;
+        let mut tally = Tally::default();
+        let text = redact::text(&raw, &mut tally);
+        self.journal.record_redactions(&keys::log_file(q), &tally);
+        Ok(text)
+    }
+
     async fn list_all_pages(
         &self,
         client: &kube::Client,
         kind: &'static ResourceKind,
         scope: &Scope,
+        tally: &mut Tally,
     ) -> Result<Vec<Value>, EvidenceError> {
         let api = dynamic_api(client, kind, scope.namespace());
         let mut params = ListParams::default().limit(500);
@@ -359,7 +396,11 @@ impl LiveKube {
         loop {
             let what = format!("list {} in {}", kind.resource_key(), scope);
             let page = self.call(what, api.list(&params)).await?;
-            items.extend(page.items.into_iter().map(|o| sanitize(kind, to_value(o))));
+            items.extend(page.items.into_iter().map(|o| {
+                let mut obj = to_value(o);
+                tally.merge(&sanitize(kind, &mut obj));
+                obj
+            }));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => params = params.continue_token(&token),
                 _ => break,
@@ -391,70 +432,17 @@ fn to_value(o: impl Serialize) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
-/// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and Secrets
-/// reduced to their keys plus public certificates, so nothing secret reaches a check, a journal or a bundle.
-/// A docker config (`.dockerconfigjson`, legacy `.dockercfg`) keeps only the registry hosts it holds
-/// credentials for ([`registry_hosts_only`]), which `registry.pull-secrets` matches against image hosts.
-pub fn sanitize(kind: &ResourceKind, mut obj: Value) -> Value {
+/// What every check sees of an object, live and replayed alike: no `managedFields` (noise), and the object
+/// redacted by [`redact::object`] (Secrets reduced to their keys plus public certificates, secret env
+/// values hashed, ...), so nothing secret reaches a check, a journal or a bundle. Returns what was redacted.
+pub fn sanitize(kind: &ResourceKind, obj: &mut Value) -> Tally {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
             ann.remove("kubectl.kubernetes.io/last-applied-configuration");
         }
     }
-    if kind.kind == "Secret" {
-        obj.as_object_mut().map(|o| o.remove("stringData"));
-        if let Some(data) = obj.get_mut("data").and_then(Value::as_object_mut) {
-            for (k, v) in data.iter_mut() {
-                if DOCKER_CONFIG_KEYS.contains(&k.as_str()) {
-                    *v = Value::String(registry_hosts_only(k, v.as_str().unwrap_or_default()));
-                } else if !PUBLIC_SECRET_KEYS.contains(&k.as_str()) {
-                    *v = Value::String(String::new());
-                }
-            }
-        }
-    }
-    obj
-}
-
-/// Secret keys that hold public certificates and survive redaction.
-pub const PUBLIC_SECRET_KEYS: &[&str] = &["tls.crt", "ca.crt"];
-
-/// Secret keys that hold a docker config: `.dockerconfigjson` (`{"auths": {host: {...}}}`) and the legacy
-/// `.dockercfg` (`{host: {...}}`).
-pub const DOCKER_CONFIG_KEYS: &[&str] = &[".dockerconfigjson", ".dockercfg"];
-
-/// A base64 docker config reduced to its registry host keys with empty entries (no username, password,
-/// auth or token survives), base64 again; empty when the value is not base64 JSON of that shape, so a
-/// malformed config reads as one without hosts.
-pub fn registry_hosts_only(key: &str, base64_value: &str) -> String {
-    use base64::Engine;
-    let engine = base64::engine::general_purpose::STANDARD;
-    let Some(config) = engine
-        .decode(base64_value.trim())
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-    else {
-        return String::new();
-    };
-    let hosts = if key == ".dockercfg" {
-        config.as_object()
-    } else {
-        config.get("auths").and_then(Value::as_object)
-    };
-    let Some(hosts) = hosts else {
-        return String::new();
-    };
-    let reduced: serde_json::Map<String, Value> = hosts
-        .keys()
-        .map(|h| (h.clone(), Value::Object(Default::default())))
-        .collect();
-    let reduced = if key == ".dockercfg" {
-        Value::Object(reduced)
-    } else {
-        serde_json::json!({ "auths": reduced })
-    };
-    engine.encode(reduced.to_string())
+    redact::object(kind, obj)
 }
 
 /// The client, the target it talks to, and whether it goes through an HTTP proxy.
@@ -805,11 +793,12 @@ mod tests {
 
     #[test]
     fn docker_configs_keep_only_their_registry_hosts() {
+        use crate::evidence::redact::registry_hosts_only;
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD;
         let config = r#"{"auths":{"registry.example.com":{"username":"robot","password":"s3cret","auth":"cm9ib3Q6czNjcmV0"},"https://index.docker.io/v1/":{"auth":"eDp5"}}}"#;
         let legacy = r#"{"ghcr.io":{"auth":"eDp5","email":"a@b"}}"#;
-        let secret = serde_json::json!({
+        let mut reduced = serde_json::json!({
             "metadata": {"name": "pull", "namespace": "mcp-runtime"},
             "type": "kubernetes.io/dockerconfigjson",
             "data": {
@@ -818,7 +807,7 @@ mod tests {
                 "token": b64.encode("s3cret"),
             }
         });
-        let reduced = sanitize(&crate::evidence::kinds::SECRETS, secret);
+        sanitize(&crate::evidence::kinds::SECRETS, &mut reduced);
         let text = reduced.to_string();
         let decode = |k: &str| {
             let v = reduced["data"][k].as_str().unwrap();
@@ -829,7 +818,7 @@ mod tests {
             r#"{"auths":{"registry.example.com":{},"https://index.docker.io/v1/":{}}}"#
         );
         assert_eq!(decode(".dockercfg"), r#"{"ghcr.io":{}}"#);
-        assert_eq!(reduced["data"]["token"], "");
+        assert!(decode("token").starts_with("<redacted sha256:"));
         for leaked in ["robot", "s3cret", "cm9ib3Q6czNjcmV0", "eDp5"] {
             assert!(!text.contains(leaked) && !decode(".dockerconfigjson").contains(leaked));
         }

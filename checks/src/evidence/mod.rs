@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod bundle;
+pub mod compare;
 pub mod error;
 pub mod host;
 pub mod journal;
@@ -17,6 +18,7 @@ pub mod live_http;
 pub mod live_kube;
 pub mod live_tls;
 pub mod probe_objects;
+pub mod redact;
 pub mod replay;
 
 use std::collections::BTreeMap;
@@ -122,6 +124,31 @@ pub struct AccessAnswer {
     pub reason: Option<String>,
 }
 
+/// One container's log, as `GET /api/v1/namespaces/<ns>/pods/<pod>/log?container=..&tailLines=..` asks it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogQuery {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The container instance before its last restart (`previous=true`).
+    pub previous: bool,
+    /// Only the last N lines (`tailLines`).
+    pub tail_lines: Option<i64>,
+    /// Only lines newer than this many seconds (`sinceSeconds`).
+    pub since_seconds: Option<i64>,
+}
+
+impl std::fmt::Display for LogQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let previous = if self.previous { " (previous)" } else { "" };
+        write!(
+            f,
+            "log of container {} of pod {}/{}{previous}",
+            self.container, self.namespace, self.pod
+        )
+    }
+}
+
 /// The Kubernetes API, live or replayed.
 #[async_trait]
 pub trait KubeSource: Send + Sync {
@@ -145,6 +172,12 @@ pub trait KubeSource: Send + Sync {
     ) -> Result<Option<Value>, EvidenceError>;
     /// A SelfSubjectAccessReview.
     async fn access(&self, question: &AccessQuestion) -> Result<AccessAnswer, EvidenceError>;
+    /// A container's log, redacted (`redact::text`). Only bundles collect logs; no check reads them.
+    async fn logs(&self, query: &LogQuery) -> Result<String, EvidenceError> {
+        Err(EvidenceError::NotCollected {
+            what: query.to_string(),
+        })
+    }
 }
 
 /// A DNS question: a name and record type, to the system resolver or a chosen server.

@@ -20,8 +20,8 @@ use super::journal::keys;
 use super::live_host::read_facts_dir;
 use super::{
     AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostFacts,
-    HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, ResourceKind, Scope,
-    ServerVersion, TlsAnswer, TlsProbe, TlsSource,
+    HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, LogQuery, ResourceKind,
+    Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
 /// A bundle or fixture directory opened for replay.
@@ -190,6 +190,32 @@ impl Bundle {
         })
     }
 
+    /// A container's log: the journal's entry and the file it names, or for a hand-written fixture the
+    /// file at its place in `logs/`; `tail_lines` applies as the API server applies it.
+    pub fn logs(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        let file = match self.entry(&keys::logs(q)) {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(v)) => v
+                .get("file")
+                .and_then(Value::as_str)
+                .map_or_else(|| keys::log_file(q), str::to_string),
+            None => keys::log_file(q),
+        };
+        let text = std::fs::read_to_string(self.root.join(&file)).map_err(|_| {
+            EvidenceError::NotCollected {
+                what: q.to_string(),
+            }
+        })?;
+        Ok(match q.tail_lines.and_then(|n| usize::try_from(n).ok()) {
+            Some(n) => {
+                let lines: Vec<&str> = text.lines().collect();
+                let kept = &lines[lines.len().saturating_sub(n)..];
+                kept.iter().map(|l| format!("{l}\n")).collect()
+            }
+            None => text,
+        })
+    }
+
     pub fn version(&self) -> Result<ServerVersion, EvidenceError> {
         if let Some(found) = self.typed_entry(keys::VERSION) {
             return found;
@@ -284,6 +310,10 @@ impl KubeSource for ReplaySource {
     }
     async fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
         self.bundle.access(q)
+    }
+
+    async fn logs(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        self.bundle.logs(q)
     }
 }
 

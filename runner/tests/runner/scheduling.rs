@@ -51,6 +51,22 @@ async fn a_failed_dependency_skips_the_whole_chain() {
 }
 
 #[tokio::test]
+async fn the_skip_reason_names_the_first_failed_dependency_whichever_finished_first() {
+    // t.slow fails after t.fast has failed; t.c lists t.slow first, so its reason is t.slow's, every run.
+    let checks = [
+        check("t.slow", Outcome::fail("slow broke"))
+            .sleeps(ms(150))
+            .leak(),
+        check("t.fast", Outcome::fail("fast broke")).leak(),
+        check("t.c", Outcome::pass("never"))
+            .after(&["t.slow", "t.fast"])
+            .leak(),
+    ];
+    let (report, _) = run_checks(&checks, RunOptions::default()).await;
+    assert_eq!(report.checks[2].message, "dependency t.slow fail");
+}
+
+#[tokio::test]
 async fn an_error_in_a_dependency_also_skips() {
     let checks = [
         check("t.a", Outcome::error("403")).leak(),

@@ -11,7 +11,7 @@ use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use mcp_doctor_checks::evidence::kinds::{self, ResourceKind};
 use mcp_doctor_checks::evidence::replay::Bundle;
-use mcp_doctor_checks::evidence::{AccessQuestion, EvidenceError, Scope};
+use mcp_doctor_checks::evidence::{AccessQuestion, EvidenceError, LogQuery, Scope};
 use serde_json::{Value, json};
 
 use crate::wire::{self, Reply};
@@ -70,11 +70,12 @@ enum Route<'p> {
         namespace: Option<&'p str>,
         name: &'p str,
     },
-    AccessReviews,
+    /// `pods/<name>/log`, the log subresource.
     PodLog {
         namespace: &'p str,
         name: &'p str,
     },
+    AccessReviews,
     Unknown,
 }
 
@@ -113,7 +114,9 @@ impl<'p> Route<'p> {
                 },
                 _ => Route::Unknown,
             },
-            ["namespaces", namespace, "pods", name, "log"] if group.is_empty() => {
+            ["namespaces", namespace, "pods", name, "log"]
+                if group.is_empty() && version == "v1" =>
+            {
                 Route::PodLog { namespace, name }
             }
             ["namespaces", namespace, plural, name] => match find(plural) {
@@ -215,17 +218,18 @@ impl State {
                 Method::DELETE,
             ) => Ok(self.delete(kind, ns, name)),
             (Route::PodLog { namespace, name }, Method::GET) => {
+                // A probe pod this server runs answers from its script; a fixture's pod from its logs/.
                 let script = self.opts.pods.as_ref();
-                Ok(self
-                    .store
-                    .log(
-                        namespace,
-                        name,
-                        params.get("container"),
-                        script,
-                        &kinds::PODS,
-                    )
-                    .unwrap_or_else(|| wire::object_not_found(&kinds::PODS, name)))
+                match self.store.log(
+                    namespace,
+                    name,
+                    params.get("container"),
+                    script,
+                    &kinds::PODS,
+                ) {
+                    Some(reply) => Ok(reply),
+                    None => self.pod_log(namespace, name, &params).await,
+                }
             }
             (route, Method::GET) => self.get(route, &params).await,
             _ => Ok(wire::method_not_allowed()),
@@ -251,8 +255,9 @@ impl State {
                 namespace,
                 name,
             } => self.object(kind, namespace, name).await,
+            Route::PodLog { namespace, name } => self.pod_log(namespace, name, params).await,
             Route::AccessReviews => Ok(wire::method_not_allowed()),
-            Route::PodLog { .. } | Route::Unknown => Ok(wire::page_not_found()),
+            Route::Unknown => Ok(wire::page_not_found()),
         }
     }
 
@@ -527,6 +532,77 @@ impl State {
                 )
                 .await
             }
+        }
+    }
+
+    /// A container's log from the fixture's `logs/` (see `Bundle::logs`), with the API server's answers for a
+    /// missing pod, an ambiguous or unknown container, and a previous instance that never terminated.
+    /// `sinceSeconds` is not applied: fixture logs carry no timestamps.
+    async fn pod_log(&self, namespace: &str, name: &str, params: &Params) -> Result<Reply, Hangup> {
+        let ask = Ask::Resource {
+            verb: "get",
+            kind: &kinds::PODS,
+            namespace: Some(namespace),
+            name: Some(name),
+        };
+        let pod = match self.bundle.get(&kinds::PODS, Some(namespace), name) {
+            Ok(Some(pod)) => pod,
+            Ok(None) => return Ok(wire::object_not_found(&kinds::PODS, name)),
+            Err(e) if e.is_absent() => return Ok(wire::object_not_found(&kinds::PODS, name)),
+            Err(e) => return self.failure(e, ask).await,
+        };
+        let containers: Vec<&str> = ["initContainers", "containers"]
+            .iter()
+            .filter_map(|list| {
+                pod.pointer(&format!("/spec/{list}"))
+                    .and_then(Value::as_array)
+            })
+            .flatten()
+            .filter_map(|c| c.get("name").and_then(Value::as_str))
+            .collect();
+        let container = match params.get("container") {
+            Some(c) if containers.contains(&c) => c.to_string(),
+            Some(c) => {
+                return Ok(wire::bad_request(&format!(
+                    "container {c} is not valid for pod {name}"
+                )));
+            }
+            None => match pod.pointer("/spec/containers").and_then(Value::as_array) {
+                Some(only) if only.len() == 1 => {
+                    containers.last().copied().unwrap_or_default().to_string()
+                }
+                _ => {
+                    return Ok(wire::bad_request(&format!(
+                        "a container name must be specified for pod {name}, choose one of: [{}]",
+                        containers.join(" ")
+                    )));
+                }
+            },
+        };
+        let tail_lines = match params.get("tailLines").map(str::parse::<i64>) {
+            None => None,
+            Some(Ok(n)) if n >= 0 => Some(n),
+            Some(_) => {
+                return Ok(wire::bad_request(
+                    "PodLogOptions \"\" is invalid: tailLines: Invalid value: must be greater than or equal to 0",
+                ));
+            }
+        };
+        let query = LogQuery {
+            namespace: namespace.to_string(),
+            pod: name.to_string(),
+            container: container.clone(),
+            previous: params.get("previous") == Some("true"),
+            tail_lines,
+            since_seconds: None,
+        };
+        match self.bundle.logs(&query) {
+            Ok(text) => Ok(wire::text_reply(StatusCode::OK, &text)),
+            Err(e) if e.is_absent() && query.previous => Ok(wire::bad_request(&format!(
+                "previous terminated container \"{container}\" in pod \"{name}\" not found"
+            ))),
+            Err(e) if e.is_absent() => Ok(wire::text_reply(StatusCode::OK, "")),
+            Err(e) => self.failure(e, ask).await,
         }
     }
 

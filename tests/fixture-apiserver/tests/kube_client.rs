@@ -803,3 +803,52 @@ async fn writes_are_forbidden_without_a_pod_script() {
         denied.message
     );
 }
+
+#[tokio::test]
+async fn pod_logs_are_served_as_the_log_subresource() {
+    let dir = fixture();
+    std::fs::create_dir_all(dir.path().join("logs/demo/web-1")).unwrap();
+    std::fs::write(
+        dir.path().join("logs/demo/web-1/main.log"),
+        "one\ntwo\nthree\n",
+    )
+    .unwrap();
+    let server = start(&dir, ServerOptions::default());
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "demo");
+    let params = |previous: bool, tail: Option<i64>| kube::api::LogParams {
+        container: Some("main".into()),
+        previous,
+        tail_lines: tail,
+        ..Default::default()
+    };
+    assert_eq!(
+        pods.logs("web-1", &params(false, None)).await.unwrap(),
+        "one\ntwo\nthree\n"
+    );
+    assert_eq!(
+        pods.logs("web-1", &params(false, Some(2))).await.unwrap(),
+        "two\nthree\n"
+    );
+    // A pod with no recorded log has a running container that wrote nothing.
+    assert_eq!(pods.logs("web-2", &params(false, None)).await.unwrap(), "");
+    // The API server's answers for a previous instance that never terminated, an unknown container, a pod
+    // that does not exist.
+    let err = api_status(pods.logs("web-1", &params(true, None)).await.unwrap_err());
+    assert_eq!(err.code, 400);
+    assert_eq!(
+        err.message,
+        "previous terminated container \"main\" in pod \"web-1\" not found"
+    );
+    let other = kube::api::LogParams {
+        container: Some("sidecar".into()),
+        ..Default::default()
+    };
+    let err = api_status(pods.logs("web-1", &other).await.unwrap_err());
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (400, "container sidecar is not valid for pod web-1")
+    );
+    let err = api_status(pods.logs("gone", &params(false, None)).await.unwrap_err());
+    assert_eq!((err.code, err.reason.as_str()), (404, "NotFound"));
+    assert_eq!(err.message, "pods \"gone\" not found");
+}
