@@ -58,7 +58,6 @@ fn zone_text() -> String {
 
 /// nginx playing the three front doors: Traefik's plain 404, basic auth, and a redirect to port 8080.
 fn start_nginx(bin: &Path, dir: &Path) -> Peer {
-    std::fs::create_dir_all(dir.join("www")).unwrap();
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
     let servers = format!(
         r#"server {{ listen {HEALTHY_IP}:80; location / {{ {TRAEFIK_404} }} }}
@@ -81,7 +80,11 @@ struct Peers {
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = peers::nginx_or_skip("the front-door test")?;
+    let [nginx_bin] = peers::require(
+        "the front-door test",
+        ["nginx"],
+        Some("it binds port 80 on 127.0.0.x"),
+    )?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("doors.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();

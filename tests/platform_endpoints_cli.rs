@@ -89,7 +89,11 @@ struct Peers {
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = peers::nginx_or_skip("the platform endpoints test")?;
+    let [nginx_bin] = peers::require(
+        "the platform endpoints test",
+        ["nginx"],
+        Some("it binds port 80 on 127.0.0.x"),
+    )?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("endpoints.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();
