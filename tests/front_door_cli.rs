@@ -15,8 +15,6 @@
 //! skipped with a message, except under `CI`, where it fails.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,7 +22,7 @@ use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404};
+use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404, named};
 use serde_json::Value;
 
 const CHECKS: &str = "dns.resolve,http01.reachable,http01.challenge-path";

@@ -14,15 +14,13 @@
 //! is skipped with a message, except under `CI`, where it fails.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, TRAEFIK_404};
+use mcp_doctor_test_peers::{self as peers, TRAEFIK_404, named};
 use serde_json::Value;
 
 const ZONE: &str = "endpoints.test";

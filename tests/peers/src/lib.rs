@@ -1,4 +1,4 @@
-//! Test support: real peer processes (Debian's nginx, docker-registry, containerd, pebble, ...) started by a
+//! Test support: real peer processes (Debian's nginx, docker-registry, containerd, BIND, pebble, ...) started by a
 //! test from a temporary directory and stopped by their PID when dropped, so none outlives the test.
 //!
 //! - [`Peer`]: the process guard (start with its output in a log, wait until it is ready, stop by PID);
@@ -6,11 +6,13 @@
 //!   message outside CI, failed under `CI`, which installs every peer (`scripts/test.sh`);
 //! - [`nginx`]: one nginx process serving the `server` blocks a test gives, and Traefik's 404;
 //! - [`registry`]: docker-registry (plain HTTP, HTTPS, htpasswd) and [`tls`], the test CA it serves with;
-//! - [`image`]: a one-layer OCI image, pushed through the registry API or written into its storage.
+//! - [`image`]: a one-layer OCI image, pushed through the registry API or written into its storage;
+//! - [`named`]: a real BIND serving a test's zones.
 //!
 //! Peers talk only to 127.0.0.0/8 (or inside a network namespace the test creates).
 
 pub mod image;
+pub mod named;
 pub mod nginx;
 pub mod registry;
 pub mod tls;
