@@ -157,7 +157,7 @@ pub fn unavailable(test: &str, why: &str) {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
     assert!(
         !ci,
-        "{test}: {why} (CI installs every peer, so this is a failure)"
+        "{test}: {why} (CI has every peer and root, so this is a failure)"
     );
     // Straight to stderr: libtest captures `eprintln!` of a passing test, and a skip must be seen.
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
