@@ -32,10 +32,13 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || need+=(pebble)
 # The containerd differential test (checks/tests/containerd_differential.rs): a real containerd pulls through
 # CRI from docker-registry instances on loopback (checks/tests/registry_snippet_peers.rs pulls through a generated
-# hosts.toml with ctr); unshare (util-linux) gives containerd its private /etc/hosts.
+# hosts.toml with ctr, inside a network namespace of its own: `ip netns`, iproute2); unshare (util-linux) gives
+# containerd its private /etc/hosts. checks/tests/registry_peers.rs and tests/registry_cli.rs use the same
+# docker-registry and nginx. Every peer is started through the one harness, tests/peers.
 command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || need+=(containerd)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
@@ -60,10 +63,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test tls --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test tls --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --no-fail-fast || status=$?
 fi
 exit "$status"

@@ -3,14 +3,13 @@
 //! front door gives its one root cause, and `--record` then `analyze` replays the same verdicts and messages.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_test_peers::named;
 use serde_json::Value;
 
 const DNS_CHECKS: &str = "dns.hosts-config,dns.resolve,dns.points-at-ingress,dns.consistent,dns.reserved-address,dns.caa,cluster.api-reachable";

@@ -6,13 +6,12 @@
 //! runs this file with `--cargo-profile release` to hold the binary users run to the same verdicts.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::collections::BTreeMap;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_test_peers::named;
 use serde_json::Value;
 
 /// `analyze <fixture>`, returning the JSON report (validated) and checking the JUnit it wrote.

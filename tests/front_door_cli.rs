@@ -15,8 +15,6 @@
 //! skipped with a message, except under `CI`, where it fails.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,7 +22,7 @@ use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404};
+use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404, named};
 use serde_json::Value;
 
 const CHECKS: &str = "dns.resolve,http01.reachable,http01.challenge-path";
@@ -58,7 +56,6 @@ fn zone_text() -> String {
 
 /// nginx playing the three front doors: Traefik's plain 404, basic auth, and a redirect to port 8080.
 fn start_nginx(bin: &Path, dir: &Path) -> Peer {
-    std::fs::create_dir_all(dir.join("www")).unwrap();
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
     let servers = format!(
         r#"server {{ listen {HEALTHY_IP}:80; location / {{ {TRAEFIK_404} }} }}
@@ -81,7 +78,11 @@ struct Peers {
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = peers::nginx_or_skip("the front-door test")?;
+    let [nginx_bin] = peers::require(
+        "the front-door test",
+        ["nginx"],
+        Some("it binds port 80 on 127.0.0.x"),
+    )?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("doors.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();

@@ -14,15 +14,13 @@
 //! is skipped with a message, except under `CI`, where it fails.
 
 mod common;
-#[path = "dns/named.rs"]
-mod named;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, TRAEFIK_404};
+use mcp_doctor_test_peers::{self as peers, TRAEFIK_404, named};
 use serde_json::Value;
 
 const ZONE: &str = "endpoints.test";
@@ -89,7 +87,11 @@ struct Peers {
 }
 
 fn peers() -> Option<Peers> {
-    let nginx_bin = peers::nginx_or_skip("the platform endpoints test")?;
+    let [nginx_bin] = peers::require(
+        "the platform endpoints test",
+        ["nginx"],
+        Some("it binds port 80 on 127.0.0.x"),
+    )?;
     let zone_dir = tempfile::tempdir().unwrap();
     let zone_file = zone_dir.path().join("endpoints.zone");
     std::fs::write(&zone_file, zone_text()).unwrap();

@@ -6,49 +6,23 @@
 //! The run uses `--registry-url` and `--tls-connect` so every probe goes to 127.0.0.1, and passes the admin
 //! key in `MCP_ADMIN_API_KEY`. Then: every registry check passes, the key appears nowhere in the recording
 //! (`config.env` masks it, the journal keys the authenticated probe without it), and `analyze` of the
-//! recording gives the same verdicts and messages. The peers are stopped by PID; without them the test is
-//! skipped, except under `CI`, where it fails.
+//! recording gives the same verdicts and messages. The peers (`mcp-doctor-test-peers`) are stopped by PID;
+//! without them the test is skipped, except under `CI`, where it fails.
 
 mod common;
-#[path = "../checks/tests/peers/mod.rs"]
-mod peers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_test_peers::{self as peers, Registry, issue_tls, self_signed};
 use serde_json::Value;
 
 const KEY: &str = "k-registry-cli-admin";
 const CHECKS: &str = "cluster.api-reachable,registry.mode,registry.service,registry.reachable,\
                       registry.public-route,registry.ingress-hosts,registry.pull-secrets";
-
-fn certificates(dir: &Path) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "mcp-runtime-ca");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![
-        "registry.registry.svc.cluster.local".to_string(),
-        "127.0.0.1".to_string(),
-    ])
-    .unwrap()
-    .signed_by(&key, &ca)
-    .unwrap();
-    std::fs::write(dir.join("internal.crt"), leaf.pem() + &ca.pem()).unwrap();
-    std::fs::write(dir.join("internal.key"), key.serialize_pem()).unwrap();
-    let public =
-        rcgen::generate_simple_self_signed(vec!["registry.example.com".to_string()]).unwrap();
-    std::fs::write(dir.join("public.crt"), public.cert.pem()).unwrap();
-    std::fs::write(dir.join("public.key"), public.signing_key.serialize_pem()).unwrap();
-}
 
 fn checks_of(report: &Value) -> BTreeMap<String, (String, String)> {
     report["checks"]
@@ -85,38 +59,33 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn registry_checks_pass_live_keep_the_key_out_of_the_recording_and_replay() {
-    let Some([nginx_bin, registry_bin]) = peers::binaries(
+    let Some([nginx_bin, registry_bin]) = peers::require(
+        "registry_checks_pass_live_keep_the_key_out_of_the_recording_and_replay",
         ["nginx", "docker-registry"],
-        "nginx-light and docker-registry",
+        None,
     ) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    certificates(dir);
+    // The internal CA's certificate (service DNS name and 127.0.0.1) for the registry, as setup's
+    // mcp-runtime-ca would issue it; a self-signed one for the public front door.
+    let internal = issue_tls(dir, &["registry.registry.svc.cluster.local", "127.0.0.1"]);
+    self_signed(dir, "public", &["registry.example.com"]);
 
     let registry_port = peers::free_port();
-    let d = dir.display();
-    std::fs::write(
-        dir.join("registry.yml"),
-        format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {d}/data\nhttp:\n  \
-             addr: 127.0.0.1:{registry_port}\n  tls:\n    certificate: {d}/internal.crt\n    key: {d}/internal.key\n"
-        ),
-    )
-    .unwrap();
-    let registry_log = dir.join("registry.out");
-    let mut registry = peers::start(
-        "docker-registry",
-        Command::new(&registry_bin)
-            .arg("serve")
-            .arg(dir.join("registry.yml")),
-        &registry_log,
-    );
-    let registry_addr: SocketAddr = format!("127.0.0.1:{registry_port}").parse().unwrap();
-    peers::wait_listening(&mut registry, &[registry_addr], &[&registry_log]);
+    let _registry = Registry {
+        name: "docker-registry",
+        addr: SocketAddr::from(([127, 0, 0, 1], registry_port)),
+        storage: &dir.join("data"),
+        tls: Some(&internal),
+        htpasswd: false,
+    }
+    .start(&registry_bin, dir)
+    .unwrap_or_else(|e| panic!("{e}"));
 
     let door_port = peers::free_port();
+    let d = dir.display();
     let guard = format!(
         r#"server {{ listen 127.0.0.1:{door_port} ssl; ssl_certificate {d}/public.crt; ssl_certificate_key {d}/public.key;
         location / {{

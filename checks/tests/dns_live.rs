@@ -1,9 +1,6 @@
 //! The live DNS source and the dns checks against a real BIND serving `tests/dns/zones/` on a loopback port
-//! (started and stopped by PID by `tests/dns/named.rs`). Every scenario's message is printed, so
+//! (started and stopped by PID by `mcp-doctor-test-peers`'s `named`). Every scenario's message is printed, so
 //! `cargo nextest run -p mcp-doctor-checks --test dns_live --no-capture` shows what an operator would read.
-
-#[path = "../../tests/dns/named.rs"]
-mod named;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +14,7 @@ use mcp_doctor_checks::evidence::{
 };
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
+use mcp_doctor_test_peers::named;
 use serde_json::json;
 
 fn zones() -> PathBuf {

@@ -38,7 +38,7 @@ use mcp_doctor_checks::evidence::{
 use mcp_doctor_checks::http01::{ChallengePath, Reachable};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
-use mcp_doctor_test_peers::{Peer, find_binary, is_root, start_nginx};
+use mcp_doctor_test_peers::{Peer, TRAEFIK_404, free_port, require, self_signed, start_nginx};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
 
@@ -60,10 +60,15 @@ struct Scenario {
     laxer: Option<&'static str>,
 }
 
-const TRAEFIK: &str = r#"
-        location /.well-known/acme-challenge/ { try_files $uri @traefik; }
-        location / { return 404 "404 page not found\n"; }
-        location @traefik { return 404 "404 page not found\n"; }"#;
+/// Traefik in front of the cluster: a challenge file the solver serves from `root` when it exists, else
+/// Traefik's 404.
+fn traefik() -> String {
+    format!(
+        "location /.well-known/acme-challenge/ {{ try_files $uri @traefik; }}
+        location / {{ {TRAEFIK_404} }}
+        location @traefik {{ {TRAEFIK_404} }}"
+    )
+}
 
 const PROXY: &str = "location / { proxy_pass http://{backend}; proxy_set_header Host $host; }";
 
@@ -215,44 +220,6 @@ fn host_of(s: &Scenario) -> String {
 // ---------------------------------------------------------------------------------------------------------
 // Peers
 
-/// The peer binaries, or None (skip) when one is missing outside CI. Under CI a missing peer fails.
-fn peers() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    let found = (
-        find_binary("nginx"),
-        find_binary("pebble"),
-        find_binary("pebble-challtestsrv"),
-    );
-    let ci = std::env::var_os("CI").is_some();
-    if !is_root() {
-        // Ports 80 and 443 on loopback, where the validator looks, need root.
-        assert!(
-            !ci,
-            "the http01 peers test binds ports 80 and 443 and needs root under CI"
-        );
-        eprintln!("skipping: the http01 peers test binds ports 80 and 443 and needs root");
-        return None;
-    }
-    match found {
-        (Some(n), Some(p), Some(c)) => Some((n, p, c)),
-        missing => {
-            let msg = format!(
-                "http01 peers missing (nginx, pebble, pebble-challtestsrv): {missing:?}; scripts/test.sh installs them"
-            );
-            assert!(!ci, "{msg}");
-            eprintln!("skipping: {msg}");
-            None
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn free_udp_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -261,24 +228,15 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-fn self_signed(dir: &Path, name: &str, sans: Vec<String>) {
-    let cert = rcgen::generate_simple_self_signed(sans).unwrap();
-    std::fs::write(dir.join(format!("{name}.crt")), cert.cert.pem()).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.key")),
-        cert.signing_key.serialize_pem(),
-    )
-    .unwrap();
-}
-
 /// The `server` blocks: the cluster behind the doors on the backend address, then every front door.
 fn nginx_servers(backend_port: u16, scenarios: &[Scenario]) -> String {
     let backend = format!("{BACKEND_IP}:{backend_port}");
-    let mut servers = format!("server {{ listen {backend}; root {{dir}}/www; {TRAEFIK} }}\n");
+    let traefik = traefik();
+    let mut servers = format!("server {{ listen {backend}; root {{dir}}/www; {traefik} }}\n");
     for s in scenarios.iter().filter(|s| !s.nginx.is_empty()) {
         servers.push_str(
             &s.nginx
-                .replace("TRAEFIK", TRAEFIK)
+                .replace("TRAEFIK", &traefik)
                 .replace("PROXY", PROXY)
                 .replace("{ip}", s.a.unwrap())
                 .replace("{backend}", &backend),
@@ -519,7 +477,12 @@ impl Acme {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn challenge_path_agrees_with_pebble_for_every_front_door() {
-    let Some((nginx_bin, pebble_bin, challtestsrv_bin)) = peers() else {
+    // Ports 80 and 443 on loopback, where the validator looks, need root.
+    let Some([nginx_bin, pebble_bin, challtestsrv_bin]) = require(
+        "challenge_path_agrees_with_pebble_for_every_front_door",
+        ["nginx", "pebble", "pebble-challtestsrv"],
+        Some("the http01 peers test binds ports 80 and 443"),
+    ) else {
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -530,8 +493,13 @@ async fn challenge_path_agrees_with_pebble_for_every_front_door() {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
-    self_signed(dir, "tls", scenarios.iter().map(host_of).collect());
-    self_signed(dir, "pebble", vec!["127.0.0.1".into(), "localhost".into()]);
+    let hosts: Vec<String> = scenarios.iter().map(host_of).collect();
+    self_signed(
+        dir,
+        "tls",
+        &hosts.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    self_signed(dir, "pebble", &["127.0.0.1", "localhost"]);
 
     // nginx: the front doors and the cluster behind them.
     let backend_port = free_port();

@@ -11,14 +11,12 @@
 //! `registry.reachable` probes through `--registry-url` (the NodePort path needs a cluster), with and without
 //! `registry/registry-internal-tls` in the cluster; `registry.public-route` pins its connection with
 //! `--tls-connect 127.0.0.1:<port>`. Every live answer is journaled, and the recording replays to the same
-//! verdicts and messages. Everything listens on 127.0.0.1 high ports (no root needed); the peers are
-//! stopped by PID. Without them the test is skipped, except under `CI`, where it fails.
-
-mod peers;
+//! verdicts and messages. Everything listens on 127.0.0.1 high ports (no root needed); the peers
+//! (`mcp-doctor-test-peers`) are stopped by PID. Without them the test is skipped, except under `CI`, where
+//! it fails.
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +26,10 @@ use mcp_doctor_checks::evidence::{Evidence, Journal, Origin};
 use mcp_doctor_checks::image_registry::{RegistryPublicRoute, RegistryReachable};
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig};
 use mcp_doctor_checks::{Check, Context, Mode, Outcome, Profile, Status};
-use peers::{Peer, free_port, start, start_nginx, wait_listening};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use mcp_doctor_test_peers::{
+    self as peers, Peer, Registry, TRAEFIK_404, TlsFiles, free_port, issue_tls, self_signed,
+    start_nginx,
+};
 use serde_json::json;
 
 const API_KEY: &str = "k-peers-admin";
@@ -46,66 +46,27 @@ struct Scenario {
     needle: String,
 }
 
-fn registry_config(dir: &Path, name: &str, port: u16, tls: bool, auth: bool) -> std::path::PathBuf {
-    let d = dir.display();
-    let mut yml = format!(
-        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {d}/{name}-data\nhttp:\n  addr: 127.0.0.1:{port}\n"
-    );
-    if tls {
-        yml.push_str(&format!(
-            "  tls:\n    certificate: {d}/internal.crt\n    key: {d}/internal.key\n"
-        ));
-    }
-    if auth {
-        // distribution creates the file with a random `docker` user when it does not exist.
-        yml.push_str(&format!(
-            "auth:\n  htpasswd:\n    realm: registry\n    path: {d}/{name}.htpasswd\n"
-        ));
-    }
-    let path = dir.join(format!("{name}.yml"));
-    std::fs::write(&path, yml).unwrap();
-    path
-}
-
-fn start_registry(
-    bin: &Path,
-    dir: &Path,
-    name: &'static str,
-    tls: bool,
-    auth: bool,
-) -> (Peer, u16) {
+/// docker-registry on a free port of 127.0.0.1 with storage of its own (HTTPS and htpasswd auth when
+/// `tls` is given).
+fn start_registry(bin: &Path, dir: &Path, name: &str, tls: Option<&TlsFiles>) -> (Peer, u16) {
     let port = free_port();
-    let config = registry_config(dir, name, port, tls, auth);
-    let log = dir.join(format!("{name}.out"));
-    let mut peer = start(name, Command::new(bin).arg("serve").arg(&config), &log);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_listening(&mut peer, &[addr], &[&log]);
-    (peer, port)
+    let registry = Registry {
+        name,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        storage: &dir.join(format!("{name}-data")),
+        tls,
+        htpasswd: tls.is_some(),
+    }
+    .start(bin, dir)
+    .unwrap_or_else(|e| panic!("{e}"));
+    (registry, port)
 }
 
 /// The internal CA and the registry's certificate (service DNS name and 127.0.0.1), as setup's
 /// mcp-runtime-ca would issue it; the public front door gets its own self-signed one.
-fn certificates(dir: &Path) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "mcp-runtime-ca");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![
-        "registry.registry.svc.cluster.local".to_string(),
-        "127.0.0.1".to_string(),
-    ])
-    .unwrap()
-    .signed_by(&key, &ca)
-    .unwrap();
-    std::fs::write(dir.join("internal.crt"), leaf.pem() + &ca.pem()).unwrap();
-    std::fs::write(dir.join("internal.key"), key.serialize_pem()).unwrap();
-    let public =
-        rcgen::generate_simple_self_signed(vec!["registry.example.com".to_string()]).unwrap();
-    std::fs::write(dir.join("public.crt"), public.cert.pem()).unwrap();
-    std::fs::write(dir.join("public.key"), public.signing_key.serialize_pem()).unwrap();
+fn certificates(dir: &Path) -> TlsFiles {
+    self_signed(dir, "public", &["registry.example.com"]);
+    issue_tls(dir, &["registry.registry.svc.cluster.local", "127.0.0.1"])
 }
 
 /// The front doors: (name, port, server body).
@@ -128,10 +89,7 @@ fn front_doors(dir: &Path, open_port: u16, tls_port: u16) -> Vec<(&'static str, 
     [
         ("guard", guard),
         ("proxied", proxied),
-        (
-            "traefik-404",
-            format!("location / {{ {} }}", peers::TRAEFIK_404),
-        ),
+        ("traefik-404", format!("location / {{ {TRAEFIK_404} }}")),
         ("proxy-html", html.to_string()),
     ]
     .into_iter()
@@ -190,18 +148,20 @@ async fn run(check: &dyn Check, ctx: &Context) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registry_probes_read_real_registries_and_front_doors() {
-    let Some([nginx_bin, registry_bin]) = peers::binaries(
+    let Some([nginx_bin, registry_bin]) = peers::require(
+        "registry_probes_read_real_registries_and_front_doors",
         ["nginx", "docker-registry"],
-        "nginx-light and docker-registry",
+        None,
     ) else {
         return;
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    certificates(dir);
-    let (_open, open_port) = start_registry(&registry_bin, dir, "registry-http-open", false, false);
-    let (_tls, tls_port) = start_registry(&registry_bin, dir, "registry-https-auth", true, true);
+    let internal = certificates(dir);
+    let (_open, open_port) = start_registry(&registry_bin, dir, "registry-http-open", None);
+    let (_tls, tls_port) =
+        start_registry(&registry_bin, dir, "registry-https-auth", Some(&internal));
     let doors = front_doors(dir, open_port, tls_port);
     let servers: String = doors.iter().map(|(_, _, s)| format!("{s}\n")).collect();
     let listening: Vec<SocketAddr> = doors
