@@ -360,6 +360,12 @@ pub struct NodeFacts {
     pub registries_yaml: Option<K3sRegistries>,
     pub effective: NodeRegistry,
     pub errors: Vec<ConfigError>,
+    /// What the effective configuration was read from: the files found on the node, or `registries.yaml`
+    /// as this k3s renders it when its rendered files were not collected (an older `host-facts`, a bundle).
+    pub rests_on: Vec<String>,
+    /// Registry hosts whose rendered configuration (what containerd runs with) is not what the node's
+    /// `registries.yaml` renders to: k3s was not restarted since the edit. Each entry says how they differ.
+    pub stale_render: Vec<String>,
 }
 
 impl NodeFacts {
@@ -410,17 +416,33 @@ impl NodeFacts {
             dirs,
             ..NodeRegistry::default()
         };
+        let mut rests_on = Vec::new();
+        let mut stale_render = Vec::new();
         match content(config_file) {
             Some(text) => match parse_containerd_config(config_file, &text) {
                 Ok(c) => {
+                    rests_on.push(config_file.to_string());
                     effective.config_path = c.config_path;
                     effective.mirrors = c.mirrors;
                     effective.configs = c.configs;
+                    if is_k3s {
+                        // containerd follows what k3s rendered at its last start, not registries.yaml.
+                        let rendered = render_k3s(registries_yaml.as_ref(), k3s_version);
+                        stale_render = render_differences(&rendered, &effective);
+                    }
                 }
                 Err(e) => errors.push(e),
             },
             None if is_k3s => {
                 // k3s renders registries.yaml at start: model what it writes.
+                rests_on.push(match &registries_yaml {
+                    Some(_) => format!(
+                        "{K3S_REGISTRIES} as k3s renders it (the rendered {K3S_CONTAINERD_CONFIG} was not collected)"
+                    ),
+                    None => format!(
+                        "k3s defaults (no {K3S_REGISTRIES}; the rendered {K3S_CONTAINERD_CONFIG} was not collected)"
+                    ),
+                });
                 let rendered = render_k3s(registries_yaml.as_ref(), k3s_version);
                 effective.config_path = rendered.config_path;
                 effective.mirrors = rendered.mirrors;
@@ -428,6 +450,7 @@ impl NodeFacts {
                 effective.dirs.extend(rendered.dirs);
             }
             None => {
+                rests_on.push(format!("containerd defaults (no {config_file} collected)"));
                 // containerd 2.x defaults config_path when nothing legacy is set.
                 if containerd_version.is_some_and(|v| v.0 >= 2) {
                     effective.config_path = vec![
@@ -440,6 +463,9 @@ impl NodeFacts {
         for (dir, d) in &effective.dirs {
             if let Some(t) = &d.hosts_toml {
                 let file = format!("{dir}/hosts.toml");
+                if facts.files.contains_key(&file) {
+                    rests_on.push(file.clone());
+                }
                 if let Err(e) = parse_hosts_toml(&file, t) {
                     errors.push(e);
                 }
@@ -458,8 +484,61 @@ impl NodeFacts {
             registries_yaml,
             effective,
             errors,
+            rests_on,
+            stale_render,
         }
     }
+}
+
+/// Per registry host, the endpoints a configuration sends it to: legacy `mirrors` endpoints, or the
+/// `[host]` URLs of k3s's rendered `certs.d/<host>/hosts.toml` (unparsable files count as empty). URLs are
+/// compared without the `/v2` path k3s writes into hosts.toml (with `override_path`).
+fn endpoints_by_host(reg: &NodeRegistry) -> BTreeMap<String, Vec<String>> {
+    let bare = |url: &str| {
+        url.trim_end_matches('/')
+            .trim_end_matches("/v2")
+            .to_string()
+    };
+    let mut out: BTreeMap<String, Vec<String>> = reg
+        .mirrors
+        .iter()
+        .map(|(host, endpoints)| (host.clone(), endpoints.iter().map(|e| bare(e)).collect()))
+        .collect();
+    for (dir, d) in &reg.dirs {
+        let Some(host) = dir.strip_prefix(&format!("{K3S_CERTS_D}/")) else {
+            continue;
+        };
+        let urls = d
+            .hosts_toml
+            .as_deref()
+            .and_then(|t| parse_hosts_toml(dir, t).ok())
+            .map(|h| h.hosts.iter().map(|e| bare(&e.url)).collect())
+            .unwrap_or_default();
+        out.insert(host.to_string(), urls);
+    }
+    out
+}
+
+/// How what `registries.yaml` renders to differs from what k3s rendered last, per registry host.
+fn render_differences(wanted: &NodeRegistry, running: &NodeRegistry) -> Vec<String> {
+    let (wanted, running) = (endpoints_by_host(wanted), endpoints_by_host(running));
+    let hosts: std::collections::BTreeSet<&String> = wanted.keys().chain(running.keys()).collect();
+    let shown = |e: Option<&Vec<String>>| match e {
+        Some(e) if !e.is_empty() => e.join(", "),
+        Some(_) => "no endpoint (the registry itself)".to_string(),
+        None => "no entry".to_string(),
+    };
+    hosts
+        .into_iter()
+        .filter(|h| wanted.get(*h) != running.get(*h))
+        .map(|h| {
+            format!(
+                "\"{h}\": {K3S_REGISTRIES} says {}, containerd runs with {}",
+                shown(wanted.get(h)),
+                shown(running.get(h))
+            )
+        })
+        .collect()
 }
 
 /// The containerd a k3s minor embeds (approximate: a recent release of that minor's line).

@@ -15,7 +15,11 @@ declare_check! {
     /// `certs.d/*/hosts.toml` parse (YAML/TOML errors are reported with line and column); no mirror key is a
     /// URL (`"http://registry.local:32000"` never matches an image host); containerd's config.toml does not
     /// set both legacy `mirrors` and `config_path`; no hosts.toml without a `[host]` table meets a
-    /// containerd older than 1.7.32; no `"*"` mirror meets a k3s older than the March 2024 releases.
+    /// containerd older than 1.7.32; no `"*"` mirror meets a k3s older than the March 2024 releases; and on
+    /// k3s, that what k3s rendered at its last start (its `config.toml` and `certs.d`) is what
+    /// `registries.yaml` renders to now: k3s reads `registries.yaml` only when it starts, so an edit without a
+    /// restart changes nothing. The details name, per node, the files the verdict rests on (or that k3s's
+    /// rendering was modelled because its rendered files were not collected).
     ///
     /// ### Why it matters
     /// A broken file is ignored or half-applied: a malformed hosts.toml makes containerd fall back to plain
@@ -84,6 +88,15 @@ fn findings(n: &NodeFacts) -> Vec<Finding> {
             );
         }
     }
+    for difference in &n.stale_render {
+        push(
+            Status::Warn,
+            K3S_REGISTRIES,
+            format!(
+                "k3s was not restarted since {K3S_REGISTRIES} was edited ({difference}): containerd follows what k3s rendered at its last start until `systemctl restart k3s` (k3s-agent on agents)"
+            ),
+        );
+    }
     let eff = &n.effective;
     if n.distribution == Distribution::Containerd
         && !eff.mirrors.is_empty()
@@ -125,16 +138,33 @@ impl Check for ContainerdConfigValid {
             Ok(hosts) => hosts,
             Err(outcome) => return outcome,
         };
-        let mut all: Vec<Finding> = hosts
-            .values()
-            .flat_map(|f| findings(&NodeFacts::from_host(f)))
+        let nodes: Vec<NodeFacts> = hosts.values().map(NodeFacts::from_host).collect();
+        let rests_on: serde_json::Map<String, serde_json::Value> = nodes
+            .iter()
+            .map(|n| (n.node.clone(), serde_json::json!(n.rests_on)))
             .collect();
+        let mut all: Vec<Finding> = nodes.iter().flat_map(findings).collect();
         all.sort_by_key(|f| std::cmp::Reverse(f.status));
         let Some(lead) = all.first() else {
+            // Say when the verdict rests on a model of k3s's rendering rather than the rendered files.
+            let modelled: Vec<&str> = nodes
+                .iter()
+                .filter(|n| n.rests_on.iter().any(|r| r.contains("not collected")))
+                .map(|n| n.node.as_str())
+                .collect();
+            let basis = if modelled.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (on {}: judged from the files present; what k3s/containerd renders was not collected, so it is modelled)",
+                    modelled.join(", ")
+                )
+            };
             return Outcome::pass(format!(
-                "the registry configuration of {} node(s) parses and is consistent",
+                "the registry configuration of {} node(s) parses and is consistent{basis}",
                 hosts.len()
-            ));
+            ))
+            .detail("rests_on", rests_on);
         };
         let vars = Vars::from([
             ("node", lead.node.clone()),
@@ -147,6 +177,7 @@ impl Check for ContainerdConfigValid {
             .collect::<Vec<_>>()
             .join("; ");
         Outcome::of(lead.status, message)
+            .detail("rests_on", rests_on)
             .remediate("rem.containerd-config", ctx.distribution().await, &vars)
             .subjects(
                 all.iter()
@@ -230,5 +261,74 @@ mod tests {
             "k3s version v1.28.6+k3s1",
         );
         assert_eq!(findings(&n)[0].status, Status::Warn);
+    }
+
+    const RENDERED_TOML: &str = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/var/lib/rancher/k3s/agent/etc/containerd/certs.d\"\n";
+    const DEV_MIRROR: &str =
+        "mirrors:\n  \"registry.local:32000\":\n    endpoint: [\"http://registry.local:32000\"]\n";
+    /// As k3s 1.29 renders the mirror: the endpoint with `/v2` and `override_path`.
+    const DEV_HOSTS_TOML: &str = "server = \"https://registry.local:32000\"\n\n[host.\"http://registry.local:32000/v2\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n";
+
+    #[test]
+    fn registries_yaml_edited_without_a_restart_warns_and_names_the_difference() {
+        let n = node(
+            &[
+                (K3S_REGISTRIES, DEV_MIRROR),
+                (super::super::config::K3S_CONTAINERD_CONFIG, RENDERED_TOML),
+            ],
+            "k3s version v1.29.3+k3s1",
+        );
+        let f = findings(&n);
+        assert_eq!(
+            f.len(),
+            1,
+            "{:?}",
+            f.iter().map(|f| &f.why).collect::<Vec<_>>()
+        );
+        assert_eq!(f[0].status, Status::Warn);
+        assert!(
+            f[0].why.contains("k3s was not restarted")
+                && f[0].why.contains("\"registry.local:32000\"")
+                && f[0]
+                    .why
+                    .contains("says http://registry.local:32000, containerd runs with no entry"),
+            "{}",
+            f[0].why
+        );
+        assert!(
+            n.rests_on
+                .iter()
+                .any(|r| r.ends_with("containerd/config.toml"))
+        );
+    }
+
+    #[test]
+    fn a_render_matching_registries_yaml_is_not_stale_and_rests_on_the_rendered_files() {
+        let hosts =
+            "/var/lib/rancher/k3s/agent/etc/containerd/certs.d/registry.local:32000/hosts.toml";
+        let n = node(
+            &[
+                (K3S_REGISTRIES, DEV_MIRROR),
+                (super::super::config::K3S_CONTAINERD_CONFIG, RENDERED_TOML),
+                (hosts, DEV_HOSTS_TOML),
+            ],
+            "k3s version v1.29.3+k3s1",
+        );
+        assert!(n.stale_render.is_empty(), "{:?}", n.stale_render);
+        assert!(findings(&n).is_empty());
+        assert!(n.rests_on.iter().any(|r| r == hosts), "{:?}", n.rests_on);
+    }
+
+    #[test]
+    fn without_the_rendered_files_the_verdict_says_it_models_k3s() {
+        let n = node(&[(K3S_REGISTRIES, DEV_MIRROR)], "k3s version v1.29.3+k3s1");
+        assert!(n.stale_render.is_empty());
+        assert!(
+            n.rests_on
+                .iter()
+                .any(|r| r.contains("as k3s renders it") && r.contains("not collected")),
+            "{:?}",
+            n.rests_on
+        );
     }
 }
