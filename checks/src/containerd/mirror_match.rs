@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use mcp_doctor_remediations::Vars;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
 use super::fix::{self, needs_etc_hosts, plain_http};
@@ -11,10 +11,10 @@ use super::simulate::{
     Behavior, Class, ClientFlags, Listener, Prediction, Proto, World, plan, predict,
 };
 use super::trust::{RegistryCa, Trust, bundled_registry_ca, node_trust};
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
-use crate::evidence::kinds::{self, Scope};
+use crate::evidence::kinds;
 use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
@@ -55,59 +55,9 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
+        read_scope: PlatformNamespaces,
     }
-}
-
-/// Namespaces whose workloads are the platform's.
-const PLATFORM_NAMESPACES: &[&str] = crate::certmanager::PLATFORM_NAMESPACES;
-
-fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
-    let Some(spec) = spec else { return };
-    for key in ["initContainers", "containers"] {
-        for c in spec
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(i) = c.get("image").and_then(Value::as_str) {
-                out.push(i.to_string());
-            }
-        }
-    }
-}
-
-/// The image strings of platform workloads and MCPServers.
-pub(crate) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
-    let mut out = Vec::new();
-    for (kind, pointer) in [
-        (&kinds::DEPLOYMENTS, "/spec/template/spec"),
-        (&kinds::PODS, "/spec"),
-    ] {
-        let items = ctx
-            .evidence
-            .kube
-            .list(kind, &Scope::everywhere(kind))
-            .await
-            .map_err(|e| unreadable(&format!("the {}s", kind.kind), &e))?;
-        for o in items.iter().filter(|o| {
-            o.pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .is_some_and(|ns| PLATFORM_NAMESPACES.contains(&ns))
-        }) {
-            container_images(o.pointer(pointer), &mut out);
-        }
-    }
-    if let Some(servers) = crate::certmanager::list_cm(ctx, &kinds::MCP_SERVERS).await? {
-        out.extend(
-            servers
-                .iter()
-                .filter_map(|s| s.pointer("/spec/image").and_then(Value::as_str))
-                .map(String::from),
-        );
-    }
-    Ok(out)
 }
 
 /// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
@@ -245,7 +195,7 @@ impl Check for ContainerdMirrorMatch {
             Ok(hosts) => hosts,
             Err(outcome) => return outcome,
         };
-        let images = match platform_images(ctx).await {
+        let images = match crate::platform::platform_images(ctx).await {
             Ok(i) => i,
             Err(o) => return o,
         };

@@ -53,6 +53,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
         reads: [kinds::NAMESPACES, kinds::PODS, kinds::EVENTS, kinds::NODES, kinds::SERVICES, kinds::SECRETS],
+        read_scope: PlatformNamespaces,
     }
 }
 
