@@ -555,6 +555,27 @@ mod tests {
         );
     }
 
+    /// Images are read per platform namespace: one that cannot be read is an error naming it, never a pass
+    /// on the others' images.
+    #[tokio::test]
+    async fn a_platform_namespace_that_cannot_be_read_is_not_a_pass() {
+        let host = "registry.local:32000";
+        let denied = Scope::Namespace("mcp-servers".into());
+        let o = case(
+            &format!("{host}/mcp-servers/weather:0.3.2"),
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            None,
+        )
+        .list_error(
+            &kinds::PODS,
+            denied.clone(),
+            crate::test_support::forbidden(&kinds::PODS, &denied),
+        )
+        .run(&ContainerdMirrorMatch)
+        .await;
+        expect(&o, Status::Error, &["pods in namespace mcp-servers"]);
+    }
+
     /// The registry mode cannot be told (its Secret is unreadable): no prediction on a guess.
     #[tokio::test]
     async fn an_unreadable_registry_secret_is_not_a_pass() {

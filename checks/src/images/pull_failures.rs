@@ -346,7 +346,8 @@ impl Check for ImagesPullFailures {
             .iter()
             .filter(|f| f.cause == lead.cause && f.host == lead.host)
             .collect();
-        // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails too.
+        // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails the same
+        // way (read with the same classifier, so a node predicted to fail differently is not fixed by this).
         let nodes_of: Vec<String> = {
             let mut v: Vec<String> = same.iter().map(|f| f.node.clone()).collect();
             if lead.cause.on_node()
@@ -355,7 +356,11 @@ impl Check for ImagesPullFailures {
                 v.extend(
                     facts
                         .iter()
-                        .filter(|(_, f)| !predict_on(f, &r, &registry).1.ok())
+                        .filter(|(_, f)| {
+                            let p = predict_on(f, &r, &registry).1;
+                            !p.ok()
+                                && Cause::of("ErrImagePull", &p.kubelet_message(&r)) == lead.cause
+                        })
                         .map(|(n, _)| n.clone()),
                 );
             }
