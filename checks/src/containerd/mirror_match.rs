@@ -33,6 +33,8 @@ declare_check! {
     /// answer, when Secret `registry/registry-internal-tls` exists (`registry.mode`'s rule), plain HTTP
     /// otherwise; with an external registry dev-style hosts are taken to speak plain HTTP. Other registries
     /// speak HTTPS with a public certificate. `.local` names resolve only through the node's `/etc/hosts`.
+    /// Workloads, MCPServers and the registry's Secret are read per platform namespace; an unreadable one is
+    /// an `error`/`skip` naming it (the Secret only when a pull from the bundled registry depends on it).
     ///
     /// ### Why it matters
     /// The kubelet pulls through containerd on the node that runs the pod, not from where setup pushed.
