@@ -154,7 +154,7 @@ mod tests {
         let all = BTreeMap::from([("mcp-worker-2".to_string(), broken.clone())]);
         let access = access_for(&r.domain, &[&broken], &all, None, None);
 
-        let k3s = registry_snippet(Distribution::K3s, &[access.clone()], &[], false);
+        let k3s = registry_snippet(Distribution::K3s, std::slice::from_ref(&access), &[], false);
         let yaml = section(
             &k3s,
             "registries.yaml on every node (merge with existing entries)",
