@@ -7,7 +7,6 @@ use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::{AccessQuestion, Scope};
 use crate::model::{CheckMeta, Outcome, ReadScope};
-use crate::platform::Layout;
 
 declare_check! {
     /// ### What it checks
@@ -50,7 +49,7 @@ impl Check for Permissions {
             .iter()
             .any(|m| m.read_scope == ReadScope::PlatformNamespaces);
         let platform_namespaces = if platform_scoped {
-            platform_namespaces(ctx).await
+            crate::platform::namespaces_to_read(ctx).await
         } else {
             Vec::new()
         };
@@ -116,14 +115,5 @@ impl Check for Permissions {
         .detail("denied", &denied)
         .detail("affected_checks", &blocked)
         .remediate("rem.read-permissions", ctx.distribution().await, &vars)
-    }
-}
-
-/// The namespaces the platform checks read: the detected layout's, or every namespace either layout uses
-/// when the namespace list cannot be read (its denial is reviewed on its own).
-async fn platform_namespaces(ctx: &Context) -> Vec<String> {
-    match crate::platform::layout(ctx).await {
-        Ok((layout, _)) => layout.all,
-        Err(_) => Layout::candidates(ctx.config.value("platform_namespace")),
     }
 }

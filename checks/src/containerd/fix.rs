@@ -126,7 +126,7 @@ pub async fn snippet(
 mod tests {
     use super::*;
     use crate::containerd::config::{CONTAINERD_CONFIG, K3S_REGISTRIES};
-    use crate::containerd::mirror_match::predict_on;
+    use crate::containerd::mirror_match::{BundledRegistry, predict_on};
     use crate::containerd::reference;
 
     fn facts(files: &[(&str, &str)], k3s: bool) -> HostFacts {
@@ -150,7 +150,7 @@ mod tests {
         let r = reference::parse("registry.local:32000/mcp-servers/weather:0.3.2").unwrap();
         let hosts_line = "127.0.0.1 localhost registry.local\n";
         let broken = facts(&[("/etc/hosts", hosts_line)], true);
-        assert!(!predict_on(&broken, &r, None).1.ok());
+        assert!(!predict_on(&broken, &r, &BundledRegistry::default()).1.ok());
         let all = BTreeMap::from([("mcp-worker-2".to_string(), broken.clone())]);
         let access = access_for(&r.domain, &[&broken], &all, None, None);
 
@@ -160,7 +160,7 @@ mod tests {
             "registries.yaml on every node (merge with existing entries)",
         );
         let fixed = facts(&[("/etc/hosts", hosts_line), (K3S_REGISTRIES, yaml)], true);
-        let (_, p) = predict_on(&fixed, &r, None);
+        let (_, p) = predict_on(&fixed, &r, &BundledRegistry::default());
         assert!(p.ok(), "{k3s}\n{p:?}");
 
         let generic = registry_snippet(Distribution::Generic, &[access], &[], false);
@@ -175,7 +175,7 @@ mod tests {
             ],
             false,
         );
-        let (_, p) = predict_on(&fixed, &r, None);
+        let (_, p) = predict_on(&fixed, &r, &BundledRegistry::default());
         assert!(p.ok(), "{generic}\n{p:?}");
     }
 }

@@ -2,18 +2,19 @@ use async_trait::async_trait;
 use mcp_doctor_remediations::Vars;
 use serde_json::Value;
 
-use super::mirror_match::platform_images;
 use super::reference;
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::declare_check;
-use crate::evidence::kinds::{self, Scope};
+use crate::evidence::kinds;
 use crate::model::{CheckMeta, Outcome};
+use crate::platform::{list_in, namespaces_to_read, platform_images};
 
 declare_check! {
     /// ### What it checks
     /// No image reference of the platform's workloads (Deployments and Pods in the platform namespaces) or
-    /// of an MCPServer (`spec.image`) names a Service ClusterIP as its registry host, such as the registry
-    /// Service's `10.43.x.y:5000`.
+    /// of an MCPServer (`spec.image`) names the ClusterIP of a platform Service (one in the platform
+    /// namespaces) as its registry host, such as the registry Service's `10.43.x.y:5000`. Everything is read
+    /// per platform namespace, so grants limited to them suffice.
     ///
     /// ### Why it matters
     /// containerd pulls on the node, verifying TLS against the exact image host: the registry certificate
@@ -33,7 +34,8 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        read_scope: PlatformNamespaces,
     }
 }
 
@@ -51,14 +53,11 @@ impl Check for RegistryImageRefs {
         if images.is_empty() {
             return Outcome::skip("no images in the platform namespaces or MCPServers");
         }
-        let services = match ctx
-            .evidence
-            .kube
-            .list(&kinds::SERVICES, &Scope::everywhere(&kinds::SERVICES))
-            .await
-        {
+        // The registry Service and every other platform Service live in the platform namespaces.
+        let namespaces = namespaces_to_read(ctx).await;
+        let services: Vec<Value> = match list_in(ctx, &kinds::SERVICES, &namespaces).await {
             Ok(s) => s,
-            Err(e) => return unreadable("the Services", &e),
+            Err(o) => return o,
         };
         let cluster_ip = |ip: &str| {
             services.iter().find_map(|s| {
@@ -112,6 +111,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::evidence::Scope;
     use crate::model::Status;
     use crate::test_support::Case;
 

@@ -8,13 +8,13 @@ use super::config::{
     parse_hosts_toml,
 };
 use super::fix::{self, NODE_CA_FILE, production};
-use super::mirror_match::platform_images;
 use super::reference::{self, split_port};
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::host::{DOCKER_DAEMON_JSON, HostFacts};
 use crate::evidence::kinds;
 use crate::model::{CheckMeta, Outcome};
+use crate::platform::platform_images;
 use crate::tls::cert::and_list;
 
 declare_check! {
@@ -47,7 +47,8 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: [],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS],
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use mcp_doctor_remediations::Vars;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::config::{Distribution, K3S_REGISTRIES, NodeFacts};
 use super::fix::{self, needs_etc_hosts, plain_http};
@@ -11,10 +11,11 @@ use super::simulate::{
     Behavior, Class, ClientFlags, Listener, Prediction, Proto, World, plan, predict,
 };
 use super::trust::{RegistryCa, Trust, bundled_registry_ca, node_trust};
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
-use crate::evidence::kinds::{self, Scope};
+use crate::evidence::kinds;
+use crate::image_registry::{ServedScheme, served_scheme};
 use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
@@ -25,9 +26,15 @@ declare_check! {
     /// for its version, containerd `config.toml` legacy mirrors or `config_path`, `certs.d/*/hosts.toml`):
     /// which `certs.d` directory matches (`host_port_`, `host:port`, `_default`, exact and case-sensitive),
     /// the ordered endpoints with scheme, TLS settings and capabilities, the upstream fallback, and the
-    /// version quirks (localhost rules, server-only hosts.toml before 1.7.32). A dev-style registry
-    /// (`registry.local`, `*.local`, an IP, localhost) is taken to speak plain HTTP; other registries HTTPS
-    /// with a public certificate. `.local` names resolve only through the node's `/etc/hosts`.
+    /// version quirks (localhost rules, server-only hosts.toml before 1.7.32). What the registry speaks comes
+    /// from the cluster, not from how its host looks: the bundled registry (its pull host and dev-style hosts
+    /// such as `registry.local`, `*.local`, an IP, localhost) speaks HTTPS with a certificate from
+    /// `mcp-runtime-ca` exactly when `registry.reachable`'s `/v2/` probe answered over TLS or, without an
+    /// answer, when Secret `registry/registry-internal-tls` exists (`registry.mode`'s rule), plain HTTP
+    /// otherwise; with an external registry dev-style hosts are taken to speak plain HTTP. Other registries
+    /// speak HTTPS with a public certificate. `.local` names resolve only through the node's `/etc/hosts`.
+    /// Workloads, MCPServers and the registry's Secret are read per platform namespace; an unreadable one is
+    /// an `error`/`skip` naming it (the Secret only when a pull from the bundled registry depends on it).
     ///
     /// ### Why it matters
     /// The kubelet pulls through containerd on the node that runs the pod, not from where setup pushed.
@@ -48,76 +55,62 @@ declare_check! {
     /// is that check's, so the report shows one root cause: a mirror key written as a URL
     /// (`rem.containerd-config`), a `.local` name missing from `/etc/hosts` (`rem.registry-hosts-entry`), a
     /// bundled HTTPS registry whose CA the node does not trust (`rem.containerd-ca-trust`; the simulated
-    /// registry then serves a certificate from `mcp-runtime-ca`).
+    /// registry then serves a certificate from `mcp-runtime-ca`). A node that mirrors the HTTPS bundled
+    /// registry over `http://` gets `400 Bad Request` (Go's answer to HTTP on a TLS port); its fix is the
+    /// `https://` endpoint trusting the CA.
     pub struct ContainerdMirrorMatch {
         id: "containerd.mirror-match",
         title: "containerd on every node can pull the platform's images",
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES, kinds::SECRETS],
+        read_scope: PlatformNamespaces,
     }
 }
 
-/// Namespaces whose workloads are the platform's.
-const PLATFORM_NAMESPACES: &[&str] = crate::certmanager::PLATFORM_NAMESPACES;
+/// What the bundled registry speaks and which CA signs its certificate, as the cluster says.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BundledRegistry {
+    /// The scheme it serves (`registry.reachable`'s `/v2/` answer, else `registry.mode`'s rule); None for
+    /// an external registry, whose dev-style hosts are then taken to speak plain HTTP.
+    pub served: Option<ServedScheme>,
+    /// The internal CA, when nodes pull from the registry pod over HTTPS.
+    pub ca: Option<RegistryCa>,
+}
 
-fn container_images(spec: Option<&Value>, out: &mut Vec<String>) {
-    let Some(spec) = spec else { return };
-    for key in ["initContainers", "containers"] {
-        for c in spec
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(i) = c.get("image").and_then(Value::as_str) {
-                out.push(i.to_string());
-            }
-        }
+impl BundledRegistry {
+    /// Reads both; the second value is the outcome of a check that needs the scheme when it cannot be told
+    /// (Secret `registry/registry-internal-tls` unreadable), so no pull from the bundled registry is
+    /// predicted on a guess while pulls from other registries still are.
+    pub(crate) async fn read(ctx: &Context) -> (BundledRegistry, Option<Outcome>) {
+        let (served, unknown) = match served_scheme(ctx).await {
+            Ok(served) => (served, None),
+            Err(outcome) => (None, Some(outcome)),
+        };
+        let ca = bundled_registry_ca(ctx).await.ok();
+        (BundledRegistry { served, ca }, unknown)
+    }
+
+    fn https(&self) -> bool {
+        self.served.as_ref().is_some_and(|s| s.https)
+    }
+
+    /// Whether the bundled registry answers on `host`: its pull host, or a dev-style host.
+    fn answers_on(&self, host: &str) -> bool {
+        plain_http(host) || self.ca.as_ref().is_some_and(|ca| ca.pull_host == host)
     }
 }
 
-/// The image strings of platform workloads and MCPServers.
-pub(crate) async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
-    let mut out = Vec::new();
-    for (kind, pointer) in [
-        (&kinds::DEPLOYMENTS, "/spec/template/spec"),
-        (&kinds::PODS, "/spec"),
-    ] {
-        let items = ctx
-            .evidence
-            .kube
-            .list(kind, &Scope::everywhere(kind))
-            .await
-            .map_err(|e| unreadable(&format!("the {}s", kind.kind), &e))?;
-        for o in items.iter().filter(|o| {
-            o.pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .is_some_and(|ns| PLATFORM_NAMESPACES.contains(&ns))
-        }) {
-            container_images(o.pointer(pointer), &mut out);
-        }
-    }
-    if let Some(servers) = crate::certmanager::list_cm(ctx, &kinds::MCP_SERVERS).await? {
-        out.extend(
-            servers
-                .iter()
-                .filter_map(|s| s.pointer("/spec/image").and_then(Value::as_str))
-                .map(String::from),
-        );
-    }
-    Ok(out)
-}
-
-/// The network as this node sees it, for the endpoints of one plan: dev-style hosts speak plain HTTP,
-/// others HTTPS with a public certificate, all serving the image; `.local` names resolve only through
-/// `/etc/hosts`.
+/// The network as this node sees it, for the endpoints of one plan: the bundled registry answers on its
+/// pull host and on dev-style hosts (`registry.local`, `*.local`, an IP, localhost) over the scheme the
+/// cluster says it serves, with a certificate from `mcp-runtime-ca` when that is HTTPS; other hosts speak
+/// HTTPS with a public certificate; all serve the image. `.local` names resolve only through `/etc/hosts`.
 fn world_for(
     facts: &HostFacts,
     endpoints: &[super::simulate::Endpoint],
     r: &ImageRef,
-    bundled: Option<&RegistryCa>,
+    bundled: &BundledRegistry,
 ) -> World {
     let mut w = World::default();
     let hosts = facts.etc_hosts();
@@ -127,33 +120,44 @@ fn world_for(
     };
     for ep in endpoints {
         let (name, port) = split_port(&ep.host);
-        let http = plain_http(&ep.host);
-        let port = port.unwrap_or(if http { "80" } else { "443" });
         if !needs_etc_hosts(name) {
             w.names.insert(name.to_string());
         } else if !hosts.contains_key(name) {
             continue;
         }
-        // The bundled registry over HTTPS serves a certificate from mcp-runtime-ca, trusted only where the
-        // node has the CA (`containerd.ca-trust`).
-        let internal = bundled.filter(|ca| ca.pull_host == ep.host);
-        let port = match internal {
-            Some(_) => split_port(&ep.host).1.unwrap_or("443"),
-            None => port,
+        let pull_host = bundled
+            .ca
+            .as_ref()
+            .is_some_and(|ca| ca.pull_host == ep.host);
+        let proto = if !bundled.answers_on(&ep.host) {
+            Proto::Https { ca: String::new() }
+        } else if bundled.https() || (bundled.served.is_none() && pull_host) {
+            // Trusted only where the node has the CA for this host (`containerd.ca-trust`).
+            let trusted = bundled.ca.as_ref().is_some_and(|ca| {
+                let here = RegistryCa {
+                    pull_host: ep.host.clone(),
+                    ..ca.clone()
+                };
+                matches!(node_trust(facts, &here), Trust::Trusted(_))
+            });
+            Proto::Https {
+                ca: if trusted {
+                    String::new()
+                } else {
+                    UNTRUSTED_CA.into()
+                },
+            }
+        } else {
+            Proto::Http
+        };
+        let default_port = match proto {
+            Proto::Http => "80",
+            Proto::Https { .. } => "443",
         };
         w.listeners.insert(
-            format!("{name}:{port}"),
+            format!("{name}:{}", port.unwrap_or(default_port)),
             Listener {
-                proto: match internal {
-                    Some(ca) => Proto::Https {
-                        ca: match node_trust(facts, ca) {
-                            Trust::Trusted(_) => String::new(),
-                            _ => UNTRUSTED_CA.into(),
-                        },
-                    },
-                    None if http => Proto::Http,
-                    None => Proto::Https { ca: String::new() },
-                },
+                proto,
                 behavior: Behavior::Registry(BTreeSet::from([image.clone()])),
             },
         );
@@ -169,7 +173,7 @@ const UNTRUSTED_CA: &str = "mcp-runtime-ca (not trusted by this node)";
 pub(crate) fn predict_on(
     facts: &HostFacts,
     r: &ImageRef,
-    bundled: Option<&RegistryCa>,
+    bundled: &BundledRegistry,
 ) -> (super::simulate::Plan, Prediction) {
     let n = NodeFacts::from_host(facts);
     let pl = plan(
@@ -189,6 +193,8 @@ struct Finding {
     host: String,
     image: String,
     message: String,
+    /// Why the node has no working entry for the host.
+    why: String,
 }
 
 /// Why a node has no working entry for `host`, in its configuration's words.
@@ -245,7 +251,7 @@ impl Check for ContainerdMirrorMatch {
             Ok(hosts) => hosts,
             Err(outcome) => return outcome,
         };
-        let images = match platform_images(ctx).await {
+        let images = match crate::platform::platform_images(ctx).await {
             Ok(i) => i,
             Err(o) => return o,
         };
@@ -267,13 +273,18 @@ impl Check for ContainerdMirrorMatch {
             )
             .detail("invalid_references", &invalid);
         }
-        let bundled = bundled_registry_ca(ctx).await.ok();
+        let (bundled, scheme_unknown) = BundledRegistry::read(ctx).await;
         let mut findings = Vec::new();
         let mut simulated = Vec::new();
         for (node, facts) in hosts.iter() {
             let n = NodeFacts::from_host(facts);
             for (host, r) in &by_host {
-                let (pl, p) = predict_on(facts, r, bundled.as_ref());
+                let (pl, p) = predict_on(facts, r, &bundled);
+                if let Some(outcome) = &scheme_unknown
+                    && pl.endpoints.iter().any(|e| bundled.answers_on(&e.host))
+                {
+                    return outcome.clone();
+                }
                 simulated.push(json!({
                     "node": node,
                     "image_host": host,
@@ -283,16 +294,20 @@ impl Check for ContainerdMirrorMatch {
                     "tried": p.tried,
                 }));
                 if !p.ok() {
+                    let mut why = why(&n, host, pl.dir.as_deref());
+                    // containerd spoke HTTP to a port that speaks HTTPS: say what says it does.
+                    if p.class == Class::Status(400)
+                        && let Some(served) = bundled.served.as_ref().filter(|s| s.https)
+                    {
+                        why = format!("the registry speaks HTTPS ({}); {why}", served.because);
+                    }
                     findings.push(Finding {
                         node: node.clone(),
                         class: p.class,
                         host: host.clone(),
                         image: r.to_string(),
-                        message: format!(
-                            "node {node}: {r} would fail: {} ({})",
-                            p.message,
-                            why(&n, host, pl.dir.as_deref())
-                        ),
+                        message: format!("node {node}: {r} would fail: {} ({why})", p.message),
+                        why,
                     });
                 }
             }
@@ -318,11 +333,6 @@ impl Check for ContainerdMirrorMatch {
         };
         let lead_node = NodeFacts::from_host(lead_facts);
         let remediation = cause(&lead_node, lead_facts, &lead.host, lead.class);
-        let why_lead = lead
-            .message
-            .rsplit_once(" (")
-            .map(|(_, w)| w.trim_end_matches(')').to_string())
-            .unwrap_or_default();
         let vars = Vars::from([
             ("nodes", nodes.join(", ")),
             ("node", lead.node.clone()),
@@ -330,26 +340,29 @@ impl Check for ContainerdMirrorMatch {
             ("image_host", lead.host.clone()),
             ("image", lead.image.clone()),
             ("name", split_port(&lead.host).0.to_string()),
-            ("why", why_lead),
+            ("why", lead.why.clone()),
             ("ca", "mcp-runtime-ca".into()),
             (
                 "fingerprint",
                 bundled
+                    .ca
                     .as_ref()
                     .and_then(|ca| ca.fingerprints.first().cloned())
                     .unwrap_or_default(),
             ),
             ("ca_file", fix::NODE_CA_FILE.into()),
         ]);
-        let untrusted = lead.class == Class::X509UnknownAuthority;
+        // An untrusted certificate, or plain HTTP to the HTTPS registry: the fix is HTTPS trusting the CA.
+        let needs_tls = lead.class == Class::X509UnknownAuthority
+            || (lead.class == Class::Status(400) && bundled.https());
         let mut access = fix::access_for(
             &lead.host,
             &failing,
             &hosts,
             fix::registry_node_port(ctx).await,
-            untrusted.then(|| fix::NODE_CA_FILE.to_string()),
+            needs_tls.then(|| fix::NODE_CA_FILE.to_string()),
         );
-        if untrusted {
+        if needs_tls {
             access.endpoint = format!("https://{}", lead.host);
         }
         let names: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
@@ -365,5 +378,223 @@ impl Check for ContainerdMirrorMatch {
             .remediate(remediation, ctx.distribution().await, &vars)
             .snippet(snippet)
             .subjects(findings.iter().map(|f| format!("node/{}", f.node)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::evidence::host::pem_fingerprints;
+    use crate::evidence::{HttpAnswer, HttpProbe, Scope};
+    use crate::model::{Mode, Status};
+    use crate::test_support::{Case, expect, facts_with_files};
+
+    const NODE: &str = "mcp-worker-1";
+    const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.11 registry.local\n";
+
+    fn ca_pem() -> String {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(DnType::CommonName, "mcp-runtime-ca");
+        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
+            .unwrap()
+            .pem()
+    }
+
+    /// k3s mirroring `host` over plain HTTP, as the dev path writes it.
+    fn http_mirror(host: &str) -> String {
+        format!("mirrors:\n  \"{host}\":\n    endpoint:\n      - \"http://{host}\"\n")
+    }
+
+    /// A doctor run: one platform pod pulling `image`, node `NODE` with `files`, and the bundled registry's
+    /// Secret `registry/registry-internal-tls` holding `ca` when given.
+    fn case(image: &str, files: &[(&str, &str)], ca: Option<&str>) -> Case {
+        let secrets = ca
+            .map(|ca| {
+                json!({
+                    "metadata": { "name": "registry-internal-tls", "namespace": "registry" },
+                    "type": "kubernetes.io/tls",
+                    "data": { "ca.crt": STANDARD.encode(ca) },
+                })
+            })
+            .into_iter()
+            .collect();
+        Case::new()
+            .mode(Mode::Doctor)
+            .objects(&kinds::SECRETS, Scope::AllNamespaces, secrets)
+            .objects(&kinds::DEPLOYMENTS, Scope::AllNamespaces, vec![])
+            .objects(&kinds::CUSTOM_RESOURCE_DEFINITIONS, Scope::Cluster, vec![])
+            .objects(
+                &kinds::PODS,
+                Scope::AllNamespaces,
+                vec![json!({
+                    "metadata": { "name": "weather-0", "namespace": "mcp-servers" },
+                    "spec": { "containers": [{ "name": "server", "image": image }] },
+                })],
+            )
+            .file(
+                &format!("host/{NODE}.json"),
+                facts_with_files(NODE, files).to_string(),
+            )
+    }
+
+    /// The part of a snippet after a `# <header>` line, up to the next comment block.
+    fn section<'a>(snippet: &'a str, header: &str) -> &'a str {
+        let start = snippet.find(header).expect(header) + header.len();
+        let rest = snippet[start..].trim_start_matches(|c| c != '\n');
+        rest.split("\n\n#").next().unwrap_or(rest)
+    }
+
+    /// A bundled-https registry on a dev-style pull host that the node mirrors over http://: containerd
+    /// gets Go's `400 Bad Request`, the check says the registry speaks HTTPS and why, and its fix (https
+    /// endpoint trusting the CA file), applied with the CA installed, makes the simulated pull succeed.
+    async fn http_mirror_of_the_https_registry_fails_and_the_fix_works(host: &str) {
+        let image = format!("{host}/mcp-servers/weather:0.3.2");
+        let ca = ca_pem();
+        let o = case(
+            &image,
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            Some(&ca),
+        )
+        .run(&ContainerdMirrorMatch)
+        .await;
+        let rem = expect(
+            &o,
+            Status::Fail,
+            &[
+                &format!("node {NODE}: {image} would fail"),
+                "400 Bad Request",
+                "the registry speaks HTTPS (Secret registry/registry-internal-tls exists)",
+            ],
+        );
+        assert_eq!(rem, "rem.containerd-mirror");
+        let snippet = o
+            .remediation
+            .expect("remediation")
+            .snippet
+            .expect("snippet");
+        assert!(snippet.contains(&format!("https://{host}")), "{snippet}");
+        assert!(snippet.contains(fix::NODE_CA_FILE), "{snippet}");
+
+        let yaml = section(
+            &snippet,
+            "registries.yaml on every node (merge with existing entries)",
+        );
+        let mut fixed: Value =
+            facts_with_files(NODE, &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, yaml)]);
+        fixed["files"][fix::NODE_CA_FILE] = json!({ "mode": 0o644, "uid": 0, "size": ca.len(),
+                                                    "sha256": pem_fingerprints(ca.as_bytes()) });
+        let o = case(&image, &[], Some(&ca))
+            .file(&format!("host/{NODE}.json"), fixed.to_string())
+            .run(&ContainerdMirrorMatch)
+            .await;
+        assert_eq!(o.status, Status::Pass, "{yaml}\n{o:#?}");
+    }
+
+    #[tokio::test]
+    async fn an_http_mirror_of_the_https_registry_on_a_local_name_fails_with_400() {
+        http_mirror_of_the_https_registry_fails_and_the_fix_works("registry.local:32000").await;
+    }
+
+    #[tokio::test]
+    async fn an_http_mirror_of_the_https_registry_on_an_ip_fails_with_400() {
+        http_mirror_of_the_https_registry_fails_and_the_fix_works("10.0.0.11:32000").await;
+    }
+
+    #[tokio::test]
+    async fn the_http_mirror_passes_when_the_cluster_says_the_registry_speaks_http() {
+        let host = "registry.local:32000";
+        let o = case(
+            &format!("{host}/mcp-servers/weather:0.3.2"),
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            None,
+        )
+        .run(&ContainerdMirrorMatch)
+        .await;
+        assert_eq!(o.status, Status::Pass, "{o:#?}");
+    }
+
+    /// `registry.reachable`'s recorded `/v2/` answer outranks the Secret: Go's 400 to plain HTTP means the
+    /// registry speaks HTTPS even where `registry-internal-tls` is absent.
+    #[tokio::test]
+    async fn a_recorded_https_answer_outranks_the_mode() {
+        let host = "registry.local:32000";
+        let probe = HttpProbe {
+            method: "GET".into(),
+            url: "http://10.0.0.11:32000/v2/".into(),
+            connect_to: None,
+            headers: vec![("user-agent".into(), "mcp-doctor".into())],
+        };
+        let go_400 = HttpAnswer {
+            status: 400,
+            headers: Default::default(),
+            body: "Client sent an HTTP request to an HTTPS server.\n".into(),
+            body_truncated: false,
+            remote_addr: None,
+        };
+        let o = case(
+            &format!("{host}/mcp-servers/weather:0.3.2"),
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            None,
+        )
+        .flag("registry_url", "http://10.0.0.11:32000")
+        .http(&probe, Ok(go_400))
+        .run(&ContainerdMirrorMatch)
+        .await;
+        expect(
+            &o,
+            Status::Fail,
+            &[
+                "400 Bad Request",
+                "the registry speaks HTTPS (http://10.0.0.11:32000/v2/ answered 400",
+            ],
+        );
+    }
+
+    /// Images are read per platform namespace: one that cannot be read is an error naming it, never a pass
+    /// on the others' images.
+    #[tokio::test]
+    async fn a_platform_namespace_that_cannot_be_read_is_not_a_pass() {
+        let host = "registry.local:32000";
+        let denied = Scope::Namespace("mcp-servers".into());
+        let o = case(
+            &format!("{host}/mcp-servers/weather:0.3.2"),
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            None,
+        )
+        .list_error(
+            &kinds::PODS,
+            denied.clone(),
+            crate::test_support::forbidden(&kinds::PODS, &denied),
+        )
+        .run(&ContainerdMirrorMatch)
+        .await;
+        expect(&o, Status::Error, &["pods in namespace mcp-servers"]);
+    }
+
+    /// The registry mode cannot be told (its Secret is unreadable): no prediction on a guess.
+    #[tokio::test]
+    async fn an_unreadable_registry_secret_is_not_a_pass() {
+        let host = "registry.local:32000";
+        let o = case(
+            &format!("{host}/mcp-servers/weather:0.3.2"),
+            &[("/etc/hosts", HOSTS), (K3S_REGISTRIES, &http_mirror(host))],
+            None,
+        )
+        .list_error(
+            &kinds::SECRETS,
+            Scope::AllNamespaces,
+            crate::test_support::forbidden(&kinds::SECRETS, &Scope::AllNamespaces),
+        )
+        .run(&ContainerdMirrorMatch)
+        .await;
+        assert_ne!(o.status, Status::Pass, "{o:#?}");
+        assert!(o.message.contains("registry-internal-tls"), "{o:#?}");
     }
 }

@@ -3,19 +3,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{Node, Taint, Toleration};
 use mcp_doctor_remediations::Vars;
-use serde_json::Value;
 
 use super::config::NodeFacts;
 use super::fix::{self, needs_etc_hosts};
-use super::mirror_match::platform_images;
 use super::reference::{self, split_port};
 use super::simulate::{ClientFlags, Scheme, plan};
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
-use crate::evidence::{Scope, kinds};
+use crate::evidence::kinds;
 use crate::facts::{node_condition, node_name};
 use crate::model::{CheckMeta, Outcome};
+use crate::platform::platform_workloads;
 use crate::tls::cert::and_list;
 
 declare_check! {
@@ -46,7 +45,8 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::NODES, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        reads: [kinds::NODES, kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        read_scope: PlatformNamespaces,
     }
 }
 
@@ -175,33 +175,22 @@ impl Check for ContainerdNodeDrift {
             Ok(n) => n,
             Err(o) => return o,
         };
-        let deployments = match ctx
-            .evidence
-            .kube
-            .list(&kinds::DEPLOYMENTS, &Scope::AllNamespaces)
-            .await
-        {
-            Ok(d) => d,
-            Err(e) => return unreadable("the Deployments", &e),
+        let workloads = match platform_workloads(ctx).await {
+            Ok(w) => w,
+            Err(o) => return o,
         };
-        let tolerations: Vec<Toleration> = deployments
+        let tolerations: Vec<Toleration> = workloads
             .iter()
-            .filter(|d| {
-                d.pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .is_some_and(|ns| crate::certmanager::PLATFORM_NAMESPACES.contains(&ns))
-            })
+            .filter(|w| w.kind == kinds::DEPLOYMENTS.kind)
             .flat_map(|d| {
-                d.pointer("/spec/template/spec/tolerations")
+                d.pod_spec
+                    .get("tolerations")
                     .cloned()
                     .and_then(|t| serde_json::from_value::<Vec<Toleration>>(t).ok())
                     .unwrap_or_default()
             })
             .collect();
-        let images = match platform_images(ctx).await {
-            Ok(i) => i,
-            Err(o) => return o,
-        };
+        let images: Vec<&String> = workloads.iter().flat_map(|w| &w.images).collect();
         let mut registry_hosts: BTreeSet<String> = images
             .iter()
             .filter_map(|i| reference::parse(i).ok())
@@ -388,6 +377,8 @@ impl Check for ContainerdNodeDrift {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::test_support::node;
 

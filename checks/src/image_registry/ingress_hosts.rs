@@ -34,6 +34,8 @@ declare_check! {
         modes: Doctor,
         depends_on: ["cluster.api-reachable", "registry.mode"],
         reads: [kinds::INGRESSES, kinds::SECRETS],
+        // Every namespaced read is of the bundled registry's own objects in namespace `registry`.
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -136,22 +136,7 @@ pub async fn mode_in_effect(ctx: &Context) -> Result<ModeInEffect, Outcome> {
             conflict: None,
         });
     }
-    let secret = format!("Secret {NAMESPACE}/{INTERNAL_TLS_SECRET}");
-    let has_internal_tls = ctx
-        .evidence
-        .kube
-        .get(&kinds::SECRETS, Some(NAMESPACE), INTERNAL_TLS_SECRET)
-        .await
-        .map_err(|e| unreadable(&secret, &e))?
-        .is_some();
-    let (mode, because) = if has_internal_tls {
-        (RegistryMode::BundledHttps, format!("{secret} exists"))
-    } else {
-        (
-            RegistryMode::BundledHttp,
-            format!("{secret} does not exist"),
-        )
-    };
+    let (mode, because) = installed_bundled_mode(ctx).await?;
     let conflict = configured.filter(|c| *c != mode).map(|c| {
         format!(
             "{} asks for {}, but {because}, so the registry serves {}",
@@ -164,6 +149,60 @@ pub async fn mode_in_effect(ctx: &Context) -> Result<ModeInEffect, Outcome> {
         mode,
         because,
         conflict,
+    })
+}
+
+/// What the bundled registry speaks, as the cluster says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedScheme {
+    pub https: bool,
+    /// What says so: `Secret registry/registry-internal-tls exists`, or the `/v2/` answer of
+    /// `registry.reachable`'s probe.
+    pub because: String,
+}
+
+/// The scheme the bundled registry serves now, whatever a rerun of setup would install: `registry.reachable`'s
+/// `/v2/` answer when its probe got one, else the installed mode (HTTPS exactly when Secret
+/// `registry/registry-internal-tls` exists). Ok(None) for an external registry; Err when the Secret cannot
+/// be read.
+pub async fn served_scheme(ctx: &Context) -> Result<Option<ServedScheme>, Outcome> {
+    if ctx.config.registry_mode() == RequestedRegistryMode::External {
+        return Ok(None);
+    }
+    let (mode, because) = installed_bundled_mode(ctx).await?;
+    let found = ModeInEffect {
+        mode,
+        because,
+        conflict: None,
+    };
+    let (scheme, because) = match reachable::answered_scheme(ctx, &found).await {
+        Some(answered) => answered,
+        None => (mode.scheme().unwrap_or("http"), found.because),
+    };
+    Ok(Some(ServedScheme {
+        https: scheme == "https",
+        because,
+    }))
+}
+
+/// The bundled registry as installed: it serves HTTPS exactly when Secret `registry/registry-internal-tls`
+/// exists, and why; Err (`error`/`skip`) when the Secret cannot be read.
+async fn installed_bundled_mode(ctx: &Context) -> Result<(RegistryMode, String), Outcome> {
+    let secret = format!("Secret {NAMESPACE}/{INTERNAL_TLS_SECRET}");
+    let exists = ctx
+        .evidence
+        .kube
+        .get(&kinds::SECRETS, Some(NAMESPACE), INTERNAL_TLS_SECRET)
+        .await
+        .map_err(|e| unreadable(&secret, &e))?
+        .is_some();
+    Ok(if exists {
+        (RegistryMode::BundledHttps, format!("{secret} exists"))
+    } else {
+        (
+            RegistryMode::BundledHttp,
+            format!("{secret} does not exist"),
+        )
     })
 }
 

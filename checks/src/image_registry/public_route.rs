@@ -49,6 +49,8 @@ declare_check! {
         modes: Doctor,
         depends_on: ["registry.mode", "registry.service", "registry.ingress-hosts"],
         reads: [kinds::SECRETS],
+        // Every namespaced read is of the bundled registry's own objects in namespace `registry`.
+        read_scope: PlatformNamespaces,
     }
 }
 

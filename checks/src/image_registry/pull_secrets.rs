@@ -5,18 +5,19 @@ use base64::Engine;
 use serde_json::Value;
 
 use super::str_at;
-use crate::certmanager::{PLATFORM_NAMESPACES, list_cm};
-use crate::check::{Check, Context, unreadable};
+use crate::check::{Check, Context};
 use crate::config::{Finding, vars, verdict};
 use crate::containerd::reference::{self, split_port};
 use crate::declare_check;
-use crate::evidence::{Scope, kinds};
+use crate::evidence::kinds;
 use crate::model::{CheckMeta, Outcome};
+use crate::platform::{list_in, platform_workloads};
 
 declare_check! {
     /// ### What it checks
-    /// Every `imagePullSecrets` entry referenced by a Deployment or Pod in the platform namespaces
-    /// (`registry`, `mcp-sentinel`, `mcp-runtime`, `mcp-servers`) or in a namespace holding MCPServers:
+    /// Every `imagePullSecrets` entry referenced by a Deployment or Pod in the platform namespaces of the
+    /// detected layout (`mcp-runtime`, `registry`, `mcp-sentinel` or `mcp-platform`/`mcp-observability`, and
+    /// `mcp-servers`, where MCPServers live), each read per namespace:
     ///
     /// - the Secret exists in that namespace;
     /// - it is of type `kubernetes.io/dockerconfigjson` (kubelet reads pull credentials only from that type
@@ -48,7 +49,8 @@ declare_check! {
         category: "registry",
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::SECRETS, kinds::MCP_SERVERS, kinds::CUSTOM_RESOURCE_DEFINITIONS],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SECRETS],
+        read_scope: PlatformNamespaces,
     }
 }
 
@@ -69,62 +71,28 @@ impl Check for RegistryPullSecrets {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let mut namespaces: Vec<String> =
-            PLATFORM_NAMESPACES.iter().map(|s| s.to_string()).collect();
-        match list_cm(ctx, &kinds::MCP_SERVERS).await {
-            Err(outcome) => return outcome,
-            Ok(servers) => namespaces.extend(
-                servers
-                    .iter()
-                    .flat_map(|s| s.iter())
-                    .filter_map(|s| str_at(s, "/metadata/namespace"))
-                    .map(str::to_string),
-            ),
-        }
+        let workloads = match platform_workloads(ctx).await {
+            Ok(w) => w,
+            Err(o) => return o,
+        };
         let mut users: BTreeMap<(String, String), Users> = BTreeMap::new();
-        for (kind, spec_at) in [
-            (&kinds::DEPLOYMENTS, "/spec/template/spec"),
-            (&kinds::PODS, "/spec"),
-        ] {
-            let items = match ctx.evidence.kube.list(kind, &Scope::everywhere(kind)).await {
-                Ok(items) => items,
-                Err(e) => return unreadable(&format!("the {}s", kind.kind), &e),
-            };
-            for o in items.iter() {
-                let ns = str_at(o, "/metadata/namespace").unwrap_or_default();
-                if !namespaces.iter().any(|n| n == ns) {
-                    continue;
-                }
-                let Some(spec) = o.pointer(spec_at) else {
-                    continue;
-                };
-                let workload = format!(
-                    "{} {ns}/{}",
-                    kind.kind,
-                    str_at(o, "/metadata/name").unwrap_or("?")
-                );
-                let images: Vec<String> = ["initContainers", "containers"]
-                    .iter()
-                    .filter_map(|k| spec.get(*k).and_then(Value::as_array))
-                    .flatten()
-                    .filter_map(|c| c.get("image").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .collect();
-                for secret in spec
-                    .get("imagePullSecrets")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.get("name").and_then(Value::as_str))
-                {
-                    let u = users
-                        .entry((ns.to_string(), secret.to_string()))
-                        .or_default();
-                    u.workloads.push(workload.clone());
-                    for i in &images {
-                        if !u.images.contains(i) {
-                            u.images.push(i.clone());
-                        }
+        for w in &workloads {
+            let workload = format!("{} {}/{}", w.kind, w.namespace, w.name);
+            for secret in w
+                .pod_spec
+                .get("imagePullSecrets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("name").and_then(Value::as_str))
+            {
+                let u = users
+                    .entry((w.namespace.clone(), secret.to_string()))
+                    .or_default();
+                u.workloads.push(workload.clone());
+                for i in &w.images {
+                    if !u.images.contains(i) {
+                        u.images.push(i.clone());
                     }
                 }
             }
@@ -134,14 +102,11 @@ impl Check for RegistryPullSecrets {
                 "no platform workload or MCPServer pod references an imagePullSecret",
             );
         }
-        let secrets = match ctx
-            .evidence
-            .kube
-            .list(&kinds::SECRETS, &Scope::everywhere(&kinds::SECRETS))
-            .await
-        {
+        let mut secret_namespaces: Vec<String> = users.keys().map(|(ns, _)| ns.clone()).collect();
+        secret_namespaces.dedup();
+        let secrets: Vec<Value> = match list_in(ctx, &kinds::SECRETS, &secret_namespaces).await {
             Ok(s) => s,
-            Err(e) => return unreadable("the Secrets", &e),
+            Err(o) => return o,
         };
         let mut findings = Vec::new();
         let mut subjects = Vec::new();

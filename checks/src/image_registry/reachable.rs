@@ -49,6 +49,8 @@ declare_check! {
         modes: Doctor,
         depends_on: ["registry.mode", "registry.service"],
         reads: [kinds::SERVICES, kinds::NODES, kinds::SECRETS],
+        // Every namespaced read is of the bundled registry's own objects in namespace `registry`.
+        read_scope: PlatformNamespaces,
     }
 }
 
@@ -83,6 +85,37 @@ impl Check for RegistryReachable {
             .detail("url", &url)
             .detail("via", &target.via)
             .detail("mode", found.mode)
+    }
+}
+
+/// The scheme the registry answered this check's `/v2/` probe over, and the answer that says so: `https`
+/// when the HTTPS probe answered 200/401 or plain HTTP got the 400 of an HTTPS port, `http` when the HTTP
+/// probe answered 200/401 or the HTTPS probe failed its handshake and plain HTTP answered. None without such
+/// an answer (not probed, not recorded, unreachable, not a registry).
+pub(super) async fn answered_scheme(
+    ctx: &Context,
+    found: &ModeInEffect,
+) -> Option<(&'static str, String)> {
+    let scheme = found.mode.scheme()?;
+    let target = target(ctx).await.ok()?;
+    let url = format!("{scheme}://{}/v2/", target.authority);
+    match ctx.evidence.http.fetch(&probe(&url)).await {
+        Ok(a) if matches!(a.status, 200 | 401) => {
+            Some((scheme, format!("{url} answered {}", a.status)))
+        }
+        Ok(a) if V2Answer::read(&a) == V2Answer::HttpToHttpsPort => {
+            Some(("https", format!("{url} answered {}", describe_answer(&a))))
+        }
+        Err(EvidenceError::Probe {
+            cause: ProbeFailure::Tls | ProbeFailure::Protocol,
+            ..
+        }) if scheme == "https" => {
+            let plain = format!("http://{}/v2/", target.authority);
+            let a = ctx.evidence.http.fetch(&probe(&plain)).await.ok()?;
+            matches!(a.status, 200 | 401)
+                .then(|| ("http", format!("{plain} answered {} (no TLS)", a.status)))
+        }
+        _ => None,
     }
 }
 

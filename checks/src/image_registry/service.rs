@@ -39,6 +39,8 @@ declare_check! {
         modes: Doctor,
         depends_on: ["cluster.api-reachable", "registry.mode"],
         reads: [kinds::SERVICES, kinds::PERSISTENT_VOLUME_CLAIMS, kinds::EVENTS, kinds::SECRETS],
+        // Every namespaced read is of the bundled registry's own objects in namespace `registry`.
+        read_scope: PlatformNamespaces,
     }
 }
 

@@ -780,6 +780,21 @@ async fn pull_secrets_never_pass_on_forbidden_secrets() {
     expect(&o, Status::Error, &["permission denied"]);
 }
 
+/// Read per namespace: the referenced Secret's namespace denied is an error naming it, never a pass.
+#[tokio::test]
+async fn pull_secrets_read_each_platform_namespace() {
+    let at = Scope::Namespace("mcp-runtime".into());
+    let o = with_workloads(vec![])
+        .list_error(&kinds::SECRETS, at.clone(), forbidden(&kinds::SECRETS, &at))
+        .run(&RegistryPullSecrets)
+        .await;
+    expect(
+        &o,
+        Status::Error,
+        &["secrets in namespace mcp-runtime", "permission denied"],
+    );
+}
+
 #[test]
 fn docker_config_keys_match_like_kubelet() {
     assert!(key_matches("registry.example.com", "registry.example.com"));

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use crate::check::{Check, Context};
 use crate::containerd::config::NodeFacts;
 use crate::containerd::fix::{self, NODE_CA_FILE, needs_etc_hosts};
-use crate::containerd::mirror_match::{predict_on, why};
+use crate::containerd::mirror_match::{BundledRegistry, predict_on, why};
 use crate::containerd::reference::{self, split_port};
 use crate::containerd::simulate::{ClientFlags, plan};
-use crate::containerd::trust::{Trust, bundled_registry_ca, node_trust};
+use crate::containerd::trust::{Trust, node_trust};
 use crate::declare_check;
 use crate::evidence::host::HostFacts;
 use crate::evidence::kinds;
@@ -53,6 +53,7 @@ declare_check! {
         modes: Doctor,
         depends_on: ["cluster.api-reachable"],
         reads: [kinds::NAMESPACES, kinds::PODS, kinds::EVENTS, kinds::NODES, kinds::SERVICES, kinds::SECRETS],
+        read_scope: PlatformNamespaces,
     }
 }
 
@@ -249,7 +250,8 @@ impl Check for ImagesPullFailures {
                 .map(String::from)
         };
         let facts = ctx.evidence.host.nodes().await.ok();
-        let bundled = bundled_registry_ca(ctx).await.ok();
+        // Which nodes the simulator says fail too is supporting evidence: the pod statuses decide.
+        let (registry, _) = BundledRegistry::read(ctx).await;
         let mut failures = Vec::new();
         for pod in &pods {
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -304,7 +306,7 @@ impl Check for ImagesPullFailures {
                     ));
                 } else if let (Cause::X509Unknown, Some(ca), Some(f)) = (
                     cause,
-                    bundled.as_ref(),
+                    registry.ca.as_ref(),
                     facts.as_ref().and_then(|f| f.get(&node)),
                 ) {
                     let trust = match node_trust(f, ca) {
@@ -344,7 +346,8 @@ impl Check for ImagesPullFailures {
             .iter()
             .filter(|f| f.cause == lead.cause && f.host == lead.host)
             .collect();
-        // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails too.
+        // The nodes to fix: where pods failed, and where the simulator predicts the same pull fails the same
+        // way (read with the same classifier, so a node predicted to fail differently is not fixed by this).
         let nodes_of: Vec<String> = {
             let mut v: Vec<String> = same.iter().map(|f| f.node.clone()).collect();
             if lead.cause.on_node()
@@ -353,7 +356,11 @@ impl Check for ImagesPullFailures {
                 v.extend(
                     facts
                         .iter()
-                        .filter(|(_, f)| !predict_on(f, &r, bundled.as_ref()).1.ok())
+                        .filter(|(_, f)| {
+                            let p = predict_on(f, &r, &registry).1;
+                            !p.ok()
+                                && Cause::of("ErrImagePull", &p.kubelet_message(&r)) == lead.cause
+                        })
                         .map(|(n, _)| n.clone()),
                 );
             }
@@ -431,7 +438,8 @@ impl Check for ImagesPullFailures {
             ("ca_file", NODE_CA_FILE.to_string()),
             (
                 "fingerprint",
-                bundled
+                registry
+                    .ca
                     .as_ref()
                     .and_then(|ca| ca.fingerprints.first().cloned())
                     .unwrap_or_default(),

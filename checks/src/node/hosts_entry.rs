@@ -6,12 +6,12 @@ use mcp_doctor_remediations::{RegistryAccess, Vars};
 use crate::check::{Check, Context};
 use crate::containerd::config::{K3S_REGISTRIES, NodeFacts};
 use crate::containerd::fix::{self, needs_etc_hosts};
-use crate::containerd::mirror_match::platform_images;
 use crate::containerd::reference::{self, ImageRef, split_port};
 use crate::containerd::simulate::{ClientFlags, plan};
 use crate::declare_check;
 use crate::evidence::kinds;
 use crate::model::{CheckMeta, Outcome};
+use crate::platform::platform_images;
 use crate::tls::cert::and_list;
 
 declare_check! {
@@ -45,7 +45,8 @@ declare_check! {
         category: "node",
         modes: Both,
         depends_on: [],
-        reads: [kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        reads: [kinds::NAMESPACES, kinds::CUSTOM_RESOURCE_DEFINITIONS, kinds::DEPLOYMENTS, kinds::PODS, kinds::MCP_SERVERS, kinds::SERVICES],
+        read_scope: PlatformNamespaces,
     }
 }
 

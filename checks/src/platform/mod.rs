@@ -25,6 +25,7 @@ pub use stale_pods::StalePods;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::Check;
 use crate::check::{Context, unreadable};
@@ -128,6 +129,96 @@ pub async fn layout(ctx: &Context) -> Result<(Layout, Vec<Namespace>), Outcome> 
         .collect();
     let layout = Layout::detect(ctx.config.value("platform_namespace"), &names);
     Ok((layout, namespaces))
+}
+
+/// The namespaces the platform-scoped reads go to: the detected layout's, or every namespace either layout
+/// (or the override) may use when the namespace list cannot be read. Listing a namespace that does not exist
+/// answers an empty list, so reading the candidates judges the same platform without a cluster-wide read.
+pub async fn namespaces_to_read(ctx: &Context) -> Vec<String> {
+    match layout(ctx).await {
+        Ok((layout, _)) => layout.all,
+        Err(_) => Layout::candidates(ctx.config.value("platform_namespace")),
+    }
+}
+
+/// Something the platform runs that names images: a Deployment's pod template, a Pod (a StatefulSet's
+/// pods are among the Pods) or an MCPServer.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    /// `Deployment`, `Pod` or `MCPServer`.
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    /// The pod spec (a Deployment's template); `Null` for an MCPServer, whose pods carry its spec.
+    pub pod_spec: Value,
+    /// The images it pulls: init containers and containers, or the MCPServer's `spec.image`.
+    pub images: Vec<String>,
+}
+
+/// The Deployments, Pods and MCPServers of the platform namespaces (MCPServers live in `mcp-servers`, one of
+/// them), each listed per namespace, never cluster-wide. MCPServers are listed only when their CRD is
+/// installed; any namespace that cannot be read makes the whole answer unreadable.
+pub async fn platform_workloads(ctx: &Context) -> Result<Vec<Workload>, Outcome> {
+    let namespaces = namespaces_to_read(ctx).await;
+    let str_at = |o: &Value, p: &str| {
+        o.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut out = Vec::new();
+    for (kind, spec_at) in [
+        (&kinds::DEPLOYMENTS, "/spec/template/spec"),
+        (&kinds::PODS, "/spec"),
+    ] {
+        for o in list_in::<Value>(ctx, kind, &namespaces).await? {
+            let pod_spec = o.pointer(spec_at).cloned().unwrap_or(Value::Null);
+            out.push(Workload {
+                kind: kind.kind,
+                namespace: str_at(&o, "/metadata/namespace"),
+                name: str_at(&o, "/metadata/name"),
+                images: pod_spec_images(&pod_spec),
+                pod_spec,
+            });
+        }
+    }
+    if crate::certmanager::crd_installed(ctx, &kinds::MCP_SERVERS).await? {
+        for s in list_in::<Value>(ctx, &kinds::MCP_SERVERS, &namespaces).await? {
+            out.push(Workload {
+                kind: kinds::MCP_SERVERS.kind,
+                namespace: str_at(&s, "/metadata/namespace"),
+                name: str_at(&s, "/metadata/name"),
+                pod_spec: Value::Null,
+                images: s
+                    .pointer("/spec/image")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .into_iter()
+                    .collect(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every image string the platform's workloads and MCPServers name (repeats included).
+pub async fn platform_images(ctx: &Context) -> Result<Vec<String>, Outcome> {
+    Ok(platform_workloads(ctx)
+        .await?
+        .into_iter()
+        .flat_map(|w| w.images)
+        .collect())
+}
+
+/// The images of a pod spec, init containers first as kubelet starts them.
+fn pod_spec_images(spec: &Value) -> Vec<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .filter_map(|k| spec.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .map(String::from)
+        .collect()
 }
 
 /// Lists a kind in each of the given namespaces only (never cluster-wide); any namespace that cannot be
