@@ -364,8 +364,8 @@ pub struct NodeFacts {
     /// as this k3s renders it when its rendered files were not collected (an older `host-facts`, a bundle).
     pub rests_on: Vec<String>,
     /// Registry hosts whose rendered configuration (what containerd runs with) is not what the node's
-    /// `registries.yaml` renders to: k3s was not restarted since the edit. Each entry says how they differ.
-    pub stale_render: Vec<String>,
+    /// `registries.yaml` renders to, k3s not having been restarted since the edit: (host, how they differ).
+    pub stale_render: Vec<(String, String)>,
 }
 
 impl NodeFacts {
@@ -520,7 +520,7 @@ fn endpoints_by_host(reg: &NodeRegistry) -> BTreeMap<String, Vec<String>> {
 }
 
 /// How what `registries.yaml` renders to differs from what k3s rendered last, per registry host.
-fn render_differences(wanted: &NodeRegistry, running: &NodeRegistry) -> Vec<String> {
+fn render_differences(wanted: &NodeRegistry, running: &NodeRegistry) -> Vec<(String, String)> {
     let (wanted, running) = (endpoints_by_host(wanted), endpoints_by_host(running));
     let hosts: std::collections::BTreeSet<&String> = wanted.keys().chain(running.keys()).collect();
     let shown = |e: Option<&Vec<String>>| match e {
@@ -532,13 +532,25 @@ fn render_differences(wanted: &NodeRegistry, running: &NodeRegistry) -> Vec<Stri
         .into_iter()
         .filter(|h| wanted.get(*h) != running.get(*h))
         .map(|h| {
-            format!(
-                "\"{h}\": {K3S_REGISTRIES} says {}, containerd runs with {}",
+            let how = format!(
+                "{K3S_REGISTRIES} says {}, containerd runs with {}",
                 shown(wanted.get(h)),
                 shown(running.get(h))
-            )
+            );
+            (h.clone(), how)
         })
         .collect()
+}
+
+impl NodeFacts {
+    /// How k3s's last rendering of `host` differs from `registries.yaml`, when k3s was not restarted since
+    /// an edit that concerns it.
+    pub fn stale_render_of(&self, host: &str) -> Option<&str> {
+        self.stale_render
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, how)| how.as_str())
+    }
 }
 
 /// The containerd a k3s minor embeds (approximate: a recent release of that minor's line).

@@ -88,12 +88,12 @@ fn findings(n: &NodeFacts) -> Vec<Finding> {
             );
         }
     }
-    for difference in &n.stale_render {
+    for (host, how) in &n.stale_render {
         push(
             Status::Warn,
             K3S_REGISTRIES,
             format!(
-                "k3s was not restarted since {K3S_REGISTRIES} was edited ({difference}): containerd follows what k3s rendered at its last start until `systemctl restart k3s` (k3s-agent on agents)"
+                "k3s was not restarted since {K3S_REGISTRIES} was edited (\"{host}\": {how}): containerd follows what k3s rendered at its last start until `systemctl restart k3s` (k3s-agent on agents)"
             ),
         );
     }

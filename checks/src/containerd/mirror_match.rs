@@ -210,6 +210,12 @@ pub(crate) fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
              \"{host}\", so it never matches"
         );
     }
+    if let Some(how) = n.stale_render_of(host) {
+        return format!(
+            "k3s was not restarted since {K3S_REGISTRIES} was edited ({how}): containerd runs with what k3s \
+             rendered at its last start"
+        );
+    }
     match (dir, n.distribution) {
         (Some(d), _) => format!("the endpoints in {d}/hosts.toml do not work"),
         (None, Distribution::K3s) => format!("no mirror entry for \"{host}\" in {K3S_REGISTRIES}"),
@@ -222,7 +228,9 @@ pub(crate) fn why(n: &NodeFacts, host: &str, dir: Option<&str>) -> String {
 /// Why the lead finding fails, as the remediation that fixes it: a mirror key written as a URL is
 /// `containerd.config-valid`'s finding (one root cause, `rem.containerd-config`); a registry name the failing
 /// nodes cannot resolve is `node.hosts-entry`'s (`rem.registry-hosts-entry`); an untrusted bundled registry
-/// CA is `containerd.ca-trust`'s (`rem.containerd-ca-trust`); anything else needs a mirror.
+/// CA is `containerd.ca-trust`'s (`rem.containerd-ca-trust`); a registries.yaml that k3s has not rendered
+/// since it was edited is `containerd.config-valid`'s too (`rem.containerd-config`: restart k3s); anything
+/// else needs a mirror.
 fn cause(n: &NodeFacts, facts: &HostFacts, host: &str, class: Class) -> &'static str {
     let name = split_port(host).0;
     if class == Class::X509UnknownAuthority {
@@ -231,6 +239,7 @@ fn cause(n: &NodeFacts, facts: &HostFacts, host: &str, class: Class) -> &'static
         .registries_yaml
         .as_ref()
         .is_some_and(|reg| reg.mirrors.keys().any(|k| k.contains("://")))
+        || n.stale_render_of(host).is_some()
     {
         "rem.containerd-config"
     } else if needs_etc_hosts(name) && !facts.etc_hosts().contains_key(name) {

@@ -361,17 +361,31 @@ impl Check for ContainerdNodeDrift {
             ("ca", "mcp-runtime-ca".into()),
             ("ca_file", fix::NODE_CA_FILE.into()),
         ]);
-        let snippet = fix::snippet(ctx, &facts, &[access], &odd_nodes).await;
-        Outcome::fail(message)
+        // Nodes whose registries.yaml already holds the entry k3s has not rendered since the edit: restarting
+        // k3s is the fix (containerd.config-valid's finding), not another snippet.
+        let not_restarted = matches!(aspect, Aspect::Mirror(_))
+            && odd_nodes.iter().all(|n| {
+                facts.get(n).is_some_and(|f| {
+                    NodeFacts::from_host(f)
+                        .stale_render_of(&access.host)
+                        .is_some()
+                })
+            });
+        let outcome = Outcome::fail(message)
             .detail("excluded", &excluded)
             .detail("without_facts", &without_facts)
+            .subjects(odd_nodes.iter().map(|n| format!("node/{n}")));
+        if not_restarted {
+            return outcome.remediate("rem.containerd-config", ctx.distribution().await, &vars);
+        }
+        let snippet = fix::snippet(ctx, &facts, &[access], &odd_nodes).await;
+        outcome
             .remediate(
                 aspect.remediation(ca_differs),
                 ctx.distribution().await,
                 &vars,
             )
             .snippet(snippet)
-            .subjects(odd_nodes.iter().map(|n| format!("node/{n}")))
     }
 }
 
