@@ -110,7 +110,25 @@ pub fn forget(object: &ObjectRef) {
         .retain(|o| o != object);
 }
 
-/// Deletes everything still pending (in reverse creation order); returns what could not be deleted.
+/// Deletes `these` (in reverse creation order; already gone is fine) and forgets them. What could not be
+/// deleted stays pending for the run's cleanup and is returned. Other checks' objects are left alone: they
+/// may still be in use.
+pub async fn delete_these(
+    objects: &dyn ProbeObjects,
+    these: &[ObjectRef],
+) -> Vec<(ObjectRef, EvidenceError)> {
+    let mut failed = Vec::new();
+    for o in these.iter().rev() {
+        match objects.delete(o).await {
+            Ok(()) => forget(o),
+            Err(e) => failed.push((o.clone(), e)),
+        }
+    }
+    failed
+}
+
+/// Deletes everything still pending (in reverse creation order); returns what could not be deleted. For the
+/// end of a run (after the report, or after Ctrl-C): a check deletes only its own objects ([`delete_these`]).
 pub async fn delete_pending(objects: &dyn ProbeObjects) -> Vec<(ObjectRef, EvidenceError)> {
     let pending: Vec<ObjectRef> = std::mem::take(&mut *PENDING.lock().expect("pending lock"));
     let mut failed = Vec::new();

@@ -10,7 +10,7 @@ use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::kinds::{self, ResourceKind};
 use crate::evidence::probe_objects::{
-    ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_pending, forget, new_run_id,
+    ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_these, forget, new_run_id,
     pod_waiting, probe_metadata, remember, restricted_pod,
 };
 use crate::http01::{addresses, hosts, show_ip, walk_url};
@@ -92,10 +92,11 @@ impl Check for SelfTest {
         let name = format!("mcp-doctor-http01-{run_id}");
         let hosts = hosts(&ctx.config);
         let plan = manifests(&name, &run_id, &token, &body, &image, &hosts);
+        let planned: Vec<ObjectRef> = plan.iter().map(|(k, o)| object_ref(k, o)).collect();
         let created = match create_all(objects.as_ref(), plan).await {
             Ok(c) => c,
             Err((what, e)) => {
-                let cleanup = cleanup(objects.as_ref()).await;
+                let cleanup = cleanup(objects.as_ref(), &planned).await;
                 return unreadable(&format!("(create) the self-test's {what}"), &e)
                     .detail("cleanup", cleanup);
             }
@@ -111,7 +112,7 @@ impl Check for SelfTest {
             &hosts,
         )
         .await;
-        let cleanup = cleanup(objects.as_ref()).await;
+        let cleanup = cleanup(objects.as_ref(), &planned).await;
         let created: Vec<String> = created.iter().map(|o| o.to_string()).collect();
         outcome
             .detail("run_id", &run_id)
@@ -120,9 +121,10 @@ impl Check for SelfTest {
     }
 }
 
-/// Deletes what this run created; a list of what could not be deleted (empty when clean).
-async fn cleanup(objects: &dyn ProbeObjects) -> Value {
-    let failed = delete_pending(objects).await;
+/// Deletes what this run planned (and so may have created); a list of what could not be deleted (empty when
+/// clean).
+async fn cleanup(objects: &dyn ProbeObjects, planned: &[ObjectRef]) -> Value {
+    let failed = delete_these(objects, planned).await;
     if failed.is_empty() {
         json!("deleted")
     } else {
@@ -141,14 +143,7 @@ async fn create_all(
 ) -> Result<Vec<ObjectRef>, (String, crate::evidence::EvidenceError)> {
     let mut created = Vec::new();
     for (kind, object) in plan {
-        let r = ObjectRef {
-            kind,
-            namespace: NAMESPACE.into(),
-            name: object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-        };
+        let r = object_ref(kind, &object);
         // Remembered before the request: a create cut off mid-way may still have happened.
         remember(r.clone());
         if let Err(e) = objects.create(kind, NAMESPACE, object).await {
@@ -160,6 +155,17 @@ async fn create_all(
         created.push(r);
     }
     Ok(created)
+}
+
+fn object_ref(kind: &'static ResourceKind, object: &Value) -> ObjectRef {
+    ObjectRef {
+        kind,
+        namespace: NAMESPACE.into(),
+        name: object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
