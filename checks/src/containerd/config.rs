@@ -227,6 +227,9 @@ pub struct HostEntry {
     pub client: bool,
     pub skip_verify: bool,
     pub override_path: bool,
+    /// k3s's `[host."<url>".rewrite]` table: repository regex → replacement, applied on this host only
+    /// (k3s's containerd; upstream containerd ignores the table).
+    pub rewrite: Vec<(String, String)>,
 }
 
 impl HostEntry {
@@ -279,6 +282,13 @@ fn entry(url: &str, t: &toml::Table) -> HostEntry {
             .get("override_path")
             .and_then(|v| v.as_bool())
             .unwrap_or(false),
+        rewrite: t
+            .get("rewrite")
+            .and_then(|v| v.as_table())
+            .into_iter()
+            .flatten()
+            .filter_map(|(pattern, to)| Some((pattern.clone(), to.as_str()?.to_string())))
+            .collect(),
     }
 }
 
@@ -700,6 +710,21 @@ pub fn render_k3s(reg: Option<&K3sRegistries>, k3s: Option<Version>) -> NodeRegi
             if let Some(tls) = reg.configs.get(&host).and_then(|c| c.tls.as_ref()) {
                 push_tls(&mut text, tls);
             }
+            // Last: the rewrite table is a sub-table of this host's table.
+            let rewrite = reg.mirrors.get(key).map(|m| &m.rewrite);
+            if let Some(rules) = rewrite.filter(|r| !r.is_empty()) {
+                text.push_str(&format!(
+                    "  [host.\"{url}{}\".rewrite]\n",
+                    if override_path { "" } else { "/v2" }
+                ));
+                for (pattern, to) in rules {
+                    text.push_str(&format!(
+                        "    {} = {}\n",
+                        toml_string(pattern),
+                        toml_string(to)
+                    ));
+                }
+            }
         }
         out.dirs.insert(
             format!("{K3S_CERTS_D}/{dir}"),
@@ -710,6 +735,11 @@ pub fn render_k3s(reg: Option<&K3sRegistries>, k3s: Option<Version>) -> NodeRegi
         );
     }
     out
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
 }
 
 fn push_tls(text: &mut String, tls: &TlsConfig) {

@@ -538,3 +538,61 @@ fn newer_containerd_quirks() {
     assert!(pl.endpoints[0].https_then_http);
     assert!(predict(&pl, &r, &world).ok());
 }
+
+/// k3s `rewrite`: registries.yaml rules rendered into the mirror's hosts.toml change the repository asked
+/// of that mirror only (k3s's containerd; the rules are not in the pull matrix, which upstream containerd
+/// observed).
+#[test]
+fn k3s_rewrite_rules_change_the_repository_asked_of_the_mirror() {
+    let mirror = |images: &[&str]| {
+        let mut world = World::default();
+        world.listeners.insert(
+            "mirror.test:5000".into(),
+            Listener {
+                proto: Proto::Http,
+                behavior: registry(images),
+            },
+        );
+        world
+    };
+    let yaml = |rewrite: &str| {
+        crate::containerd::config::parse_registries_yaml(&format!(
+            "mirrors:\n  registry.local:32000:\n    endpoint:\n      - \"http://mirror.test:5000\"\n{rewrite}"
+        ))
+        .unwrap()
+    };
+    let k3s = Some((1, 32, 3));
+    let r = parse("registry.local:32000/team/app:v1").unwrap();
+    let rewritten = yaml("    rewrite:\n      \"^team/(.*)\": \"mirrored/team/$1\"\n");
+    let rendered = crate::containerd::config::render_k3s(Some(&rewritten), k3s);
+    let text = rendered
+        .dirs
+        .values()
+        .next()
+        .unwrap()
+        .hosts_toml
+        .clone()
+        .unwrap();
+    assert!(
+        text.contains("[host.\"http://mirror.test:5000/v2\".rewrite]")
+            && text.contains("\"^team/(.*)\" = \"mirrored/team/$1\""),
+        "{text}"
+    );
+    let pl = plan(&rendered, Some((2, 0, 4)), &r, &ClientFlags::default());
+    assert_eq!(pl.endpoints[0].rewrite.len(), 1);
+    // The mirror serves the rewritten repository: found there.
+    let p = predict(&pl, &r, &mirror(&["mirrored/team/app:v1"]));
+    assert!(p.ok(), "{p:?}");
+    // Without the rule the mirror is asked for team/app, answers 404, and the upstream does not exist.
+    let plain = crate::containerd::config::render_k3s(Some(&yaml("")), k3s);
+    let pl = plan(&plain, Some((2, 0, 4)), &r, &ClientFlags::default());
+    let p = predict(&pl, &r, &mirror(&["mirrored/team/app:v1"]));
+    assert!(!p.ok(), "{p:?}");
+    // A rule that does not match leaves the repository as it is.
+    let other = crate::containerd::config::render_k3s(
+        Some(&yaml("    rewrite:\n      \"^library/(.*)\": \"x/$1\"\n")),
+        k3s,
+    );
+    let pl = plan(&other, Some((2, 0, 4)), &r, &ClientFlags::default());
+    assert!(predict(&pl, &r, &mirror(&["team/app:v1"])).ok());
+}

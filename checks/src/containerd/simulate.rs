@@ -57,6 +57,8 @@ pub struct Endpoint {
     pub mirror: bool,
     /// Where the entry comes from: `certs.d/<dir>/hosts.toml`, `registry.mirrors."<key>"`, `default`.
     pub source: String,
+    /// k3s rewrite rules (repository regex → replacement) for requests to this host, in file order.
+    pub rewrite: Vec<(String, String)>,
 }
 
 impl Endpoint {
@@ -149,6 +151,7 @@ fn default_endpoint(domain: &str, v: Option<Version>, source: &str) -> Endpoint 
         https_then_http: false,
         mirror: false,
         source: source.into(),
+        rewrite: Vec::new(),
     };
     if is_localhost(&host) {
         if old_localhost_rule(v) {
@@ -224,7 +227,21 @@ fn hosts_entry(
         https_then_http: scheme == Scheme::Http && e.has_tls_config() && !old_localhost_rule(v),
         mirror: !is_server && host != registry_host,
         source: source.into(),
+        rewrite: e.rewrite.clone(),
     }
+}
+
+/// The repository path requested from `ep`: k3s rewrites it with the first rule whose regex matches (a rule
+/// that is not a valid regex never matches, as k3s skips it).
+fn repository(ep: &Endpoint, path: &str) -> String {
+    for (pattern, to) in &ep.rewrite {
+        if let Ok(re) = regex::Regex::new(pattern)
+            && re.is_match(path)
+        {
+            return re.replace(path, to.as_str()).into_owned();
+        }
+    }
+    path.to_string()
 }
 
 fn tls_from(configs: &BTreeMap<String, RegistryConfig>, host: &str, ep: &mut Endpoint) {
@@ -287,6 +304,7 @@ pub fn plan(reg: &NodeRegistry, v: Option<Version>, r: &ImageRef, flags: &Client
                 https_then_http: false,
                 mirror: host != upstream,
                 source: format!("registry.mirrors.\"{key}\""),
+                rewrite: Vec::new(),
             };
             tls_from(&reg.configs, host, &mut ep);
             plan.endpoints.push(ep);
@@ -506,12 +524,13 @@ fn attempt(ep: &Endpoint, scheme: Scheme, r: &ImageRef, world: &World, hops: u8)
     } else {
         String::new()
     };
+    let repo = repository(ep, &r.path);
     let url = format!(
         "{}://{}{}/{}/manifests/{}{ns}",
         scheme.as_str(),
         ep.host,
         ep.path,
-        r.path,
+        repo,
         r.object()
     );
     let req = |e: String| format!("failed to do request: Head \"{url}\": {e}");
@@ -574,9 +593,9 @@ fn attempt(ep: &Endpoint, scheme: Scheme, r: &ImageRef, world: &World, hops: u8)
     match &l.behavior {
         Behavior::Registry(images) => {
             let key = match (&r.digest, &r.tag) {
-                (Some(d), _) => format!("{}@{d}", r.path),
-                (None, Some(t)) => format!("{}:{t}", r.path),
-                (None, None) => format!("{}:latest", r.path),
+                (Some(d), _) => format!("{repo}@{d}"),
+                (None, Some(t)) => format!("{repo}:{t}"),
+                (None, None) => format!("{repo}:latest"),
             };
             if ep.path == "/v2" && images.contains(&key) {
                 Attempt::Found
