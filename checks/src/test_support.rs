@@ -428,3 +428,15 @@ pub fn forbidden(kind: &ResourceKind, scope: &Scope) -> EvidenceError {
         ),
     }
 }
+
+/// A self-signed CA certificate named `mcp-runtime-ca` (setup's CA), as PEM.
+pub fn test_ca_pem() -> String {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "mcp-runtime-ca");
+    CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}

@@ -129,9 +129,9 @@ impl Check for ContainerdCaTrust {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::test_ca_pem as ca_pem;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     use serde_json::{Value, json};
 
     use super::*;
@@ -139,16 +139,6 @@ mod tests {
     use crate::evidence::host::{TRUST_STORE_DIRS, pem_fingerprints};
     use crate::model::Status;
     use crate::test_support::{Case, expect, facts_with_files};
-
-    fn ca_pem() -> String {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name
-            .push(DnType::CommonName, "mcp-runtime-ca");
-        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
-            .unwrap()
-            .pem()
-    }
 
     fn internal_tls(ca: &str) -> Value {
         json!({

@@ -392,9 +392,9 @@ impl Check for ContainerdMirrorMatch {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::test_ca_pem as ca_pem;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     use serde_json::{Value, json};
 
     use super::*;
@@ -405,16 +405,6 @@ mod tests {
 
     const NODE: &str = "mcp-worker-1";
     const HOSTS: &str = "127.0.0.1 localhost\n10.0.0.11 registry.local\n";
-
-    fn ca_pem() -> String {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.distinguished_name
-            .push(DnType::CommonName, "mcp-runtime-ca");
-        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap())
-            .unwrap()
-            .pem()
-    }
 
     /// k3s mirroring `host` over plain HTTP, as the dev path writes it.
     fn http_mirror(host: &str) -> String {

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{INGRESS, NAMESPACE, external_registry, mode_in_effect};
+use super::{INGRESS, NAMESPACE, bundled_mode};
 use crate::check::{Check, Context, unreadable};
 use crate::config::{Finding, shown, vars, verdict};
 use crate::declare_check;
@@ -53,12 +53,8 @@ impl Check for RegistryIngressHosts {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let found = match mode_in_effect(ctx).await {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        if let Some(skip) = external_registry(&found) {
-            return skip;
+        if let Err(outcome) = bundled_mode(ctx).await {
+            return outcome;
         }
         let hosts = ctx.config.public_hosts();
         let lower = |s: &crate::settings::Setting| s.value.trim().to_ascii_lowercase();

@@ -206,14 +206,18 @@ async fn installed_bundled_mode(ctx: &Context) -> Result<(RegistryMode, String),
     })
 }
 
-/// Why a registry check does not apply to an external registry (the bundled objects are not installed).
-pub fn external_registry(found: &ModeInEffect) -> Option<Outcome> {
-    (found.mode == RegistryMode::External).then(|| {
-        Outcome::skip(format!(
+/// The bundled registry's mode, for a check that judges the bundled registry's objects: `Err` is its
+/// outcome when the mode cannot be read, or `skip` for an external registry (the bundled objects are not
+/// installed).
+pub async fn bundled_mode(ctx: &Context) -> Result<ModeInEffect, Outcome> {
+    let found = mode_in_effect(ctx).await?;
+    if found.mode == RegistryMode::External {
+        return Err(Outcome::skip(format!(
             "the registry is external ({}): its Service, storage and routes belong to the external registry platform",
             found.because
-        ))
-    })
+        )));
+    }
+    Ok(found)
 }
 
 /// How a `/v2/` answer reads.

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use mcp_doctor_remediations::Vars;
 
 use super::{
-    INGRESS, NAMESPACE, REGISTRY_API_VERSION, USER_AGENT, V2Answer, describe_answer,
-    external_registry, header, mode_in_effect,
+    INGRESS, NAMESPACE, REGISTRY_API_VERSION, USER_AGENT, V2Answer, bundled_mode, describe_answer,
+    header,
 };
 use crate::check::{Check, Context, unreadable};
 use crate::config::registry_url::RegistryAddress;
@@ -68,12 +68,8 @@ impl Check for RegistryPublicRoute {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let found = match mode_in_effect(ctx).await {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        if let Some(skip) = external_registry(&found) {
-            return skip;
+        if let Err(outcome) = bundled_mode(ctx).await {
+            return outcome;
         }
         let host = ctx
             .config

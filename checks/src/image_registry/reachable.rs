@@ -3,8 +3,8 @@ use k8s_openapi::api::core::v1::Node;
 use mcp_doctor_remediations::Vars;
 
 use super::{
-    INTERNAL_TLS_SECRET, ModeInEffect, NAMESPACE, SERVICE, USER_AGENT, V2Answer, describe_answer,
-    external_registry, mode_in_effect, registry_port,
+    INTERNAL_TLS_SECRET, ModeInEffect, NAMESPACE, SERVICE, USER_AGENT, V2Answer, bundled_mode,
+    describe_answer, registry_port,
 };
 use crate::check::{Check, Context, unreadable};
 use crate::config::registry_url::RegistryAddress;
@@ -67,13 +67,10 @@ impl Check for RegistryReachable {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let found = match mode_in_effect(ctx).await {
+        let found = match bundled_mode(ctx).await {
             Ok(found) => found,
             Err(outcome) => return outcome,
         };
-        if let Some(skip) = external_registry(&found) {
-            return skip;
-        }
         let target = match target(ctx).await {
             Ok(t) => t,
             Err(outcome) => return outcome,

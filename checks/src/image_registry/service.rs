@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{
-    NAMESPACE, NODE_PORT, RegistryMode, SERVICE, SERVICE_PORT, STORAGE_PVC, external_registry,
-    mode_in_effect, registry_port, str_at,
+    NAMESPACE, NODE_PORT, RegistryMode, SERVICE, SERVICE_PORT, STORAGE_PVC, bundled_mode,
+    registry_port, str_at,
 };
 use crate::check::{Check, Context, unreadable};
 use crate::config::{Finding, vars, verdict};
@@ -51,13 +51,10 @@ impl Check for RegistryService {
     }
 
     async fn run(&self, ctx: &Context) -> Outcome {
-        let found = match mode_in_effect(ctx).await {
+        let found = match bundled_mode(ctx).await {
             Ok(found) => found,
             Err(outcome) => return outcome,
         };
-        if let Some(skip) = external_registry(&found) {
-            return skip;
-        }
         let service_name = format!("Service {NAMESPACE}/{SERVICE}");
         let service = match ctx
             .evidence
