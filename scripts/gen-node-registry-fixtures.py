@@ -450,7 +450,25 @@ def not_restarted():
     edit_facts(dst, fix)
 
 
+def operator_flapping():
+    dst = clone("platform-healthy", "platform-operator-flapping",
+                "platform-healthy, but the operator's manager container has restarted 7 times, the last at "
+                "11:56:10 (exit code 2, Error), 3 minutes 50 seconds before the judging time: it is Running and Ready "
+                "right now, so readiness alone passes it. platform.operator warns that it is flapping (restarts are "
+                "judged by how recent they are, never by their lifetime total).")
+    doc = pods(dst)
+    op = find_pod(doc, "mcp-runtime-operator-controller-manager-")
+    cs = op["status"]["containerStatuses"][0]
+    cs["restartCount"] = 7
+    cs["state"] = {"running": {"startedAt": "2026-11-21T11:56:12Z"}}
+    cs["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error",
+                                      "startedAt": "2026-11-21T11:51:40Z", "finishedAt": "2026-11-21T11:56:10Z",
+                                      "containerID": cs["containerID"]}}
+    save_pods(dst, doc)
+
+
 if __name__ == "__main__":
+    operator_flapping()
     not_restarted()
     missing_hosts_entry()
     strict_prod_insecure()

@@ -316,3 +316,26 @@ async fn an_mcpserver_whose_image_cannot_be_pulled_names_the_pull_failure() {
         .await;
     assert_eq!(o.status, Status::Error, "{o:#?}");
 }
+
+/// Restarts count by how recent they are: the same seven restarts are flapping three minutes after the last
+/// one and history a day later.
+#[test]
+fn restarts_are_judged_by_recency_not_by_their_lifetime_total() {
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "op-1", "namespace": "mcp-runtime" },
+        "status": { "containerStatuses": [ {
+            "name": "manager", "ready": true, "restartCount": 7, "image": "x", "imageID": "",
+            "state": { "running": { "startedAt": "2026-11-21T11:56:12Z" } },
+            "lastState": { "terminated": { "exitCode": 2, "reason": "Error",
+                                           "finishedAt": "2026-11-21T11:56:10Z" } }
+        } ] }
+    }))
+    .unwrap();
+    let at = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_second();
+    let flaps = super::flapping(&pod, at("2026-11-21T12:00:00Z"));
+    assert_eq!(
+        flaps,
+        ["container manager restarted 7 times, the last 3 min ago (exit code 2: Error)"]
+    );
+    assert!(super::flapping(&pod, at("2026-11-22T12:00:00Z")).is_empty());
+}

@@ -287,6 +287,45 @@ pub fn pod_problem(pod: &Pod) -> Option<String> {
     None
 }
 
+/// How many restarts, the last one how recent, make a container flapping even while it runs and is Ready.
+/// Judged by recency, never by the lifetime total: a container that crashed three times last week and has
+/// run since is healthy (mcp-runtime's doctor fails such a pod forever).
+pub const FLAPPING_RESTARTS: i32 = 3;
+pub const FLAPPING_WINDOW_SECS: i64 = 15 * 60;
+
+/// The containers of `pod` that restarted at least [`FLAPPING_RESTARTS`] times, the last time within
+/// [`FLAPPING_WINDOW_SECS`] of `now` (Unix seconds): `container manager restarted 7 times, the last 4 min
+/// ago (exit code 2: ...)`.
+pub fn flapping(pod: &Pod, now: i64) -> Vec<String> {
+    let Some(status) = pod.status.as_ref() else {
+        return Vec::new();
+    };
+    status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter(|cs| cs.restart_count >= FLAPPING_RESTARTS)
+        .filter_map(|cs| {
+            let last = cs.last_state.as_ref()?.terminated.as_ref()?;
+            let ago = now - last.finished_at.as_ref()?.0.as_second();
+            if !(0..=FLAPPING_WINDOW_SECS).contains(&ago) {
+                return None;
+            }
+            let why = match last.reason.as_deref().or(last.message.as_deref()) {
+                Some(r) if !r.trim().is_empty() => format!(": {}", r.trim()),
+                _ => String::new(),
+            };
+            Some(format!(
+                "container {} restarted {} times, the last {} min ago (exit code {}{why})",
+                cs.name,
+                cs.restart_count,
+                ago / 60,
+                last.exit_code
+            ))
+        })
+        .collect()
+}
+
 /// Whether a pod's waiting reason is an image pull failure.
 pub fn is_pull_failure(problem: &str) -> bool {
     ["ImagePullBackOff", "ErrImagePull", "InvalidImageName"]

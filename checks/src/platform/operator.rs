@@ -4,7 +4,8 @@ use k8s_openapi::api::core::v1::Pod;
 use mcp_doctor_remediations::Vars;
 
 use super::{
-    OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, is_pull_failure, list_in, pod_problem, pods_of,
+    FLAPPING_RESTARTS, FLAPPING_WINDOW_SECS, OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, flapping,
+    is_pull_failure, list_in, pod_problem, pods_of,
 };
 use crate::check::{Check, Context};
 use crate::declare_check;
@@ -29,6 +30,9 @@ declare_check! {
     /// For a pull failure make the image pullable from every node (registry DNS, mirrors, pull secret), then
     /// `kubectl -n mcp-runtime rollout restart deploy/mcp-runtime-operator-controller-manager`. For a crash
     /// loop read `kubectl -n mcp-runtime logs deploy/mcp-runtime-operator-controller-manager --previous`.
+    ///
+    /// A ready operator whose container restarted 3 or more times, the last within 15 minutes, is a warning
+    /// (it is flapping). Restarts are judged by how recent they are, never by the lifetime total.
     pub struct Operator {
         id: "platform.operator",
         title: "The operator is ready",
@@ -74,7 +78,32 @@ impl Check for Operator {
             .and_then(|s| s.ready_replicas)
             .unwrap_or(0);
         if want > 0 && ready >= want {
-            return Outcome::pass(format!("operator {name} {ready}/{want} ready"));
+            // Ready now, but restarting again and again: it drops its watches each time.
+            let pods: Vec<Pod> = match list_in(ctx, &kinds::PODS, &ns).await {
+                Ok(p) => p,
+                Err(o) => return o,
+            };
+            let now = crate::tls::judging_time(ctx).await;
+            let flaps: Vec<String> = pods_of(&pods, OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
+                .into_iter()
+                .flat_map(|p| {
+                    let pod = p.metadata.name.clone().unwrap_or_default();
+                    flapping(p, now)
+                        .into_iter()
+                        .map(move |f| format!("pod {pod}: {f}"))
+                })
+                .collect();
+            if flaps.is_empty() {
+                return Outcome::pass(format!("operator {name} {ready}/{want} ready"));
+            }
+            return Outcome::warn(format!(
+                "operator {name} {ready}/{want} ready but restarting ({FLAPPING_RESTARTS}+ restarts, the last within {} min): {}",
+                FLAPPING_WINDOW_SECS / 60,
+                flaps.join("; ")
+            ))
+            .detail("flapping", &flaps)
+            .remediate("rem.platform-workload-not-ready", dist, &vars)
+            .subject(subject);
         }
         if want == 0 {
             return Outcome::fail(format!("operator {name} is scaled to 0 replicas"))
