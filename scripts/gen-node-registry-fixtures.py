@@ -467,7 +467,24 @@ def operator_flapping():
     save_pods(dst, doc)
 
 
+def sentinel_flapping():
+    dst = clone("platform-healthy", "platform-sentinel-flapping",
+                "platform-healthy, but kafka-0's container has restarted 4 times, the last at 11:52:03 (exit code 137, "
+                "OOMKilled), 7 min 57 s before the judging time; the StatefulSet is 1/1 ready right now. "
+                "platform.sentinel warns that kafka is flapping.")
+    doc = pods(dst)
+    pod = find_pod(doc, "kafka-0")
+    cs = pod["status"]["containerStatuses"][0]
+    cs["restartCount"] = 4
+    cs["state"] = {"running": {"startedAt": "2026-11-21T11:52:05Z"}}
+    cs["lastState"] = {"terminated": {"exitCode": 137, "reason": "OOMKilled",
+                                      "startedAt": "2026-11-21T11:40:12Z", "finishedAt": "2026-11-21T11:52:03Z",
+                                      "containerID": cs["containerID"]}}
+    save_pods(dst, doc)
+
+
 if __name__ == "__main__":
+    sentinel_flapping()
     operator_flapping()
     not_restarted()
     missing_hosts_entry()

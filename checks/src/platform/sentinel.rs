@@ -3,7 +3,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use mcp_doctor_remediations::Vars;
 
-use super::{list_in, pod_problem, pods_of};
+use super::{FLAPPING_RESTARTS, FLAPPING_WINDOW_SECS, flapping, list_in, pod_problem, pods_of};
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
@@ -24,6 +24,9 @@ declare_check! {
     /// the Sentinel namespace(s) and are ready, and each PersistentVolumeClaim made from their
     /// `volumeClaimTemplates` is Bound. A claim stuck Terminating names the pods that still mount it. Only
     /// these claims count: unbound claims of other workloads never fail the platform.
+    ///
+    /// A ready StatefulSet whose pod restarted 3 or more times, the last within 15 minutes, is a warning
+    /// (flapping); restarts are judged by how recent they are, never by the lifetime total.
     ///
     /// ### Why it matters
     /// Sentinel's state lives in these claims. After a clean reset (scale to 0, delete the PVCs) a claim
@@ -78,6 +81,9 @@ impl Check for Sentinel {
         let mut stale: Vec<(String, String)> = Vec::new(); // (namespace, pod)
         let mut missing = Vec::new();
         let mut ok = Vec::new();
+        let mut flaps: Vec<String> = Vec::new();
+        let mut flapping_set = None;
+        let now = crate::tls::judging_time(ctx).await;
         for name in SENTINEL_STATEFULSETS {
             let Some(sts) = sets
                 .iter()
@@ -107,6 +113,19 @@ impl Check for Sentinel {
                     }
                 }
                 problems.push(p);
+            } else {
+                // Ready now, but restarting again and again (judged by recency, not lifetime total).
+                for pod in pods_of(&pods, &ns, name) {
+                    let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+                    if flaps.is_empty() && !flapping(pod, now).is_empty() {
+                        flapping_set = Some(name);
+                    }
+                    flaps.extend(
+                        flapping(pod, now)
+                            .into_iter()
+                            .map(|f| format!("statefulset {ns}/{name} pod {pod_name}: {f}")),
+                    );
+                }
             }
             let templates: Vec<String> = sts
                 .spec
@@ -199,6 +218,23 @@ impl Check for Sentinel {
                     .map(|m| format!("statefulset/{}/{m}", layout.sentinel[0])),
             );
         }
+        let dist = ctx.distribution().await;
+        if findings.is_empty() && !flaps.is_empty() {
+            let mut vars = Vars::new();
+            vars.insert("namespace", layout.sentinel[0].clone());
+            vars.insert(
+                "workload",
+                format!("statefulset/{}", flapping_set.unwrap_or("<name>")),
+            );
+            return Outcome::warn(format!(
+                "Sentinel StatefulSets ready but restarting ({FLAPPING_RESTARTS}+ restarts, the last within {} min): {}",
+                FLAPPING_WINDOW_SECS / 60,
+                flaps.join("; ")
+            ))
+            .detail("layout", layout.name)
+            .detail("flapping", &flaps)
+            .remediate("rem.platform-workload-not-ready", dist, &vars);
+        }
         if findings.is_empty() {
             return Outcome::pass(format!(
                 "Sentinel StatefulSets ready and their PVCs Bound: {}",
@@ -206,7 +242,6 @@ impl Check for Sentinel {
             ))
             .detail("layout", layout.name);
         }
-        let dist = ctx.distribution().await;
         let mut vars = Vars::new();
         let (rem, status) = if let Some((ns, _)) = stale.first() {
             vars.insert("namespace", ns.clone());
