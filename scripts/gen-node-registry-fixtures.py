@@ -450,20 +450,14 @@ def not_restarted():
     edit_facts(dst, fix)
 
 
-def operator_flapping():
-    dst = clone("platform-healthy", "platform-operator-flapping",
-                "platform-healthy, but the operator's manager container has restarted 7 times, the last at "
-                "11:56:10 (exit code 2, Error), 3 minutes 50 seconds before the judging time: it is Running and Ready "
-                "right now, so readiness alone passes it. platform.operator warns that it is flapping (restarts are "
-                "judged by how recent they are, never by their lifetime total).")
+def restarted(dst, pod_prefix, count, exit_code, reason, started, finished, running_since):
+    """The pod's first container, Running and Ready again after its `count`-th restart."""
     doc = pods(dst)
-    op = find_pod(doc, "mcp-runtime-operator-controller-manager-")
-    cs = op["status"]["containerStatuses"][0]
-    cs["restartCount"] = 7
-    cs["state"] = {"running": {"startedAt": "2026-11-21T11:56:12Z"}}
-    cs["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error",
-                                      "startedAt": "2026-11-21T11:51:40Z", "finishedAt": "2026-11-21T11:56:10Z",
-                                      "containerID": cs["containerID"]}}
+    cs = find_pod(doc, pod_prefix)["status"]["containerStatuses"][0]
+    cs["restartCount"] = count
+    cs["state"] = {"running": {"startedAt": running_since}}
+    cs["lastState"] = {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started,
+                                      "finishedAt": finished, "containerID": cs["containerID"]}}
     save_pods(dst, doc)
 
 
@@ -472,15 +466,18 @@ def sentinel_flapping():
                 "platform-healthy, but kafka-0's container has restarted 4 times, the last at 11:52:03 (exit code 137, "
                 "OOMKilled), 7 min 57 s before the judging time; the StatefulSet is 1/1 ready right now. "
                 "platform.sentinel warns that kafka is flapping.")
-    doc = pods(dst)
-    pod = find_pod(doc, "kafka-0")
-    cs = pod["status"]["containerStatuses"][0]
-    cs["restartCount"] = 4
-    cs["state"] = {"running": {"startedAt": "2026-11-21T11:52:05Z"}}
-    cs["lastState"] = {"terminated": {"exitCode": 137, "reason": "OOMKilled",
-                                      "startedAt": "2026-11-21T11:40:12Z", "finishedAt": "2026-11-21T11:52:03Z",
-                                      "containerID": cs["containerID"]}}
-    save_pods(dst, doc)
+    restarted(dst, "kafka-0", 4, 137, "OOMKilled",
+              "2026-11-21T11:40:12Z", "2026-11-21T11:52:03Z", "2026-11-21T11:52:05Z")
+
+
+def operator_flapping():
+    dst = clone("platform-healthy", "platform-operator-flapping",
+                "platform-healthy, but the operator's manager container has restarted 7 times, the last at "
+                "11:56:10 (exit code 2, Error), 3 minutes 50 seconds before the judging time: it is Running and Ready "
+                "right now, so readiness alone passes it. platform.operator warns that it is flapping (restarts are "
+                "judged by how recent they are, never by their lifetime total).")
+    restarted(dst, "mcp-runtime-operator-controller-manager-", 7, 2, "Error",
+              "2026-11-21T11:51:40Z", "2026-11-21T11:56:10Z", "2026-11-21T11:56:12Z")
 
 
 if __name__ == "__main__":

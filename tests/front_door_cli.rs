@@ -21,8 +21,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::*;
-use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, Peer, TRAEFIK_404, named};
+use mcp_doctor_test_peers::TRAEFIK_404;
 use serde_json::Value;
 
 const CHECKS: &str = "dns.resolve,http01.reachable,http01.challenge-path";
@@ -55,8 +54,7 @@ fn zone_text() -> String {
 }
 
 /// nginx playing the three front doors: Traefik's plain 404, basic auth, and a redirect to port 8080.
-fn start_nginx(bin: &Path, dir: &Path) -> Peer {
-    std::fs::write(dir.join("htpasswd"), "ops:{PLAIN}secret\n").unwrap();
+fn peers() -> Option<FrontDoorLab> {
     let servers = format!(
         r#"server {{ listen {HEALTHY_IP}:80; location / {{ {TRAEFIK_404} }} }}
     server {{ listen {AUTH_IP}:80; location / {{ auth_basic "registry"; auth_basic_user_file {{dir}}/htpasswd; root {{dir}}/www; }} }}
@@ -66,38 +64,15 @@ fn start_nginx(bin: &Path, dir: &Path) -> Peer {
         .iter()
         .map(|ip| format!("{ip}:80").parse().unwrap())
         .collect();
-    peers::start_nginx(bin, dir, &servers, &listening)
-}
-
-struct Peers {
-    named: named::Named,
-    _nginx: Peer,
-    _nginx_dir: tempfile::TempDir,
-    api: FixtureServer,
-    _zone_dir: tempfile::TempDir,
-}
-
-fn peers() -> Option<Peers> {
-    let [nginx_bin] = peers::require(
+    front_door_lab(
         "the front-door test",
-        ["nginx"],
-        Some("it binds port 80 on 127.0.0.x"),
-    )?;
-    let zone_dir = tempfile::tempdir().unwrap();
-    let zone_file = zone_dir.path().join("doors.zone");
-    std::fs::write(&zone_file, zone_text()).unwrap();
-    let named = named::start_zones(&[(ZONE.into(), zone_file)])?;
-    let nginx_dir = tempfile::tempdir().unwrap();
-    let nginx = start_nginx(&nginx_bin, nginx_dir.path());
-    let api =
-        FixtureServer::start(&fixture("k3s-4node-healthy"), ServerOptions::default()).unwrap();
-    Some(Peers {
-        named,
-        _nginx: nginx,
-        _nginx_dir: nginx_dir,
-        api,
-        _zone_dir: zone_dir,
-    })
+        ZONE,
+        &zone_text(),
+        &[("htpasswd", "ops:{PLAIN}secret\n")],
+        &servers,
+        &listening,
+        "k3s-4node-healthy",
+    )
 }
 
 /// id -> (status, message)
@@ -127,7 +102,7 @@ fn root_causes(report: &Value) -> Vec<Value> {
 }
 
 /// `preflight` for `<sub>.doors.test` with live DNS (BIND) and live HTTP probes, recorded into `rec`.
-fn preflight(p: &Peers, tmp: &Path, sub: &str, rec: &Path) -> Value {
+fn preflight(p: &FrontDoorLab, tmp: &Path, sub: &str, rec: &Path) -> Value {
     let env_file = tmp.join(format!("{sub}.env"));
     std::fs::write(
         &env_file,

@@ -19,8 +19,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use common::*;
-use fixture_apiserver::{FixtureServer, ServerOptions};
-use mcp_doctor_test_peers::{self as peers, TRAEFIK_404, named};
+use mcp_doctor_test_peers::TRAEFIK_404;
 use serde_json::Value;
 
 const ZONE: &str = "endpoints.test";
@@ -78,25 +77,7 @@ fn zone_text() -> String {
     z
 }
 
-struct Peers {
-    named: named::Named,
-    _nginx: peers::Peer,
-    _nginx_dir: tempfile::TempDir,
-    api: FixtureServer,
-    _zone_dir: tempfile::TempDir,
-}
-
-fn peers() -> Option<Peers> {
-    let [nginx_bin] = peers::require(
-        "the platform endpoints test",
-        ["nginx"],
-        Some("it binds port 80 on 127.0.0.x"),
-    )?;
-    let zone_dir = tempfile::tempdir().unwrap();
-    let zone_file = zone_dir.path().join("endpoints.zone");
-    std::fs::write(&zone_file, zone_text()).unwrap();
-    let named = named::start_zones(&[(ZONE.into(), zone_file)])?;
-    let nginx_dir = tempfile::tempdir().unwrap();
+fn peers() -> Option<FrontDoorLab> {
     let servers: String = doors()
         .iter()
         .map(|(_, ip, locations)| format!("server {{ listen {ip}:80; {locations} }}\n"))
@@ -105,15 +86,15 @@ fn peers() -> Option<Peers> {
         .iter()
         .map(|(_, ip, _)| format!("{ip}:80").parse().unwrap())
         .collect();
-    let nginx = peers::start_nginx(&nginx_bin, nginx_dir.path(), &servers, &listening);
-    let api = FixtureServer::start(&fixture("platform-healthy"), ServerOptions::default()).unwrap();
-    Some(Peers {
-        named,
-        _nginx: nginx,
-        _nginx_dir: nginx_dir,
-        api,
-        _zone_dir: zone_dir,
-    })
+    front_door_lab(
+        "the platform endpoints test",
+        ZONE,
+        &zone_text(),
+        &[],
+        &servers,
+        &listening,
+        "platform-healthy",
+    )
 }
 
 /// How the key is given to a run.
@@ -125,7 +106,13 @@ enum Key<'a> {
 }
 
 /// `doctor` for `<sub>.endpoints.test`, recorded into `rec`: (status, message, whole stdout+stderr).
-fn doctor(p: &Peers, tmp: &Path, sub: &str, key: Key, rec: &Path) -> (String, String, String) {
+fn doctor(
+    p: &FrontDoorLab,
+    tmp: &Path,
+    sub: &str,
+    key: Key,
+    rec: &Path,
+) -> (String, String, String) {
     let mut cmd = mcp_doctor(tmp);
     // HTTP probes only toward 127.0.0.x: the zone names nothing else.
     cmd.env_remove("MCP_DOCTOR_HTTP_PROBE")

@@ -67,3 +67,51 @@ pub fn expected(name: &str) -> std::collections::BTreeMap<String, String> {
     let text = std::fs::read_to_string(fixture(name).join("expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
+
+/// Real peers of an end-to-end front-door test, stopped when dropped: BIND serving one zone (the system
+/// resolver of the run), nginx playing the front doors, and the fixture API server holding one scenario.
+pub struct FrontDoorLab {
+    pub named: mcp_doctor_test_peers::named::Named,
+    _nginx: mcp_doctor_test_peers::Peer,
+    _nginx_dir: tempfile::TempDir,
+    pub api: fixture_apiserver::FixtureServer,
+    _zone_dir: tempfile::TempDir,
+}
+
+/// Starts a [`FrontDoorLab`]: `zone` from `zone_text`; nginx with `files` written into its directory first,
+/// serving `servers` until it listens on `listening`; the API server on `fixtures/<scenario>`. None (after
+/// saying why, or failing under CI) when a peer or root is missing.
+pub fn front_door_lab(
+    test: &str,
+    zone: &str,
+    zone_text: &str,
+    files: &[(&str, &str)],
+    servers: &str,
+    listening: &[std::net::SocketAddr],
+    scenario: &str,
+) -> Option<FrontDoorLab> {
+    let [nginx_bin] =
+        mcp_doctor_test_peers::require(test, ["nginx"], Some("it binds port 80 on 127.0.0.x"))?;
+    let zone_dir = tempfile::tempdir().unwrap();
+    let zone_file = zone_dir.path().join(format!("{zone}.zone"));
+    std::fs::write(&zone_file, zone_text).unwrap();
+    let named = mcp_doctor_test_peers::named::start_zones(&[(zone.into(), zone_file)])?;
+    let nginx_dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(nginx_dir.path().join(name), text).unwrap();
+    }
+    let nginx =
+        mcp_doctor_test_peers::start_nginx(&nginx_bin, nginx_dir.path(), servers, listening);
+    let api = fixture_apiserver::FixtureServer::start(
+        &fixture(scenario),
+        fixture_apiserver::ServerOptions::default(),
+    )
+    .unwrap();
+    Some(FrontDoorLab {
+        named,
+        _nginx: nginx,
+        _nginx_dir: nginx_dir,
+        api,
+        _zone_dir: zone_dir,
+    })
+}
