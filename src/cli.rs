@@ -1,6 +1,6 @@
 //! Command-line flags. Parsing only: what the flags mean is wired in `main.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -45,6 +45,10 @@ pub enum Command {
     HostFacts(HostFactsArgs),
     /// Delete what an interrupted probe or self-test run left (objects labelled managed-by=mcp-doctor).
     Sweep(SweepArgs),
+    /// Print a shell completion script generated from these flags: `mcp-doctor completions bash`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) generated from these flags: `mcp-doctor man | man -l -`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,6 +56,8 @@ pub enum Format {
     Table,
     Json,
     Junit,
+    /// GitHub Actions workflow commands: one ::error/::warning/::notice annotation per check that needs a look.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +90,18 @@ pub struct OutputArgs {
     /// Table format: print each check's structured details under it (e.g. where every setting came from).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Also write a Markdown job summary to FILE (counts, the checks that need attention, fixes), e.g.
+    /// `--summary "$GITHUB_STEP_SUMMARY"`.
+    #[arg(long, value_name = "FILE.md")]
+    pub summary: Option<PathBuf>,
+    /// Accepted, expiring exceptions (YAML: check, optional subject, reason, owner, expires). A waived
+    /// fail/warn is reported as waived and does not set the exit code. [default: .mcp-doctor-waivers.yaml
+    /// in the working directory, when present]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_waivers")]
+    pub waivers: Option<PathBuf>,
+    /// Ignore .mcp-doctor-waivers.yaml in the working directory: every verdict counts.
+    #[arg(long)]
+    pub no_waivers: bool,
 }
 
 /// Which checks run and how.
@@ -461,6 +479,49 @@ pub struct SweepArgs {
     /// Seconds to wait for each API request.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub timeout: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ManArgs {
+    /// The page of one subcommand (`mcp-doctor man doctor`); without it, the main page.
+    pub subcommand: Option<String>,
+}
+
+/// The name a kubectl plugin is installed under (krew naming: `kubectl mcp-doctor` runs `kubectl-mcp_doctor`).
+pub const KUBECTL_PLUGIN_FILE: &str = "kubectl-mcp_doctor";
+
+/// The command line definition, named as the user calls it: `kubectl mcp-doctor` when this binary was
+/// started as the kubectl plugin (`argv0` is its file name), `mcp-doctor` otherwise.
+pub fn command(argv0: Option<&std::ffi::OsStr>) -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let as_plugin = argv0
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|name| name == KUBECTL_PLUGIN_FILE);
+    if !as_plugin {
+        return cmd;
+    }
+    let long_about = cmd
+        .get_long_about()
+        .map(|a| a.to_string().replace("mcp-doctor ", "kubectl mcp-doctor "))
+        .unwrap_or_default();
+    cmd.name("kubectl mcp-doctor")
+        .bin_name("kubectl mcp-doctor")
+        .display_name("kubectl mcp-doctor")
+        .long_about(long_about)
 }
 
 #[derive(Args, Debug, Clone)]

@@ -4,12 +4,14 @@
 mod bundle;
 mod cli;
 mod diff;
+mod docs;
 mod info;
 mod run;
+mod waivers;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command};
 
@@ -36,7 +38,14 @@ fn main() -> ExitCode {
     }
     // One crypto provider for every TLS client (kube, probes): ring. Err means already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    // Installed as `kubectl-mcp_doctor`, the binary is the kubectl plugin `kubectl mcp-doctor`: its help
+    // and completions name it so.
+    let argv0 = std::env::args_os().next();
+    let cmd = cli::command(argv0.as_deref());
+    let cli = match Cli::from_arg_matches(&cmd.clone().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut cmd.clone()).exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -56,6 +65,8 @@ fn main() -> ExitCode {
             Command::Config(args) => info::config(&args),
             Command::HostFacts(args) => info::host_facts(&args).await,
             Command::Sweep(args) => run::sweep(args).await,
+            Command::Completions(args) => docs::completions(&args, cmd),
+            Command::Man(args) => docs::man(&args, cmd),
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

@@ -25,7 +25,7 @@ use mcp_doctor_checks::http01::ChallengePath;
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
 use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
 use mcp_doctor_runner::reporters::table::TableOptions;
-use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions};
+use mcp_doctor_runner::{ClusterInfo, FailOn, Report, RunOptions, Waivers};
 
 use crate::StartError;
 use crate::cli::{
@@ -47,6 +47,7 @@ struct Finished {
 }
 
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
+    let waivers = crate::waivers::load(&args.output)?;
     let run = run_doctor(&args, preflight).await?;
     if let Some(dir) = &args.record {
         record(dir, &run, None).map_err(|e| {
@@ -56,7 +57,7 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
             ))
         })?;
     }
-    emit(&run.report, &args.output, &run.config)
+    emit(&run.report, &args.output, &run.config, waivers.as_ref())
 }
 
 async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, StartError> {
@@ -130,6 +131,7 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
                 .into(),
         ));
     }
+    let waivers = crate::waivers::load(&args.doctor.output)?;
     let run = run_doctor(&args.doctor, false).await?;
     let opts = CollectOptions {
         platform_namespace: run.config.value("platform_namespace").map(str::to_string),
@@ -161,14 +163,20 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
             .sum::<u64>(),
         args.output_file.display()
     );
-    emit(&run.report, &args.doctor.output, &run.config)
+    emit(
+        &run.report,
+        &args.doctor.output,
+        &run.config,
+        waivers.as_ref(),
+    )
 }
 
 pub async fn analyze(args: AnalyzeArgs) -> Result<u8, StartError> {
+    let waivers = crate::waivers::load(&args.output)?;
     let (root, _extracted) = open_bundle(&args.bundle)?;
     let replay = Replay::open(&root, args.profile.map(profile_of))?;
     let report = replay.run(&replay.evidence()?, None, true).await?;
-    emit(&report, &args.output, &replay.config)
+    emit(&report, &args.output, &replay.config, waivers.as_ref())
 }
 
 /// A bundle opened for replay: the mode and profile it was made in, and its configuration.
@@ -438,7 +446,23 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
     })
 }
 
-fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8, StartError> {
+/// Applies the waivers to the finished report (recordings keep the raw verdicts, so `analyze` judges them
+/// against the waivers of its own day), writes every report asked for, and returns the exit code.
+fn emit(
+    report: &Report,
+    out: &OutputArgs,
+    config: &ResolvedConfig,
+    waivers: Option<&Waivers>,
+) -> Result<u8, StartError> {
+    let mut waived;
+    let report = match waivers {
+        Some(w) => {
+            waived = report.clone();
+            waived.apply_waivers(w, report.started_on());
+            &waived
+        }
+        None => report,
+    };
     let write = |path: &PathBuf, text: String| {
         std::fs::write(path, text)
             .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
@@ -448,6 +472,9 @@ fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8
     }
     if let Some(p) = &out.junit {
         write(p, mcp_doctor_runner::reporters::junit::render(report))?;
+    }
+    if let Some(p) = &out.summary {
+        write(p, mcp_doctor_runner::reporters::markdown::render(report))?;
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match out.format {
@@ -468,6 +495,7 @@ fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8
         }
         Format::Json => mcp_doctor_runner::reporters::json::render(report),
         Format::Junit => mcp_doctor_runner::reporters::junit::render(report),
+        Format::Github => mcp_doctor_runner::reporters::github::render(report),
     };
     println!("{}", text.trim_end());
     let fail_on = match out.fail_on {

@@ -6,6 +6,7 @@ pub mod events;
 pub mod report;
 pub mod reporters;
 pub mod run;
+pub mod waivers;
 
 pub use events::{
     Event, EventSink, LiveProgress, NoProgress, PlainProgress, Progress, progress_for,
@@ -16,3 +17,4 @@ pub use report::{
 };
 pub use reporters::table::{TableOptions, terminal_width};
 pub use run::{RunOptions, run};
+pub use waivers::{AppliedWaiver, DEFAULT_WAIVERS_FILE, Waiver, WaiverError, Waivers};

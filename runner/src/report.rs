@@ -10,6 +10,8 @@ use mcp_doctor_remediations::Remediation;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::waivers::AppliedWaiver;
+
 /// The value of the report's `schema` field.
 pub const REPORT_SCHEMA_ID: &str = "mcp-doctor.report/v1";
 
@@ -49,6 +51,10 @@ pub struct Report {
     /// Omitted when false so a complete report carries no noise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// What the run wants the reader to know beyond the verdicts: waivers that expired, did not apply or
+    /// waived nothing. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The program that wrote the report.
@@ -89,6 +95,14 @@ pub struct Summary {
     pub fail: usize,
     pub skip: usize,
     pub error: usize,
+    /// How many of the `fail`/`warn` results above a waiver covers (they keep their status and no longer
+    /// set the exit code). Omitted when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -144,6 +158,9 @@ pub struct CheckResult {
     /// What the finding is about (`node/mcp-worker-1`); omitted when the check named nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// The waiver that covers this `fail`/`warn` (see [`crate::waivers`]); omitted when none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<AppliedWaiver>,
     pub duration_ms: u64,
 }
 
@@ -180,6 +197,7 @@ impl CheckResult {
             skipped_because,
             remediation,
             subjects,
+            waiver: None,
             duration_ms: millis(duration),
         }
     }
@@ -275,15 +293,25 @@ pub enum FailOn {
 impl Report {
     /// The process exit code for this report:
     /// - `130` ([`EXIT_INTERRUPTED`]) when Ctrl-C interrupted the run, whatever had finished;
-    /// - `1` when a check ended `fail` or `error`, or `warn` under [`FailOn::Warn`];
+    /// - `1` when a check ended `fail` or `error`, or `warn` under [`FailOn::Warn`], and no waiver covers
+    ///   it (an `error` is never waived);
     /// - `0` otherwise.
     ///
     /// (`2`, "could not start", never comes from a report: the binary returns it before any run.)
     pub fn exit_code(&self, fail_on: FailOn) -> u8 {
-        let s = &self.summary;
+        let counts = |c: &&CheckResult| match c.status {
+            Status::Fail | Status::Error => true,
+            Status::Warn => fail_on == FailOn::Warn,
+            Status::Pass | Status::Skip => false,
+        };
         if self.interrupted {
             EXIT_INTERRUPTED
-        } else if s.fail + s.error > 0 || (fail_on == FailOn::Warn && s.warn > 0) {
+        } else if self
+            .checks
+            .iter()
+            .filter(|c| c.waiver.is_none())
+            .any(|c| counts(&c))
+        {
             1
         } else {
             0

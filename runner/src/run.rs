@@ -103,6 +103,7 @@ pub async fn run(
         checks,
         root_causes,
         interrupted,
+        notes: Vec::new(),
     }
 }
 

@@ -532,16 +532,25 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
         return read(p).map(|k| Some((k, p.clone())));
     }
     if let Some(env) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        let first = std::env::split_paths(&env).find(|p| p.exists());
-        return match first {
-            Some(p) => Kubeconfig::from_env()
+        // As kubectl (client-go's loading rules): files that do not exist are skipped, the rest are merged
+        // in order, the first to set a value or a named entry winning (kube's `Kubeconfig::merge`).
+        // `Kubeconfig::from_env` would refuse the whole list over one missing file.
+        let existing: Vec<PathBuf> = std::env::split_paths(&env)
+            .filter(|p| !p.as_os_str().is_empty() && p.exists())
+            .collect();
+        return match existing.first() {
+            Some(first) => existing
+                .iter()
+                .try_fold(Kubeconfig::default(), |merged, p| {
+                    Kubeconfig::read_from(p).and_then(|k| merged.merge(k))
+                })
                 .map_err(|e| {
                     bad(format!(
                         "cannot read KUBECONFIG={}: {e}",
                         env.to_string_lossy()
                     ))
                 })
-                .map(|k| k.map(|k| (k, p))),
+                .map(|k| Some((k, first.clone()))),
             None => Err(EvidenceError::Unreachable {
                 cause: UnreachableCause::NoKubeconfig,
                 server: String::new(),

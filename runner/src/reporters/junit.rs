@@ -2,7 +2,8 @@
 //! order categories first appear), one `<testcase classname="mcp-doctor.<category>" name="<id>">` per check.
 //! `fail` is a `<failure type="fail">` and `error` an `<error type="error">`, both with a body holding the
 //! details and the remediation; `skip` is `<skipped>`; JUnit has no warning, so `warn` is a passing case
-//! whose `<system-out>` carries the message.
+//! whose `<system-out>` carries the message. A waived `fail`/`warn` is `<skipped message="waived: <reason> ...">`
+//! whose body holds the verdict, its details and the remediation.
 //!
 //! junit-report stamps suites with the current time and writes text verbatim into CDATA; the suite
 //! timestamp is pinned to the report's `started_at` (same report, same bytes) and text is made XML-safe
@@ -46,7 +47,42 @@ pub fn render(report: &Report) -> String {
 
 fn testcase(check: &CheckResult) -> TestCase {
     let message = xml_text(&check.message);
-    let result = match check.status {
+    let result = match (&check.waiver, check.status) {
+        // A waived fail/warn is skipped, never passed: CI shows it apart, with the waiver and the verdict.
+        (Some(w), status) => TestResult::SkippedWithCause {
+            type_: "skip".into(),
+            message: xml_text(&format!(
+                "waived: {} (owner {}, until {}, {})",
+                w.reason, w.owner, w.expires, w.source
+            )),
+            cause: Some(cdata(&format!(
+                "{status}: {}\n\n{}",
+                check.message,
+                body(check)
+            ))),
+        },
+        (None, status) => unwaived(check, status, message),
+    };
+    let system_out = (check.status == Status::Warn && check.waiver.is_none()).then(|| {
+        let text = match &check.remediation {
+            Some(r) => format!("{}\n\n{}", check.message, remediation_block(r)),
+            None => check.message.clone(),
+        };
+        cdata(&text)
+    });
+    TestCase {
+        name: xml_text(&check.id),
+        time: Duration::milliseconds(i64::try_from(check.duration_ms).unwrap_or(i64::MAX)),
+        result,
+        classname: Some(xml_text(&format!("mcp-doctor.{}", check.category))),
+        filepath: None,
+        system_out,
+        system_err: None,
+    }
+}
+
+fn unwaived(check: &CheckResult, status: Status, message: String) -> TestResult {
+    match status {
         Status::Pass | Status::Warn => TestResult::Success,
         Status::Fail => TestResult::Failure {
             type_: "fail".into(),
@@ -63,22 +99,6 @@ fn testcase(check: &CheckResult) -> TestCase {
             message,
             cause: None,
         },
-    };
-    let system_out = (check.status == Status::Warn).then(|| {
-        let text = match &check.remediation {
-            Some(r) => format!("{}\n\n{}", check.message, remediation_block(r)),
-            None => check.message.clone(),
-        };
-        cdata(&text)
-    });
-    TestCase {
-        name: xml_text(&check.id),
-        time: Duration::milliseconds(i64::try_from(check.duration_ms).unwrap_or(i64::MAX)),
-        result,
-        classname: Some(xml_text(&format!("mcp-doctor.{}", check.category))),
-        filepath: None,
-        system_out,
-        system_err: None,
     }
 }
 

@@ -48,26 +48,51 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
     let width = opts.width.map(usize::from).filter(|w| *w >= MIN_WIDTH);
     let causes = &report.root_causes;
     let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    // `waived` is one column wider than the statuses; the column widens only when a waiver is shown.
+    let status_width = if report.summary.waived > 0 { 6 } else { 5 };
     let mut out = String::new();
     for check in &report.checks {
         let cause = cause_number(causes, &check.id);
         let label = cause.map(|n| format!("[{n}] ")).unwrap_or_default();
+        let (sym, label_status, message) = match &check.waiver {
+            Some(_) => (
+                WAIVED,
+                "waived",
+                format!("{}: {}", check.status, check.message),
+            ),
+            None => (
+                symbol(check.status),
+                check.status.as_str(),
+                format!("{label}{}", check.message),
+            ),
+        };
         let head = format!(
-            "{} {:<5} {:<id_width$}  ",
-            symbol(check.status),
-            check.status.as_str(),
+            "{sym} {label_status:<status_width$} {:<id_width$}  ",
             check.id
         );
-        let message = format!("{label}{}", check.message);
         let message = match width {
             Some(w) => truncate_str(&message, w.saturating_sub(measure_text_width(&head)), "…")
                 .into_owned(),
             None => message,
         };
         let line = format!("{head}{message}");
-        let _ = writeln!(out, "{}", paint.status(check.status, line.trim_end()));
+        match &check.waiver {
+            Some(w) => {
+                let _ = writeln!(out, "{}", paint.dim(line.trim_end()));
+                // Under the message, where --verbose puts details.
+                let pad = " ".repeat(status_width + 3 + id_width + 2);
+                let _ = writeln!(
+                    out,
+                    "{pad}waived until {} by {}: {} ({})",
+                    w.expires, w.owner, w.reason, w.source
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{}", paint.status(check.status, line.trim_end()));
+            }
+        }
         if opts.verbose {
-            write_details(&mut out, check, id_width);
+            write_details(&mut out, check, status_width + 3 + id_width + 2);
         }
     }
     if !causes.is_empty() {
@@ -85,6 +110,7 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         .checks
         .iter()
         .filter(|c| matches!(c.status, Status::Warn | Status::Fail | Status::Error))
+        .filter(|c| c.waiver.is_none())
         .collect();
     if !attention.is_empty() {
         let names: Vec<String> = attention
@@ -97,8 +123,14 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
     if report.interrupted {
         out.push_str("Interrupted: checks that had not finished are reported as skip.\n");
     }
+    for note in &report.notes {
+        let _ = writeln!(out, "Note: {note}");
+    }
     out
 }
+
+/// The symbol of a waived `fail`/`warn`: neither a pass nor a problem that gates.
+const WAIVED: &str = "~";
 
 /// `[n]`, the root cause a check points to, numbered from 1 in report order.
 fn cause_number(causes: &[RootCause], check: &str) -> Option<usize> {
@@ -234,8 +266,8 @@ fn wrap_prose(text: &str, width: usize) -> Vec<String> {
 
 /// `--verbose`: every detail of the check under its line, one `key: value` per line (compact JSON for
 /// structured values), aligned under the message.
-fn write_details(out: &mut String, check: &CheckResult, id_width: usize) {
-    let pad = " ".repeat(8 + id_width + 2);
+fn write_details(out: &mut String, check: &CheckResult, indent: usize) {
+    let pad = " ".repeat(indent);
     for (key, value) in &check.details {
         let shown = match value {
             Value::String(s) => s.clone(),
@@ -276,6 +308,18 @@ impl Paint {
         style.force_styling(true).apply_to(text).to_string()
     }
 
+    fn dim(&self, text: &str) -> String {
+        if self.color {
+            Style::new()
+                .dim()
+                .force_styling(true)
+                .apply_to(text)
+                .to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
     fn bold(&self, text: &str) -> String {
         if self.color {
             Style::new()
@@ -289,7 +333,7 @@ impl Paint {
     }
 }
 
-/// `14 checks: 9 pass, 2 warn, 1 fail, 2 skip, 0 error; 1 root cause`.
+/// `14 checks: 9 pass, 2 warn, 1 fail, 2 skip, 0 error (1 waived); 1 root cause`.
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let total = s.total();
@@ -297,13 +341,17 @@ fn summary_line(report: &Report) -> String {
         .iter()
         .map(|st| format!("{} {st}", s.count(*st)))
         .collect();
+    let waived = match s.waived {
+        0 => String::new(),
+        n => format!(" ({n} waived)"),
+    };
     let causes = match report.root_causes.len() {
         0 => String::new(),
         1 => "; 1 root cause".to_string(),
         n => format!("; {n} root causes"),
     };
     format!(
-        "{total} {}: {}{causes}",
+        "{total} {}: {}{waived}{causes}",
         if total == 1 { "check" } else { "checks" },
         counts.join(", ")
     )
