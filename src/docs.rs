@@ -6,16 +6,18 @@ use std::io::Write;
 use crate::StartError;
 use crate::cli::{CompletionsArgs, ManArgs, ShellArg};
 
-/// Writes the completion script for the chosen shell to stdout.
-pub fn completions(args: &CompletionsArgs, mut cmd: clap::Command) -> Result<u8, StartError> {
+/// Writes the completion script for the chosen shell to stdout. It completes the `mcp-doctor` command
+/// even when started as the kubectl plugin: a shell completes the first word of a line, which for the
+/// plugin is `kubectl`, whose own completion is kubectl's business.
+pub fn completions(args: &CompletionsArgs) -> Result<u8, StartError> {
     let shell = match args.shell {
         ShellArg::Bash => clap_complete::Shell::Bash,
         ShellArg::Zsh => clap_complete::Shell::Zsh,
         ShellArg::Fish => clap_complete::Shell::Fish,
     };
-    let bin = cmd.get_name().to_string();
+    let mut cmd = crate::cli::command(None);
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut cmd, bin, &mut out);
+    clap_complete::generate(shell, &mut cmd, "mcp-doctor", &mut out);
     write_stdout(&out)
 }
 

@@ -65,7 +65,7 @@ fn main() -> ExitCode {
             Command::Config(args) => info::config(&args),
             Command::HostFacts(args) => info::host_facts(&args).await,
             Command::Sweep(args) => run::sweep(args).await,
-            Command::Completions(args) => docs::completions(&args, cmd),
+            Command::Completions(args) => docs::completions(&args),
             Command::Man(args) => docs::man(&args, cmd),
         }
     });
