@@ -39,6 +39,13 @@ command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || need+
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
+# tests/ci_output.rs: each shell checks the completion script generated for it (bash -n, zsh -n,
+# fish --no-execute), man(1) formats the generated man pages, and a real kubectl runs the binary as the
+# plugin `kubectl mcp-doctor` against the fixture API server.
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
@@ -63,10 +70,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --no-fail-fast || status=$?
 fi
 exit "$status"

@@ -344,10 +344,10 @@ impl Report {
                     self.notes.push(format!("{what} not applied: {why}"));
                 }
                 Fit::Covers if w.expires < today => {
-                    check.message = format!(
-                        "{} [waiver expired {}: {}]",
-                        check.message, w.expires, w.reason
-                    );
+                    // The message stays one line whatever the reason holds.
+                    let reason = w.reason.split_whitespace().collect::<Vec<_>>().join(" ");
+                    check.message =
+                        format!("{} [waiver expired {}: {reason}]", check.message, w.expires);
                     self.notes.push(format!(
                         "{what} expired on {} (owner {}); the {} is reported again: renew or remove the waiver",
                         w.expires, w.owner, check.status

@@ -84,7 +84,10 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
                 let _ = writeln!(
                     out,
                     "{pad}waived until {} by {}: {} ({})",
-                    w.expires, w.owner, w.reason, w.source
+                    w.expires,
+                    w.owner,
+                    one_line(&w.reason),
+                    w.source
                 );
             }
             None => {
@@ -127,6 +130,11 @@ pub fn render(report: &Report, opts: &TableOptions) -> String {
         let _ = writeln!(out, "Note: {note}");
     }
     out
+}
+
+/// A multi-line text (a waiver's reason) on one line of the table.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The symbol of a waived `fail`/`warn`: neither a pass nor a problem that gates.

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use mcp_doctor_checks::Outcome;
+use mcp_doctor_checks::{Outcome, Status};
 use mcp_doctor_remediations::Remediation;
-use mcp_doctor_runner::reporters::{json, junit, table};
-use mcp_doctor_runner::{ClusterInfo, REPORT_SCHEMA, Report, RunOptions, TableOptions};
+use mcp_doctor_runner::reporters::{github, json, junit, markdown, table};
+use mcp_doctor_runner::{
+    ClusterInfo, FailOn, REPORT_SCHEMA, Report, RunOptions, TableOptions, Waivers,
+};
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -280,4 +282,74 @@ async fn the_schema_rejects_what_the_contract_forbids() {
             "the schema accepts a report with {what}"
         );
     }
+}
+
+/// The mixed report with waivers applied as of 2026-03-01: `dns.registry-host` (fail) waived, the
+/// `cluster.nodes-ready` (warn) waiver expired, one for `tls.secret-readable` (error) refused, and one for
+/// `cluster.api-reachable` (pass) that waives nothing.
+async fn waived_report() -> Report {
+    let mut report = mixed_report().await;
+    let waivers = Waivers::parse(
+        std::path::Path::new("ci/waivers.yaml"),
+        "waivers:\n\
+         - check: dns.registry-host\n  reason: \"DNS moves | next week, 100%\\nsure\"\n  owner: net-team\n  expires: 2026-03-31\n\
+         - check: cluster.nodes-ready\n  reason: agent-2 is being replaced\n  owner: ops\n  expires: 2026-02-28\n\
+         - check: tls.secret-readable\n  reason: read-only token\n  owner: ops\n  expires: 2026-12-31\n\
+         - check: cluster.api-reachable\n  reason: flaky VPN\n  owner: ops\n  expires: 2026-12-31\n",
+        &|id| report.checks.iter().any(|c| c.id == id),
+    )
+    .unwrap();
+    report.apply_waivers(&waivers, report.started_on());
+    report
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waived_report_in_every_format() {
+    let report = waived_report().await;
+    assert_eq!(report.summary.waived, 1);
+    assert_eq!(report.notes.len(), 3, "{:?}", report.notes);
+    assert!(report.notes[2].contains(
+        "waiver ci/waivers.yaml:14 for cluster.api-reachable waives nothing: the check ended pass"
+    ));
+    assert_eq!(report.exit_code(FailOn::Fail), 1, "the error still gates");
+    assert_golden(
+        "waived.table.txt",
+        &table::render(&report, &TableOptions::default()),
+    );
+    assert_golden("waived.github.txt", &github::render(&report));
+    assert_golden("waived.summary.md", &markdown::render(&report));
+    assert_valid_json(&report);
+    let out = json::render(&report);
+    assert_eq!(serde_json::from_str::<Report>(&out).unwrap(), report);
+    let xml = junit::render(&report);
+    assert_valid_junit(&xml);
+    assert!(
+        xml.contains(r#"<skipped type="skip" message="waived: DNS moves | next week, 100%"#),
+        "{xml}"
+    );
+    // With the error gone, the waived failure no longer gates; the warn (its waiver expired) does under
+    // --fail-on warn.
+    let mut without_error = report.clone();
+    without_error.checks.retain(|c| c.status != Status::Error);
+    assert_eq!(without_error.exit_code(FailOn::Fail), 0);
+    assert_eq!(without_error.exit_code(FailOn::Warn), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_schema_allows_a_waiver_only_on_fail_or_warn() {
+    let good: Value = serde_json::from_str(&json::render(&waived_report().await)).unwrap();
+    assert_eq!(schema_errors(&good), Vec::<String>::new());
+    let waived = good["checks"][2]["waiver"].clone();
+    assert!(waived.is_object(), "{good}");
+    for (i, status) in [(0, "pass"), (3, "skip"), (4, "error")] {
+        let mut doc = good.clone();
+        doc["checks"][i]["waiver"] = waived.clone();
+        assert!(
+            !schema_errors(&doc).is_empty(),
+            "the schema accepts a waiver on {status}"
+        );
+    }
+    let mut doc = good.clone();
+    doc["checks"][2]["waiver"]["expires"] = json!("soon");
+    assert!(!schema_errors(&doc).is_empty(), "expires must be a date");
 }

@@ -399,7 +399,8 @@ async fn the_report_describes_the_run() {
             warn: 1,
             fail: 0,
             skip: 0,
-            error: 0
+            error: 0,
+            waived: 0
         }
     );
     assert_eq!(report.checks[0].details["nodes"], 3);
