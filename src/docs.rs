@@ -25,7 +25,17 @@ pub fn completions(args: &CompletionsArgs) -> Result<u8, StartError> {
 pub fn man(args: &ManArgs, mut cmd: clap::Command) -> Result<u8, StartError> {
     cmd.build();
     let page = match &args.subcommand {
-        None => cmd,
+        // roff fills consecutive lines into one paragraph; each line of the description (an example
+        // command, the exit codes) is its own paragraph so it reads as in --help.
+        None => match cmd.get_long_about().map(|a| a.to_string()) {
+            Some(about) => {
+                let paragraphs: Vec<&str> =
+                    about.lines().filter(|l| !l.trim().is_empty()).collect();
+                let about = paragraphs.join("\n\n");
+                cmd.long_about(about)
+            }
+            None => cmd,
+        },
         Some(name) => {
             let parent = cmd.get_name().replace(' ', "-");
             let Some(sub) = cmd.find_subcommand(name).cloned() else {

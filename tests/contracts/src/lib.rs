@@ -1,8 +1,9 @@
 //! Test support with one job: hold every report a test produces to the contracts the project publishes.
 //! JSON against `runner/schema/report-v1.json` (JSON Schema 2020-12, formats checked); JUnit with
 //! `xmllint` against `runner/schema/junit.xsd`, and also against an external JUnit XSD when one is given
-//! (`MCP_DOCTOR_JUNIT_XSD`) or sits beside the repository (`../shared/schemas/junit.xsd`). The
-//! repository's own schemas are always enough: nothing outside it is required.
+//! (`MCP_DOCTOR_JUNIT_XSD`) or sits beside the repository (`../shared/schemas/junit.xsd`), else against
+//! the repository's copy of the Jenkins xUnit plugin's XSD. The repository's own schemas are always enough:
+//! nothing outside it is required.
 //!
 //! Validation never passes by default: a missing `xmllint` or a schema that does not compile fails the
 //! test that asked.
@@ -34,7 +35,9 @@ pub fn junit_xsd() -> PathBuf {
 }
 
 /// An external JUnit XSD to validate against as well: `MCP_DOCTOR_JUNIT_XSD` when set (it must exist),
-/// else `../shared/schemas/junit.xsd` beside the workspace when that file exists, else none.
+/// else `../shared/schemas/junit.xsd` beside the workspace when that file exists, else the repository's copy
+/// of the Jenkins xUnit plugin's `junit-10.xsd` (`tests/contracts/xsd/`), so a clone alone still proves
+/// the reports are valid for the dialect CI systems read.
 pub fn external_junit_xsd() -> Option<PathBuf> {
     match std::env::var_os("MCP_DOCTOR_JUNIT_XSD").filter(|v| !v.is_empty()) {
         Some(path) => {
@@ -46,7 +49,9 @@ pub fn external_junit_xsd() -> Option<PathBuf> {
             );
             Some(path)
         }
-        None => Some(workspace().join("../shared/schemas/junit.xsd")).filter(|p| p.is_file()),
+        None => Some(workspace().join("../shared/schemas/junit.xsd"))
+            .filter(|p| p.is_file())
+            .or_else(|| Some(workspace().join("tests/contracts/xsd/jenkins-xunit-junit-10.xsd"))),
     }
 }
 
