@@ -1,6 +1,7 @@
 //! The runner of mcp-doctor: executes the selected checks as a dependency graph (bounded concurrency,
 //! per-check time limits, skips that cascade from failed dependencies, Ctrl-C), streams progress, and
-//! turns the result into the `mcp-doctor.report/v1` [`Report`] and its renderings (table, JSON, JUnit).
+//! turns the result into the `mcp-doctor.report/v1` [`Report`] and its renderings (table, JSON, JUnit, GitHub
+//! workflow commands, a Markdown summary), after applying the [`waivers`] a pipeline accepted.
 
 pub mod events;
 pub mod report;
