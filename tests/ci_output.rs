@@ -669,6 +669,22 @@ fn kubectl_runs_the_plugin_with_kubeconfig_context_and_merged_kubeconfig() {
         "the plugin used the context kubectl uses: {c}"
     );
 
+    // A live run gates on the same waivers: the known-dead context is waived, so the plugin exits 0.
+    let file = write_waivers(
+        tmp.path(),
+        &[waiver("cluster.api-reachable", "", "2999-12-31")],
+    );
+    let out = kubectl_cmd(Some(&merged))
+        .args(doctor)
+        .arg("--waivers")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (code, c) = reachable(out);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(c["status"], "fail");
+    assert_eq!(c["waiver"]["owner"], "platform-team");
+
     let out = kubectl_cmd(Some(&merged))
         .args(doctor)
         .args(["--context", api.context()])
