@@ -5,7 +5,9 @@ mod bundle;
 mod cli;
 mod diff;
 mod info;
+mod rbac;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -56,6 +58,8 @@ fn main() -> ExitCode {
             Command::Config(args) => info::config(&args),
             Command::HostFacts(args) => info::host_facts(&args).await,
             Command::Sweep(args) => run::sweep(args).await,
+            Command::Rbac(args) => rbac::rbac(&args),
+            Command::Serve(args) => serve::serve(args).await,
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

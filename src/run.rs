@@ -40,14 +40,14 @@ pub fn registry() -> &'static Registry {
 }
 
 /// A finished run: its report, the evidence it read (with the journal) and the configuration it judged.
-struct Finished {
-    report: Report,
+pub struct Finished {
+    pub report: Report,
     evidence: Evidence,
     config: Arc<ResolvedConfig>,
 }
 
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
-    let run = run_doctor(&args, preflight).await?;
+    let run = run_doctor(&args, preflight, true).await?;
     if let Some(dir) = &args.record {
         record(dir, &run, None).map_err(|e| {
             StartError(format!(
@@ -59,12 +59,30 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     emit(&run.report, &args.output, &run.config)
 }
 
-async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, StartError> {
-    let mode = if preflight || args.for_setup {
+/// What stops a run before it starts (an unknown check id, an unreadable env file), checked without running.
+pub fn validate(args: &DoctorArgs) -> Result<(), StartError> {
+    select(mode_of(args, false), &args.selection)?;
+    if let Some(p) = &args.config.env_file {
+        parse_env_file(p)?;
+    }
+    Ok(())
+}
+
+fn mode_of(args: &DoctorArgs, preflight: bool) -> Mode {
+    if preflight || args.for_setup {
         Mode::Setup
     } else {
         Mode::Doctor
-    };
+    }
+}
+
+/// One doctor (or preflight) run; `show_progress` streams the checks' progress to stderr.
+pub async fn run_doctor(
+    args: &DoctorArgs,
+    preflight: bool,
+    show_progress: bool,
+) -> Result<Finished, StartError> {
+    let mode = mode_of(args, preflight);
     let profile = profile_of(args.selection.profile);
     let selected = select(mode, &args.selection)?;
     let env_file = match &args.config.env_file {
@@ -105,7 +123,7 @@ async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, Star
         probe_objects.filter(|_| config.flag("http01_self_test") || config.flag("probe_pods"));
     let mut ctx = Context::new(mode, profile, config.clone(), evidence.clone());
     ctx.objects = objects.clone();
-    let report = execute(ctx, &selected, &args.selection, true).await;
+    let report = execute(ctx, &selected, &args.selection, show_progress).await;
     if let Some(objects) = &objects {
         // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
         for (object, e) in delete_pending(objects.as_ref()).await {
@@ -130,7 +148,7 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
                 .into(),
         ));
     }
-    let run = run_doctor(&args.doctor, false).await?;
+    let run = run_doctor(&args.doctor, false, true).await?;
     let opts = CollectOptions {
         platform_namespace: run.config.value("platform_namespace").map(str::to_string),
         log_lines: args.log_lines,
@@ -233,7 +251,7 @@ fn profile_of(p: ProfileArg) -> Profile {
 }
 
 /// The checks of this mode, narrowed by `--only` / `--skip`; an unknown id stops the tool (exit 2).
-fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, StartError> {
+pub fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, StartError> {
     let registry = registry();
     for id in sel.only.iter().chain(&sel.skip) {
         if registry.get(id).is_none() {
@@ -438,7 +456,8 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
     })
 }
 
-fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8, StartError> {
+/// Writes the report files the flags ask for: `--json`, `--junit`, `--metrics`.
+pub fn write_report_files(report: &Report, out: &OutputArgs) -> Result<(), StartError> {
     let write = |path: &PathBuf, text: String| {
         std::fs::write(path, text)
             .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
@@ -449,6 +468,18 @@ fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8
     if let Some(p) = &out.junit {
         write(p, mcp_doctor_runner::reporters::junit::render(report))?;
     }
+    if let Some(p) = &out.metrics {
+        let attempt = mcp_doctor_runner::reporters::metrics::RunAttempt::of(report);
+        write(
+            p,
+            mcp_doctor_runner::reporters::metrics::render(Some(report), &attempt),
+        )?;
+    }
+    Ok(())
+}
+
+fn emit(report: &Report, out: &OutputArgs, config: &ResolvedConfig) -> Result<u8, StartError> {
+    write_report_files(report, out)?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match out.format {
         Format::Table => {

@@ -4,4 +4,5 @@
 
 pub mod json;
 pub mod junit;
+pub mod metrics;
 pub mod table;
