@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use mcp_doctor_runner::Report;
 use mcp_doctor_runner::reporters::metrics::{self, RunAttempt};
@@ -184,6 +184,7 @@ async fn serve_http(listener: TcpListener, latest: Arc<RwLock<Latest>>) {
                     async move { Ok::<_, Infallible>(answer(&req, &latest).await) }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(10))
                     .serve_connection(TokioIo::new(tcp), service);
                 let conn = graceful.watch(conn);
