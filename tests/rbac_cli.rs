@@ -110,21 +110,21 @@ fn rbac_only_narrows_the_role_to_the_selected_checks_and_unknown_ids_are_refused
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check id \"no.such-check\""));
 }
 
-/// A doctor run of `scenario` through `server` (the scenario's env file and host facts, as tests/fixtures.rs
-/// runs it), returning the report.
-fn doctor_through(server: &FixtureServer, scenario: &str, home: &Path) -> Value {
+/// A `command` (doctor or preflight) run of `scenario` through `server` (the scenario's env file and host
+/// facts, as tests/fixtures.rs runs it), returning the report.
+fn run_through(server: &FixtureServer, command: &str, scenario: &str, home: &Path) -> Value {
     let dir = fixture(scenario);
-    let out = mcp_doctor(home)
-        .arg("doctor")
+    let mut cmd = mcp_doctor(home);
+    cmd.arg(command)
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
         .args(["--format", "json", "--timeout", "10"])
         .arg("--env-file")
-        .arg(dir.join("config.env"))
-        .arg("--host-facts")
-        .arg(dir.join("host"))
-        .output()
-        .unwrap();
+        .arg(dir.join("config.env"));
+    if dir.join("host").is_dir() {
+        cmd.arg("--host-facts").arg(dir.join("host"));
+    }
+    let out = cmd.output().unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
@@ -133,9 +133,9 @@ fn doctor_through(server: &FixtureServer, scenario: &str, home: &Path) -> Value 
     valid_report(&String::from_utf8_lossy(&out.stdout))
 }
 
-fn start(options: ServerOptions) -> FixtureServer {
+fn start(scenario: &str, options: ServerOptions) -> FixtureServer {
     FixtureServer::start(
-        &fixture(HEALTHY),
+        &fixture(scenario),
         ServerOptions {
             token: "service-account-token".into(),
             ..options
@@ -144,28 +144,40 @@ fn start(options: ServerOptions) -> FixtureServer {
     .unwrap()
 }
 
-fn enforcing(role: &ClusterRole) -> FixtureServer {
+fn enforcing(scenario: &str, role: &ClusterRole) -> FixtureServer {
     let policy = RbacPolicy::new("mcp-doctor", "mcp-doctor", "mcp-doctor", role);
-    start(ServerOptions {
-        rbac: Some(policy),
-        ..ServerOptions::default()
-    })
+    start(
+        scenario,
+        ServerOptions {
+            rbac: Some(policy),
+            ..ServerOptions::default()
+        },
+    )
 }
 
 /// The verdicts of the same run with unrestricted access (DNS and HTTP evidence is live here, not the
 /// fixture's recording, so they differ from `expected.json`).
-fn unrestricted_statuses() -> BTreeMap<String, String> {
-    let server = start(ServerOptions::default());
+fn unrestricted_statuses(command: &str, scenario: &str) -> BTreeMap<String, String> {
+    let server = start(scenario, ServerOptions::default());
     let home = tempfile::tempdir().unwrap();
-    statuses(&doctor_through(&server, HEALTHY, home.path()))
+    statuses(&run_through(&server, command, scenario, home.path()))
 }
 
 #[test]
 fn a_doctor_run_bound_to_exactly_the_generated_role_is_never_forbidden() {
-    let role = generated(&[]).role;
-    let server = enforcing(&role);
+    exactly_sufficient(&[], "doctor", HEALTHY);
+}
+
+#[test]
+fn a_preflight_run_bound_to_exactly_the_for_setup_role_is_never_forbidden() {
+    exactly_sufficient(&["--for-setup"], "preflight", "k3s-4node-healthy");
+}
+
+fn exactly_sufficient(rbac_args: &[&str], command: &str, scenario: &str) {
+    let role = generated(rbac_args).role;
+    let server = enforcing(scenario, &role);
     let home = tempfile::tempdir().unwrap();
-    let report = doctor_through(&server, HEALTHY, home.path());
+    let report = run_through(&server, command, scenario, home.path());
 
     assert_eq!(server.forbidden_requests(), Vec::new());
     let requests = server.requests();
@@ -185,7 +197,7 @@ fn a_doctor_run_bound_to_exactly_the_generated_role_is_never_forbidden() {
         got.get("cluster.permissions").map(String::as_str),
         Some("pass")
     );
-    assert_eq!(got, unrestricted_statuses());
+    assert_eq!(got, unrestricted_statuses(command, scenario));
 }
 
 #[test]
@@ -198,9 +210,9 @@ fn a_role_missing_one_rule_is_forbidden_there_and_the_report_says_so() {
         .find(|r| r.api_groups.as_deref() == Some(&["".to_string()][..]))
         .unwrap();
     core.resources.as_mut().unwrap().retain(|r| r != "pods");
-    let server = enforcing(&role);
+    let server = enforcing(HEALTHY, &role);
     let home = tempfile::tempdir().unwrap();
-    let report = doctor_through(&server, HEALTHY, home.path());
+    let report = run_through(&server, "doctor", HEALTHY, home.path());
 
     let forbidden = server.forbidden_requests();
     assert!(!forbidden.is_empty());
@@ -216,7 +228,7 @@ fn a_role_missing_one_rule_is_forbidden_there_and_the_report_says_so() {
     assert!(message.contains("cannot list pods"), "{message}");
     // A 403 never becomes another verdict: what changed is an `error` that names the denial, or a `skip`
     // (of a check that depends on one that errored).
-    let baseline = unrestricted_statuses();
+    let baseline = unrestricted_statuses("doctor", HEALTHY);
     let mut errored = 0;
     for (id, status) in statuses(&report) {
         if id == "cluster.permissions" || baseline.get(&id) == Some(&status) {
