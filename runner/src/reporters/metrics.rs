@@ -9,9 +9,10 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use mcp_doctor_checks::Status;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::Report;
@@ -46,58 +47,63 @@ impl RunAttempt {
     }
 }
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CheckStatusLabels {
-    check: String,
-    status: String,
+/// Labels of one series, in the order they are written.
+type Labels = Vec<(&'static str, String)>;
+
+/// A gauge family written in the order its series were added (registry order, then [`Status::ALL`]), so
+/// the same run always gives the same file; prometheus-client's `Family` writes in hash order.
+#[derive(Debug)]
+struct OrderedGauges {
+    name: &'static str,
+    help: &'static str,
+    series: Vec<(Labels, i64)>,
 }
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StatusLabels {
-    status: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct BuildLabels {
-    version: String,
+impl Collector for OrderedGauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family =
+            encoder.encode_descriptor(self.name, self.help, None, MetricType::Gauge)?;
+        for (labels, value) in &self.series {
+            ConstGauge::new(*value).encode(family.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
 }
 
 /// The metrics of the latest attempt and of the latest report (None before any run produced one).
 pub fn render(report: Option<&Report>, attempt: &RunAttempt) -> String {
     let mut registry = Registry::default();
 
-    let check_status = Family::<CheckStatusLabels, Gauge>::default();
-    registry.register(
-        "mcp_doctor_check_status",
-        "1 for the status each check ended in, 0 for the others",
-        check_status.clone(),
-    );
-    let checks = Family::<StatusLabels, Gauge>::default();
-    registry.register(
-        "mcp_doctor_checks",
-        "How many checks ended in each status",
-        checks.clone(),
-    );
-    if let Some(report) = report {
+    let checks = report.map(|r| r.checks.as_slice()).unwrap_or_default();
+    let mut check_status = OrderedGauges {
+        name: "mcp_doctor_check_status",
+        help: "1 for the status each check ended in, 0 for the others.",
+        series: Vec::new(),
+    };
+    for check in checks {
         for status in Status::ALL {
-            let count = report.checks.iter().filter(|c| c.status == status).count();
-            checks
-                .get_or_create(&StatusLabels {
-                    status: status.to_string(),
-                })
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
-        }
-        for check in &report.checks {
-            for status in Status::ALL {
-                check_status
-                    .get_or_create(&CheckStatusLabels {
-                        check: check.id.clone(),
-                        status: status.to_string(),
-                    })
-                    .set(i64::from(check.status == status));
-            }
+            check_status.series.push((
+                vec![("check", check.id.clone()), ("status", status.to_string())],
+                i64::from(check.status == status),
+            ));
         }
     }
+    let mut counts = OrderedGauges {
+        name: "mcp_doctor_checks",
+        help: "How many checks ended in each status.",
+        series: Vec::new(),
+    };
+    if report.is_some() {
+        for status in Status::ALL {
+            let count = checks.iter().filter(|c| c.status == status).count();
+            counts.series.push((
+                vec![("status", status.to_string())],
+                i64::try_from(count).unwrap_or(i64::MAX),
+            ));
+        }
+    }
+    registry.register_collector(Box::new(check_status));
+    registry.register_collector(Box::new(counts));
 
     let success = Gauge::<i64>::default();
     success.set(i64::from(attempt.produced_report));
@@ -122,13 +128,11 @@ pub fn render(report: Option<&Report>, attempt: &RunAttempt) -> String {
         Unit::Seconds,
         duration,
     );
-    let build = Family::<BuildLabels, Gauge>::default();
-    build
-        .get_or_create(&BuildLabels {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-        })
-        .set(1);
-    registry.register("mcp_doctor_build_info", "The mcp-doctor version", build);
+    registry.register_collector(Box::new(OrderedGauges {
+        name: "mcp_doctor_build_info",
+        help: "The mcp-doctor version.",
+        series: vec![(vec![("version", env!("CARGO_PKG_VERSION").to_string())], 1)],
+    }));
 
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
@@ -183,6 +187,7 @@ mod tests {
             result("cluster.api-reachable", Status::Pass, "ok"),
         ]);
         let text = render(Some(&r), &RunAttempt::of(&r));
+        assert_eq!(text, render(Some(&r), &RunAttempt::of(&r)), "deterministic");
         let series: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("mcp_doctor_check_status{"))
