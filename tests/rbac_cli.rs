@@ -248,6 +248,75 @@ fn a_role_missing_one_rule_is_forbidden_there_and_the_report_says_so() {
     assert!(errored > 0, "no check reported the 403");
 }
 
+/// What a pod of `deploy/` sees: no kubeconfig, `KUBERNETES_SERVICE_HOST`/`PORT`, and the ServiceAccount's
+/// token, CA and namespace under /var/run/secrets/kubernetes.io/serviceaccount (mounted here on a tmpfs in
+/// a private mount namespace, so the machine's /run is untouched). The tool falls back to that in-cluster
+/// configuration, and the generated role is enough for it.
+#[test]
+fn an_in_cluster_run_as_the_service_account_of_deploy_is_never_forbidden() {
+    let Some([unshare]) = mcp_doctor_test_peers::require(
+        "an_in_cluster_run_as_the_service_account",
+        ["unshare"],
+        Some("it mounts the ServiceAccount's files in a private mount namespace"),
+    ) else {
+        return;
+    };
+    let role = generated(&[]).role;
+    let server = enforcing(HEALTHY, &role);
+    let tmp = tempfile::tempdir().unwrap();
+    let account = tmp.path().join("serviceaccount");
+    std::fs::create_dir(&account).unwrap();
+    std::fs::write(account.join("token"), "service-account-token").unwrap();
+    std::fs::copy(server.ca_cert_path(), account.join("ca.crt")).unwrap();
+    std::fs::write(account.join("namespace"), "mcp-doctor").unwrap();
+
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let template = common::mcp_doctor_process(&home);
+    let mut cmd = std::process::Command::new(unshare);
+    cmd.env_clear();
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            cmd.env(key, value);
+        }
+    }
+    let dir = fixture(HEALTHY);
+    const MOUNT_SERVICE_ACCOUNT: &str = "set -e; mount -t tmpfs tmpfs /var/run; \
+        mkdir -p /var/run/secrets/kubernetes.io/serviceaccount; \
+        cp \"$ACCOUNT\"/* /var/run/secrets/kubernetes.io/serviceaccount/; exec \"$@\"";
+    cmd.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(MOUNT_SERVICE_ACCOUNT)
+        .arg("sh")
+        .arg(template.get_program())
+        .args([
+            "doctor",
+            "--format",
+            "json",
+            "--timeout",
+            "10",
+            "--env-file",
+        ])
+        .arg(dir.join("config.env"))
+        .arg("--host-facts")
+        .arg(dir.join("host"))
+        .env("ACCOUNT", &account)
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", server.addr().port().to_string());
+    let out = cmd.output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = valid_report(&String::from_utf8_lossy(&out.stdout));
+
+    assert_eq!(server.forbidden_requests(), Vec::new());
+    let got = statuses(&report);
+    assert_eq!(got["cluster.api-reachable"], "pass", "{report}");
+    assert_eq!(got["cluster.permissions"], "pass", "{report}");
+    assert_eq!(got, unrestricted_statuses("doctor", HEALTHY));
+}
+
 fn deploy_documents() -> Vec<(String, Value)> {
     let mut out = Vec::new();
     let dir = workspace().join("deploy");
