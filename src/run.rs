@@ -470,11 +470,28 @@ pub fn write_report_files(report: &Report, out: &OutputArgs) -> Result<(), Start
     }
     if let Some(p) = &out.metrics {
         let attempt = mcp_doctor_runner::reporters::metrics::RunAttempt::of(report);
-        write(
-            p,
-            mcp_doctor_runner::reporters::metrics::render(Some(report), &attempt),
-        )?;
+        let text = mcp_doctor_runner::reporters::metrics::render(Some(report), &attempt);
+        replace_file(p, &text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?;
     }
+    Ok(())
+}
+
+/// Writes `path` by renaming a finished file over it, so a reader (node-exporter's textfile collector
+/// scraping while the CronJob writes) sees the old file or the new one, never half of one.
+fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mcp-doctor-")
+        .tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    // Readable like a file written with std::fs::write (the temporary file is 0600).
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{fixture, mcp_doctor, mcp_doctor_process, statuses, valid_report};
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_checks::Status;
 use mcp_doctor_test_peers::{Peer, free_port, require};
 use serde_json::Value;
 
@@ -75,9 +76,10 @@ fn metrics_files_pass_promtool_and_hold_one_series_per_check_and_status() {
         promtool_check(&promtool, &text).unwrap_or_else(|e| panic!("{scenario}: {e}\n{text}"));
 
         let got = statuses(&report);
-        let all_statuses = ["pass", "warn", "fail", "skip", "error"];
+        // Every status of the model, so one added later is covered too.
+        let all_statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
         for (id, status) in &got {
-            for s in all_statuses {
+            for s in &all_statuses {
                 let series = format!("mcp_doctor_check_status{{check=\"{id}\",status=\"{s}\"}}");
                 let want = if s == status { "1" } else { "0" };
                 assert_eq!(sample(&text, &series), Some(want), "{scenario}: {series}");
@@ -88,8 +90,8 @@ fn metrics_files_pass_promtool_and_hold_one_series_per_check_and_status() {
             .filter(|l| l.starts_with("mcp_doctor_check_status{"))
             .count();
         assert!(series >= got.len() * all_statuses.len(), "{scenario}");
-        for s in all_statuses {
-            let count = got.values().filter(|v| *v == s).count().to_string();
+        for s in &all_statuses {
+            let count = got.values().filter(|v| v == s).count().to_string();
             let series = format!("mcp_doctor_checks{{status=\"{s}\"}}");
             assert_eq!(sample(&text, &series), Some(count.as_str()), "{scenario}");
         }
@@ -255,7 +257,11 @@ fn prometheus_scrapes_serve_and_answers_each_checks_status() {
     assert_eq!(up.len(), 1, "{up:?}");
     // The per-check series, as Prometheus stored them, agree with what serve exposes.
     let series = prom.query("mcp_doctor_check_status{check=\"nodes.ready\"}");
-    assert_eq!(series.len(), 5, "one series per status: {series:?}");
+    assert_eq!(
+        series.len(),
+        Status::ALL.len(),
+        "one series per status: {series:?}"
+    );
     for s in &series {
         let status = s["metric"]["status"].as_str().unwrap();
         let want = if status == "pass" { "1" } else { "0" };
