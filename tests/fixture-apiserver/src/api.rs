@@ -83,60 +83,46 @@ enum Route<'p> {
 }
 
 impl<'p> Route<'p> {
-    /// The resource attributes RBAC authorizes; None for what every authenticated user may ask (`/version`,
-    /// discovery) and for paths the server does not serve.
+    /// The resource attributes RBAC authorizes, with the API server's verb for the method; None for what
+    /// every authenticated user may ask (`/version`, discovery), for paths the server does not serve and for
+    /// methods with no verb there.
     fn resource_request(&self, method: &Method, params: &Params) -> Option<ResourceRequest<'p>> {
-        let (verb, group, resource, namespace, name) = match (self, method) {
-            (Route::Collection { kind, namespace }, &Method::GET) => {
-                let verb = if matches!(params.get("watch"), Some("true" | "1")) {
-                    "watch"
-                } else {
-                    "list"
+        let watch = matches!(params.get("watch"), Some("true" | "1"));
+        let (verb, group, resource, namespace, name) = match self {
+            Route::Collection { kind, namespace } => {
+                let verb = match *method {
+                    Method::GET if watch => "watch",
+                    Method::GET => "list",
+                    Method::POST => "create",
+                    Method::DELETE => "deletecollection",
+                    _ => return None,
                 };
                 (verb, kind.group, kind.plural.to_string(), *namespace, None)
             }
-            (Route::Collection { kind, namespace }, &Method::POST) => (
-                "create",
-                kind.group,
-                kind.plural.to_string(),
-                *namespace,
-                None,
-            ),
-            (
-                Route::Object {
-                    kind,
-                    namespace,
-                    name,
-                },
-                method,
-            ) => {
-                let verb = if method == Method::DELETE {
-                    "delete"
-                } else {
-                    "get"
+            Route::Object {
+                kind,
+                namespace,
+                name,
+            } => {
+                let verb = match *method {
+                    Method::GET if watch => "watch",
+                    Method::GET => "get",
+                    Method::PUT => "update",
+                    Method::PATCH => "patch",
+                    Method::DELETE => "delete",
+                    _ => return None,
                 };
-                (
-                    verb,
-                    kind.group,
-                    kind.plural.to_string(),
-                    *namespace,
-                    Some(*name),
-                )
+                let resource = kind.plural.to_string();
+                (verb, kind.group, resource, *namespace, Some(*name))
             }
-            (Route::PodLog { namespace, name }, _) => (
-                "get",
-                "",
-                "pods/log".to_string(),
-                Some(*namespace),
-                Some(*name),
-            ),
-            (Route::AccessReviews, _) => (
-                "create",
-                AUTHZ_GROUP,
-                ACCESS_REVIEWS.to_string(),
-                None,
-                None,
-            ),
+            Route::PodLog { namespace, name } if method == Method::GET => {
+                let resource = "pods/log".to_string();
+                ("get", "", resource, Some(*namespace), Some(*name))
+            }
+            Route::AccessReviews if method == Method::POST => {
+                let resource = ACCESS_REVIEWS.to_string();
+                ("create", AUTHZ_GROUP, resource, None, None)
+            }
             _ => return None,
         };
         Some(ResourceRequest {
