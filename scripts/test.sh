@@ -46,6 +46,9 @@ command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# tests/metrics_cli.rs: promtool checks the --metrics files, and a real Prometheus (started by the test on a
+# loopback port, its own config and storage in a temporary directory) scrapes `mcp-doctor serve`.
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
@@ -61,6 +64,11 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
   $SUDO systemctl stop docker-registry || true
 fi
+# Debian's prometheus package starts a system Prometheus (port 9090) where a service manager runs; the tests
+# start their own on free loopback ports and do not need it.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  $SUDO systemctl stop prometheus || true
+fi
 
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
@@ -70,10 +78,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --no-fail-fast || status=$?
 fi
 exit "$status"

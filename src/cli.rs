@@ -49,6 +49,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) generated from these flags: `mcp-doctor man | man -l -`.
     Man(ManArgs),
+    /// Print the least read-only RBAC (ServiceAccount, ClusterRole, ClusterRoleBinding) the checks need.
+    Rbac(RbacArgs),
+    /// Run the doctor every --interval and serve its results as Prometheus metrics (/metrics, /healthz).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +106,10 @@ pub struct OutputArgs {
     /// Ignore .mcp-doctor-waivers.yaml in the working directory: every verdict counts.
     #[arg(long)]
     pub no_waivers: bool,
+    /// Also write the results as Prometheus metrics (text exposition format) to FILE, e.g. for
+    /// node-exporter's textfile collector.
+    #[arg(long, value_name = "FILE.prom")]
+    pub metrics: Option<PathBuf>,
 }
 
 /// Which checks run and how.
@@ -479,6 +487,43 @@ pub struct SweepArgs {
     /// Seconds to wait for each API request.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub timeout: u64,
+}
+
+/// The default name of the ServiceAccount, ClusterRole and ClusterRoleBinding, and of their namespace.
+pub const RBAC_DEFAULT_NAME: &str = "mcp-doctor";
+
+#[derive(Args, Debug, Clone)]
+pub struct RbacArgs {
+    /// The access `preflight` needs instead of `doctor`'s.
+    #[arg(long)]
+    pub for_setup: bool,
+    /// Only the access these checks need (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Leave out the access only these checks need (comma-separated ids).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Namespace of the ServiceAccount.
+    #[arg(long, value_name = "NS", default_value = RBAC_DEFAULT_NAME)]
+    pub namespace: String,
+    /// Name of the ServiceAccount, ClusterRole and ClusterRoleBinding.
+    #[arg(long, value_name = "NAME", default_value = RBAC_DEFAULT_NAME)]
+    pub name: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to serve /metrics and /healthz on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9464")]
+    pub listen: std::net::SocketAddr,
+    /// Time between the start of one run and the next (`30s`, `15m`, `1h`); the first run starts at once.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_since)]
+    pub interval: i64,
+    /// A run still going after this long is abandoned and reported as failed (default: the interval).
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub run_timeout: Option<i64>,
+    #[command(flatten)]
+    pub doctor: DoctorArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,8 +6,10 @@ mod cli;
 mod diff;
 mod docs;
 mod info;
+mod rbac;
 mod run;
 mod waivers;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -67,6 +69,8 @@ fn main() -> ExitCode {
             Command::Sweep(args) => run::sweep(args).await,
             Command::Completions(args) => docs::completions(&args),
             Command::Man(args) => docs::man(&args, cmd),
+            Command::Rbac(args) => rbac::rbac(&args),
+            Command::Serve(args) => serve::serve(args).await,
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

@@ -40,15 +40,15 @@ pub fn registry() -> &'static Registry {
 }
 
 /// A finished run: its report, the evidence it read (with the journal) and the configuration it judged.
-struct Finished {
-    report: Report,
+pub struct Finished {
+    pub report: Report,
     evidence: Evidence,
     config: Arc<ResolvedConfig>,
 }
 
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
     let waivers = crate::waivers::load(&args.output)?;
-    let run = run_doctor(&args, preflight).await?;
+    let run = run_doctor(&args, preflight, true).await?;
     if let Some(dir) = &args.record {
         record(dir, &run, None).map_err(|e| {
             StartError(format!(
@@ -60,12 +60,30 @@ pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError>
     emit(&run.report, &args.output, &run.config, waivers.as_ref())
 }
 
-async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, StartError> {
-    let mode = if preflight || args.for_setup {
+/// What stops a run before it starts (an unknown check id, an unreadable env file), checked without running.
+pub fn validate(args: &DoctorArgs) -> Result<(), StartError> {
+    select(mode_of(args, false), &args.selection)?;
+    if let Some(p) = &args.config.env_file {
+        parse_env_file(p)?;
+    }
+    Ok(())
+}
+
+fn mode_of(args: &DoctorArgs, preflight: bool) -> Mode {
+    if preflight || args.for_setup {
         Mode::Setup
     } else {
         Mode::Doctor
-    };
+    }
+}
+
+/// One doctor (or preflight) run; `show_progress` streams the checks' progress to stderr.
+pub async fn run_doctor(
+    args: &DoctorArgs,
+    preflight: bool,
+    show_progress: bool,
+) -> Result<Finished, StartError> {
+    let mode = mode_of(args, preflight);
     let profile = profile_of(args.selection.profile);
     let selected = select(mode, &args.selection)?;
     let env_file = match &args.config.env_file {
@@ -106,7 +124,7 @@ async fn run_doctor(args: &DoctorArgs, preflight: bool) -> Result<Finished, Star
         probe_objects.filter(|_| config.flag("http01_self_test") || config.flag("probe_pods"));
     let mut ctx = Context::new(mode, profile, config.clone(), evidence.clone());
     ctx.objects = objects.clone();
-    let report = execute(ctx, &selected, &args.selection, true).await;
+    let report = execute(ctx, &selected, &args.selection, show_progress).await;
     if let Some(objects) = &objects {
         // Whatever a check cut off by its timeout or by Ctrl-C created is deleted here.
         for (object, e) in delete_pending(objects.as_ref()).await {
@@ -132,7 +150,7 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
         ));
     }
     let waivers = crate::waivers::load(&args.doctor.output)?;
-    let run = run_doctor(&args.doctor, false).await?;
+    let run = run_doctor(&args.doctor, false, true).await?;
     let opts = CollectOptions {
         platform_namespace: run.config.value("platform_namespace").map(str::to_string),
         log_lines: args.log_lines,
@@ -241,7 +259,7 @@ fn profile_of(p: ProfileArg) -> Profile {
 }
 
 /// The checks of this mode, narrowed by `--only` / `--skip`; an unknown id stops the tool (exit 2).
-fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, StartError> {
+pub fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, StartError> {
     let registry = registry();
     for id in sel.only.iter().chain(&sel.skip) {
         if registry.get(id).is_none() {
@@ -446,6 +464,48 @@ async fn cluster_info(ctx: &Context) -> Option<ClusterInfo> {
     })
 }
 
+/// Writes the report files the flags ask for: `--json`, `--junit`, `--summary`, `--metrics`.
+pub fn write_report_files(report: &Report, out: &OutputArgs) -> Result<(), StartError> {
+    let write = |path: &PathBuf, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
+    };
+    if let Some(p) = &out.json {
+        write(p, mcp_doctor_runner::reporters::json::render(report))?;
+    }
+    if let Some(p) = &out.junit {
+        write(p, mcp_doctor_runner::reporters::junit::render(report))?;
+    }
+    if let Some(p) = &out.summary {
+        write(p, mcp_doctor_runner::reporters::markdown::render(report))?;
+    }
+    if let Some(p) = &out.metrics {
+        let attempt = mcp_doctor_runner::reporters::metrics::RunAttempt::of(report);
+        let text = mcp_doctor_runner::reporters::metrics::render(Some(report), &attempt);
+        replace_file(p, &text)
+            .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?;
+    }
+    Ok(())
+}
+
+/// Writes `path` by renaming a finished file over it, so a reader (node-exporter's textfile collector
+/// scraping while the CronJob writes) sees the old file or the new one, never half of one.
+fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mcp-doctor-")
+        .tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    // Readable like a file written with std::fs::write (the temporary file is 0600).
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Applies the waivers to the finished report (recordings keep the raw verdicts, so `analyze` judges them
 /// against the waivers of its own day), writes every report asked for, and returns the exit code.
 fn emit(
@@ -463,19 +523,7 @@ fn emit(
         }
         None => report,
     };
-    let write = |path: &PathBuf, text: String| {
-        std::fs::write(path, text)
-            .map_err(|e| StartError(format!("cannot write {}: {e}", path.display())))
-    };
-    if let Some(p) = &out.json {
-        write(p, mcp_doctor_runner::reporters::json::render(report))?;
-    }
-    if let Some(p) = &out.junit {
-        write(p, mcp_doctor_runner::reporters::junit::render(report))?;
-    }
-    if let Some(p) = &out.summary {
-        write(p, mcp_doctor_runner::reporters::markdown::render(report))?;
-    }
+    write_report_files(report, out)?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let text = match out.format {
         Format::Table => {

@@ -7,4 +7,5 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod metrics;
 pub mod table;

@@ -11,9 +11,10 @@ use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use mcp_doctor_checks::evidence::kinds::{self, ResourceKind};
 use mcp_doctor_checks::evidence::replay::Bundle;
-use mcp_doctor_checks::evidence::{AccessQuestion, EvidenceError, LogQuery, Scope};
+use mcp_doctor_checks::evidence::{AccessAnswer, AccessQuestion, EvidenceError, LogQuery, Scope};
 use serde_json::{Value, json};
 
+use crate::rbac::ResourceRequest;
 use crate::wire::{self, Reply};
 use crate::{RequestLogEntry, ServerOptions};
 
@@ -48,6 +49,8 @@ pub(crate) struct State {
     pub(crate) opts: ServerOptions,
     pub(crate) addr: SocketAddr,
     pub(crate) log: Arc<Mutex<Vec<RequestLogEntry>>>,
+    /// The requests the RBAC policy denied.
+    pub(crate) forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     pub(crate) store: Arc<crate::probe::Store>,
 }
 
@@ -80,6 +83,57 @@ enum Route<'p> {
 }
 
 impl<'p> Route<'p> {
+    /// The resource attributes RBAC authorizes, with the API server's verb for the method; None for what
+    /// every authenticated user may ask (`/version`, discovery), for paths the server does not serve and for
+    /// methods with no verb there.
+    fn resource_request(&self, method: &Method, params: &Params) -> Option<ResourceRequest<'p>> {
+        let watch = matches!(params.get("watch"), Some("true" | "1"));
+        let (verb, group, resource, namespace, name) = match self {
+            Route::Collection { kind, namespace } => {
+                let verb = match *method {
+                    Method::GET if watch => "watch",
+                    Method::GET => "list",
+                    Method::POST => "create",
+                    Method::DELETE => "deletecollection",
+                    _ => return None,
+                };
+                (verb, kind.group, kind.plural.to_string(), *namespace, None)
+            }
+            Route::Object {
+                kind,
+                namespace,
+                name,
+            } => {
+                let verb = match *method {
+                    Method::GET if watch => "watch",
+                    Method::GET => "get",
+                    Method::PUT => "update",
+                    Method::PATCH => "patch",
+                    Method::DELETE => "delete",
+                    _ => return None,
+                };
+                let resource = kind.plural.to_string();
+                (verb, kind.group, resource, *namespace, Some(*name))
+            }
+            Route::PodLog { namespace, name } if method == Method::GET => {
+                let resource = "pods/log".to_string();
+                ("get", "", resource, Some(*namespace), Some(*name))
+            }
+            Route::AccessReviews if method == Method::POST => {
+                let resource = ACCESS_REVIEWS.to_string();
+                ("create", AUTHZ_GROUP, resource, None, None)
+            }
+            _ => return None,
+        };
+        Some(ResourceRequest {
+            verb,
+            group,
+            resource,
+            namespace,
+            name,
+        })
+    }
+
     fn parse(path: &'p str) -> Route<'p> {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match segments.as_slice() {
@@ -193,7 +247,27 @@ impl State {
         }
 
         let params = Params::parse(query.as_deref());
-        match (Route::parse(&path), method) {
+        let route = Route::parse(&path);
+        if let Some(policy) = &self.opts.rbac
+            && let Some(request) = route.resource_request(&method, &params)
+            && !policy.allows(&request)
+        {
+            self.forbidden
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(RequestLogEntry {
+                    method: method.to_string(),
+                    path: path.clone(),
+                    query: query.clone(),
+                });
+            return Ok(wire::status(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &policy.forbidden_message(&request),
+                Some(wire::request_details(&request)),
+            ));
+        }
+        match (route, method) {
             (Route::Unknown, _) => Ok(wire::page_not_found()),
             (Route::AccessReviews, Method::POST) => match req.into_body().collect().await {
                 Ok(body) => self.access_review(&body.to_bytes()).await,
@@ -642,6 +716,28 @@ impl State {
             resource: field("resource"),
             namespace: Some(field("namespace")).filter(|ns| !ns.is_empty()),
         };
+        if let Some(policy) = &self.opts.rbac {
+            let name = field("name");
+            let request = ResourceRequest {
+                verb: &question.verb,
+                group: &question.group,
+                resource: match field("subresource") {
+                    sub if sub.is_empty() => question.resource.clone(),
+                    sub => format!("{}/{sub}", question.resource),
+                },
+                namespace: question.namespace.as_deref(),
+                name: Some(name.as_str()).filter(|n| !n.is_empty()),
+            };
+            let allowed = policy.allows(&request);
+            let answer = AccessAnswer {
+                allowed,
+                reason: allowed.then(|| policy.allowed_reason()),
+            };
+            return Ok(wire::json_reply(
+                StatusCode::CREATED,
+                &wire::access_review(spec, &answer),
+            ));
+        }
         match self.bundle.access(&question) {
             Ok(answer) => Ok(wire::json_reply(
                 StatusCode::CREATED,

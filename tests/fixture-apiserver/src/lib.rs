@@ -26,6 +26,9 @@
 //! - Writes (`POST` to a namespaced collection, `DELETE` of an object) and `GET .../pods/<name>/log` when
 //!   [`ServerOptions::pods`] scripts how created pods run (see [`probe`]); without it a write is the 403
 //!   `Forbidden` a read-only user gets. Created objects are listed and got beside the fixture's.
+//! - With [`ServerOptions::rbac`], the token is a ServiceAccount bound to a ClusterRole: a request the role
+//!   does not allow is the 403 `Forbidden` Status for that user, and SelfSubjectAccessReviews answer from
+//!   the role (see [`rbac`]).
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
@@ -33,10 +36,12 @@
 
 mod api;
 pub mod probe;
+mod rbac;
 mod tls;
 mod wire;
 
 pub use probe::PodScript;
+pub use rbac::RbacPolicy;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,6 +71,9 @@ pub struct ServerOptions {
     pub page_size_cap: Option<usize>,
     /// Accept writes, and run every created pod by this script; None: writes are forbidden.
     pub pods: Option<PodScript>,
+    /// Authorize every request of the token as this ServiceAccount's ClusterRole allows (see [`rbac`]);
+    /// None: everything the fixture holds is readable.
+    pub rbac: Option<RbacPolicy>,
 }
 
 impl Default for ServerOptions {
@@ -75,6 +83,7 @@ impl Default for ServerOptions {
             latency: None,
             page_size_cap: None,
             pods: None,
+            rbac: None,
         }
     }
 }
@@ -96,6 +105,7 @@ pub struct FixtureServer {
     ca_cert: PathBuf,
     context: String,
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
+    forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     store: Arc<probe::Store>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -148,12 +158,14 @@ impl FixtureServer {
             TcpListener::from_std(std_listener)?
         };
         let log = Arc::new(Mutex::new(Vec::new()));
+        let forbidden = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::new(probe::Store::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
             addr,
             log: Arc::clone(&log),
+            forbidden: Arc::clone(&forbidden),
             store: Arc::clone(&store),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
@@ -176,6 +188,7 @@ impl FixtureServer {
             ca_cert,
             context: names.context,
             log,
+            forbidden,
             store,
             shutdown: Some(shutdown),
             thread: Some(thread),
@@ -217,6 +230,14 @@ impl FixtureServer {
 }
 
 impl FixtureServer {
+    /// Every request the RBAC policy ([`ServerOptions::rbac`]) denied with a 403, in arrival order.
+    pub fn forbidden_requests(&self) -> Vec<RequestLogEntry> {
+        self.forbidden
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// `plural/namespace/name` of every object created through the server and not deleted yet.
     pub fn created(&self) -> Vec<String> {
         self.store.names()

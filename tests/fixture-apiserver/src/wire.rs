@@ -135,6 +135,20 @@ pub(crate) fn resource_details(kind: &ResourceKind, name: Option<&str>) -> Value
     Value::Object(details)
 }
 
+/// `details` of a 403 for a request the RBAC policy denied: as [`resource_details`], the subresource left out.
+pub(crate) fn request_details(req: &crate::rbac::ResourceRequest<'_>) -> Value {
+    let mut details = Map::new();
+    if let Some(name) = req.name {
+        details.insert("name".into(), name.into());
+    }
+    if !req.group.is_empty() {
+        details.insert("group".into(), req.group.into());
+    }
+    let plural = req.resource.split('/').next().unwrap_or_default();
+    details.insert("kind".into(), plural.into());
+    Value::Object(details)
+}
+
 /// `pods "web-1" not found` / `deployments.apps "web" not found`.
 pub(crate) fn object_not_found(kind: &ResourceKind, name: &str) -> Reply {
     let message = format!("{} \"{name}\" not found", kind.resource_key());

@@ -852,3 +852,104 @@ async fn pod_logs_are_served_as_the_log_subresource() {
     assert_eq!((err.code, err.reason.as_str()), (404, "NotFound"));
     assert_eq!(err.message, "pods \"gone\" not found");
 }
+
+/// With an RBAC policy the token is a ServiceAccount: what its ClusterRole allows is answered from the
+/// fixture, the rest is the API server's 403 for that user (decoded by kube-rs as it decodes a real one), and
+/// SelfSubjectAccessReviews answer from the same role, with the RBAC authorizer's reason when allowed.
+#[tokio::test]
+async fn an_rbac_policy_forbids_what_its_role_does_not_grant() {
+    use fixture_apiserver::RbacPolicy;
+    use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+    let fixture = fixture();
+    let mut role = ClusterRole {
+        rules: Some(vec![
+            PolicyRule {
+                api_groups: Some(vec!["".into()]),
+                resources: Some(vec!["pods".into()]),
+                verbs: vec!["list".into()],
+                ..Default::default()
+            },
+            PolicyRule {
+                api_groups: Some(vec!["authorization.k8s.io".into()]),
+                resources: Some(vec!["selfsubjectaccessreviews".into()]),
+                verbs: vec!["create".into()],
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    };
+    role.metadata.name = Some("pod-lister".into());
+    let server = start(
+        &fixture,
+        ServerOptions {
+            rbac: Some(RbacPolicy::new("ops", "doctor", "pod-lister", &role)),
+            ..ServerOptions::default()
+        },
+    );
+    let client = client(&server).await;
+
+    let pods: Api<Pod> = Api::all(client.clone());
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        3
+    );
+    // `get` is not granted, only `list`.
+    let in_demo: Api<Pod> = Api::namespaced(client.clone(), "demo");
+    let status = api_status(in_demo.get("web-1").await.unwrap_err());
+    assert_eq!((status.code, status.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        status.message,
+        "pods \"web-1\" is forbidden: User \"system:serviceaccount:ops:doctor\" cannot get resource \"pods\" in API group \"\" in the namespace \"demo\""
+    );
+    let nodes: Api<Node> = Api::all(client.clone());
+    let status = api_status(nodes.list(&ListParams::default()).await.unwrap_err());
+    assert_eq!(
+        status.message,
+        "nodes is forbidden: User \"system:serviceaccount:ops:doctor\" cannot list resource \"nodes\" in API group \"\" at the cluster scope"
+    );
+    // Discovery and /version need no grant.
+    assert!(client.apiserver_version().await.is_ok());
+    assert_eq!(
+        server.forbidden_requests().len(),
+        2,
+        "{:?}",
+        server.forbidden_requests()
+    );
+
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client);
+    let ask = |verb: &str, resource: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                resource: Some(resource.into()),
+                namespace: Some("demo".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let allowed = reviews
+        .create(&PostParams::default(), &ask("list", "pods"))
+        .await
+        .unwrap()
+        .status
+        .unwrap();
+    assert!(allowed.allowed);
+    assert_eq!(
+        allowed.reason.as_deref(),
+        Some(
+            "RBAC: allowed by ClusterRoleBinding \"pod-lister\" of ClusterRole \"pod-lister\" to ServiceAccount \"doctor/ops\""
+        )
+    );
+    for (verb, resource) in [("get", "pods"), ("list", "secrets"), ("watch", "pods")] {
+        let denied = reviews
+            .create(&PostParams::default(), &ask(verb, resource))
+            .await
+            .unwrap()
+            .status
+            .unwrap();
+        assert!(!denied.allowed, "{verb} {resource}");
+        assert_eq!(denied.reason, None);
+    }
+}
