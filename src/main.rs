@@ -8,8 +8,8 @@ mod docs;
 mod info;
 mod rbac;
 mod run;
-mod waivers;
 mod serve;
+mod waivers;
 
 use std::process::ExitCode;
 
