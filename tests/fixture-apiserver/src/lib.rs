@@ -26,16 +26,21 @@
 //! - Writes (`POST` to a namespaced collection, `DELETE` of an object) and `GET .../pods/<name>/log` when
 //!   [`ServerOptions::pods`] scripts how created pods run (see [`probe`]); without it a write is the 403
 //!   `Forbidden` a read-only user gets. Created objects are listed and got beside the fixture's.
+//! - DaemonSets (`POST`, `DELETE`) when [`ServerOptions::daemon_sets`] scripts how the nodes run their pods:
+//!   one pod per admitted node of the fixture, listed, got and logged beside the fixture's (see
+//!   [`daemonset`]).
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
 //! `mcp-doctor` binary) as well as async ones, and is stopped, with every pending request, on drop.
 
 mod api;
+pub mod daemonset;
 pub mod probe;
 mod tls;
 mod wire;
 
+pub use daemonset::{DaemonSetDeletion, DaemonSetScript};
 pub use probe::PodScript;
 
 use std::net::SocketAddr;
@@ -66,6 +71,9 @@ pub struct ServerOptions {
     pub page_size_cap: Option<usize>,
     /// Accept writes, and run every created pod by this script; None: writes are forbidden.
     pub pods: Option<PodScript>,
+    /// Accept DaemonSets and run their pods on the fixture's nodes by this script (see [`daemonset`]);
+    /// None: creating one is forbidden.
+    pub daemon_sets: Option<DaemonSetScript>,
 }
 
 impl Default for ServerOptions {
@@ -75,6 +83,7 @@ impl Default for ServerOptions {
             latency: None,
             page_size_cap: None,
             pods: None,
+            daemon_sets: None,
         }
     }
 }
@@ -97,6 +106,7 @@ pub struct FixtureServer {
     context: String,
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
     store: Arc<probe::Store>,
+    daemon_sets: Arc<daemonset::DaemonSets>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Holds `kubeconfig` and `ca.crt`; removed on drop.
@@ -149,12 +159,14 @@ impl FixtureServer {
         };
         let log = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::new(probe::Store::default());
+        let daemon_sets = Arc::new(daemonset::DaemonSets::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
             addr,
             log: Arc::clone(&log),
             store: Arc::clone(&store),
+            daemon_sets: Arc::clone(&daemon_sets),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
@@ -177,6 +189,7 @@ impl FixtureServer {
             context: names.context,
             log,
             store,
+            daemon_sets,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
@@ -217,9 +230,22 @@ impl FixtureServer {
 }
 
 impl FixtureServer {
-    /// `plural/namespace/name` of every object created through the server and not deleted yet.
+    /// `plural/namespace/name` of every object created through the server and not deleted yet (a created
+    /// DaemonSet's pods included).
     pub fn created(&self) -> Vec<String> {
-        self.store.names()
+        let mut names = self.store.names();
+        names.extend(self.daemon_sets.names());
+        names
+    }
+
+    /// Every DaemonSet created through the server, deleted or not, as it was stored (creation order).
+    pub fn daemon_set_history(&self) -> Vec<serde_json::Value> {
+        self.daemon_sets.history()
+    }
+
+    /// Every DaemonSet deletion received, in order.
+    pub fn daemon_set_deletions(&self) -> Vec<DaemonSetDeletion> {
+        self.daemon_sets.deletions()
     }
 
     /// Every object created through the server, deleted or not, as it was stored (creation order).
