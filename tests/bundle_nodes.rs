@@ -285,16 +285,13 @@ fn a_forbidden_daemon_set_leaves_the_node_checks_skipped_with_the_reason() {
     );
 }
 
-#[test]
-fn ctrl_c_while_collecting_deletes_the_daemon_set() {
-    let tmp = tempfile::tempdir().unwrap();
-    let name = "k3s-node-not-ready";
-    let server = start(name, Some(DaemonSetScript::default()));
-    let file = tmp.path().join("never.tar.gz");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("mcp-doctor"))
+/// `bundle --collect-nodes` as a child process to signal, once its DaemonSet exists; mcp-worker-2 of
+/// k3s-node-not-ready never answers, so the collection would wait its whole 10 minutes.
+fn spawn_collecting(server: &FixtureServer, home: &Path, file: &Path) -> std::process::Child {
+    let child = Command::new(assert_cmd::cargo::cargo_bin("mcp-doctor"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", tmp.path())
+        .env("HOME", home)
         .env("CI", "true")
         .env("MCP_DOCTOR_SYSTEM_DNS", "none")
         .env("MCP_DOCTOR_HTTP_PROBE", "off")
@@ -302,11 +299,10 @@ fn ctrl_c_while_collecting_deletes_the_daemon_set() {
         .arg("bundle")
         .arg("--kubeconfig")
         .arg(server.kubeconfig_path())
-        // mcp-worker-2 never answers: the collection would wait the whole 10 minutes.
         .args(["--collect-nodes", "--collect-timeout", "600", "-o"])
-        .arg(&file)
+        .arg(file)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -314,6 +310,28 @@ fn ctrl_c_while_collecting_deletes_the_daemon_set() {
         assert!(Instant::now() < deadline, "no DaemonSet within 30 s");
         std::thread::sleep(Duration::from_millis(100));
     }
+    child
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the run did not end within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ctrl_c_while_collecting_deletes_the_daemon_set_and_sweep_finds_a_killed_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "k3s-node-not-ready";
+    let file = tmp.path().join("never.tar.gz");
+
+    let server = start(name, Some(DaemonSetScript::default()));
+    let mut child = spawn_collecting(&server, tmp.path(), &file);
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -322,15 +340,29 @@ fn ctrl_c_while_collecting_deletes_the_daemon_set() {
             .unwrap()
             .success()
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the run did not end within 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_exit(&mut child);
     assert_eq!(status.code(), Some(130), "interrupted: {status:?}");
     assert_cleaned_up(&server, 4);
     assert!(!file.exists(), "an interrupted bundle is not written");
+
+    // SIGKILL gives the run no chance: sweep finds the DaemonSet, and keeps it until its expiry.
+    let server = start(name, Some(DaemonSetScript::default()));
+    let mut child = spawn_collecting(&server, tmp.path(), &file);
+    child.kill().unwrap();
+    let _ = wait_exit(&mut child);
+    let out = mcp_doctor(tmp.path())
+        .arg("sweep")
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .output()
+        .unwrap();
+    let swept = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        swept.contains("kept daemonset/default/mcp-doctor-host-facts-")
+            && swept.contains("a run may still use it until"),
+        "{swept}"
+    );
+    // Its pods too: deleting them would only make the DaemonSet controller start new ones.
+    assert!(!swept.contains("deleted"), "{swept}");
+    assert_eq!(server.created().len(), 5, "{:?}", server.created());
 }

@@ -89,19 +89,15 @@ pub struct NodeFacts {
 /// The host-facts DaemonSet of run `run_id`: tolerates every taint, reads the node read-only, expires after
 /// `lifetime` (for `sweep`).
 pub fn host_facts_daemon_set(name: &str, run_id: &str, image: &str, lifetime: Duration) -> Value {
-    let labels = json!({
-        MANAGED_BY.0: MANAGED_BY.1,
-        RUN_ID_LABEL: run_id,
-        "app.kubernetes.io/name": HOST_FACTS_APP,
-    });
+    let metadata = probe_metadata(name, PROBE_NAMESPACE, run_id, HOST_FACTS_APP, lifetime);
     json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",
-        "metadata": probe_metadata(name, PROBE_NAMESPACE, run_id, HOST_FACTS_APP, lifetime),
         "spec": {
             "selector": {"matchLabels": {RUN_ID_LABEL: run_id, "app.kubernetes.io/name": HOST_FACTS_APP}},
             "template": {
-                "metadata": {"labels": labels},
+                // The pods carry the DaemonSet's labels and expiry: `sweep` keeps them while a run may use them.
+                "metadata": {"labels": metadata["labels"], "annotations": metadata["annotations"]},
                 "spec": {
                     "automountServiceAccountToken": false,
                     "enableServiceLinks": false,
@@ -136,7 +132,8 @@ pub fn host_facts_daemon_set(name: &str, run_id: &str, image: &str, lifetime: Du
                     "volumes": [{"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}}]
                 }
             }
-        }
+        },
+        "metadata": metadata,
     })
 }
 
@@ -379,6 +376,7 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::probe_objects::EXPIRES_AT_ANNOTATION;
 
     fn facts_json(node: &str) -> String {
         serde_json::to_string_pretty(&json!({
@@ -434,6 +432,12 @@ mod tests {
         }
         assert_eq!(ds["metadata"]["labels"][MANAGED_BY.0], MANAGED_BY.1);
         assert_eq!(template_labels[MANAGED_BY.0], MANAGED_BY.1);
+        let expiry = &ds["metadata"]["annotations"][EXPIRES_AT_ANNOTATION];
+        assert!(expiry.is_string());
+        assert_eq!(
+            &ds["spec"]["template"]["metadata"]["annotations"][EXPIRES_AT_ANNOTATION],
+            expiry
+        );
         let spec = &ds["spec"]["template"]["spec"];
         assert_eq!(spec["tolerations"], json!([{"operator": "Exists"}]));
         let c = &spec["containers"][0];

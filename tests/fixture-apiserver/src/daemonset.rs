@@ -386,7 +386,7 @@ impl DaemonSets {
                 spec[k] = v;
             }
         }
-        json!({
+        let mut pod = json!({
             "metadata": {
                 "name": format!("{ds_name}-{}", suffix(serial)),
                 "generateName": format!("{ds_name}-"),
@@ -401,7 +401,12 @@ impl DaemonSets {
                 }]
             },
             "spec": spec
-        })
+        });
+        let annotations = &ds["spec"]["template"]["metadata"]["annotations"];
+        if annotations.is_object() {
+            pod["metadata"]["annotations"] = annotations.clone();
+        }
+        pod
     }
 
     /// The pods of every stored DaemonSet in a namespace (or all), as the server sends them now.
