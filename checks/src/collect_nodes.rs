@@ -25,8 +25,8 @@ use crate::evidence::EvidenceError;
 use crate::evidence::host::{HOST_FACTS_SCHEMA, HostFacts};
 use crate::evidence::kinds;
 use crate::evidence::probe_objects::{
-    MANAGED_BY, ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_these, forget,
-    new_run_id, pod_waiting, probe_metadata, remember,
+    ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_these, forget, new_run_id,
+    pod_waiting, probe_metadata, remember,
 };
 
 /// The `app.kubernetes.io/name` of the DaemonSet and its pods.
@@ -376,7 +376,7 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::probe_objects::EXPIRES_AT_ANNOTATION;
+    use crate::evidence::probe_objects::{EXPIRES_AT_ANNOTATION, MANAGED_BY};
 
     fn facts_json(node: &str) -> String {
         serde_json::to_string_pretty(&json!({
