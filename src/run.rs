@@ -621,7 +621,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
     evidence.journal.redact_secret_references();
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
-    for source in ["dns", "http"] {
+    for source in ["dns", "http", "tls"] {
         if dir.join("evidence").join(source).is_dir() {
             collected.push(source.into());
         }
@@ -630,12 +630,6 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
         if dir.join(source).is_dir() {
             collected.push(source.into());
         }
-    }
-    if dir.join("evidence/tls").is_dir() {
-        collected.push("tls".into());
-    }
-    if dir.join("evidence/dns").is_dir() {
-        collected.push("dns".into());
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),
