@@ -294,7 +294,8 @@ impl State {
         let allowed = if kind.plural == kinds::DAEMONSETS.plural {
             self.opts.daemon_sets.is_some()
         } else {
-            self.opts.pods.is_some() || self.opts.daemon_sets.is_some() && kind.plural == "pods"
+            // Pods of a created DaemonSet may be deleted (`sweep`) when DaemonSets are accepted.
+            self.opts.pods.is_some() || (self.opts.daemon_sets.is_some() && kind.plural == "pods")
         };
         (!allowed).then(|| {
             wire::status(

@@ -117,7 +117,7 @@ fn tolerates(toleration: &Value, taint: &Value) -> bool {
     let field = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
     let effect_ok = field(toleration, "effect").is_empty()
         || field(toleration, "effect") == field(taint, "effect");
-    let key_ok = field(toleration, "key").is_empty() && field(toleration, "operator") == "Exists"
+    let key_ok = (field(toleration, "key").is_empty() && field(toleration, "operator") == "Exists")
         || field(toleration, "key") == field(taint, "key");
     let value_ok = field(toleration, "operator") == "Exists"
         || field(toleration, "value") == field(taint, "value");
