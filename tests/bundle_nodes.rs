@@ -366,3 +366,56 @@ fn ctrl_c_while_collecting_deletes_the_daemon_set_and_sweep_finds_a_killed_runs(
     assert!(!swept.contains("deleted"), "{swept}");
     assert_eq!(server.created().len(), 5, "{:?}", server.created());
 }
+
+#[test]
+fn host_facts_in_a_daemon_set_pod_names_its_node_prints_then_holds_until_sigterm() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("host");
+    std::fs::create_dir_all(root.join("etc/rancher/k3s")).unwrap();
+    std::fs::write(root.join("etc/hostname"), "not-the-node-name\n").unwrap();
+    std::fs::write(
+        root.join("etc/rancher/k3s/registries.yaml"),
+        "mirrors: {}\n",
+    )
+    .unwrap();
+    // As the DaemonSet runs it: the node name from the downward API, the node's root at --host-root.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("mcp-doctor"))
+        .env_clear()
+        .env(
+            mcp_doctor_checks::collect_nodes::NODE_NAME_ENV,
+            "mcp-worker-7",
+        )
+        .args(["host-facts", "--hold", "--host-root"])
+        .arg(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        text
+    });
+    // The document is out while the process holds: a pod's log is read while its container runs.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "host-facts --hold exited"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let facts =
+        mcp_doctor_checks::collect_nodes::parse_host_facts(&reader.join().unwrap()).unwrap();
+    assert_eq!(facts.node, "mcp-worker-7");
+    assert!(facts.files.contains_key("/etc/rancher/k3s/registries.yaml"));
+}
