@@ -124,15 +124,23 @@ fn tolerates(toleration: &Value, taint: &Value) -> bool {
     effect_ok && key_ok && value_ok
 }
 
+/// The controller's own tolerations, as they appear in a pod spec.
+fn controller_tolerations() -> impl Iterator<Item = Value> {
+    CONTROLLER_TOLERATIONS
+        .iter()
+        .map(|(key, effect)| json!({"key": key, "operator": "Exists", "effect": effect}))
+}
+
 /// Whether the controller places a pod of `spec` on `node`: its nodeSelector matches and every NoSchedule or
-/// NoExecute taint is tolerated.
+/// NoExecute taint is tolerated, by the template or by the controller's own tolerations.
 fn admits(spec: &Value, node: &Value) -> bool {
     let selector_ok = spec["nodeSelector"]
         .as_object()
         .into_iter()
         .flatten()
         .all(|(k, v)| node["metadata"]["labels"][k.as_str()] == *v);
-    let tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+    let mut tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+    tolerations.extend(controller_tolerations());
     let taints_ok = node["spec"]["taints"]
         .as_array()
         .into_iter()
@@ -362,12 +370,7 @@ impl DaemonSets {
         let mut spec = ds["spec"]["template"]["spec"].clone();
         let tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
         let mut all = tolerations.clone();
-        for (key, effect) in CONTROLLER_TOLERATIONS {
-            let t = json!({"key": key, "operator": "Exists", "effect": effect});
-            if !tolerations.contains(&t) {
-                all.push(t);
-            }
-        }
+        all.extend(controller_tolerations().filter(|t| !tolerations.contains(t)));
         spec["tolerations"] = json!(all);
         spec["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchFields": [
@@ -617,4 +620,47 @@ fn current(running: &Running, pod: &Pod, script: &DaemonSetScript) -> Value {
     status.insert("qosClass".into(), json!("Burstable"));
     object["status"] = Value::Object(status);
     object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(taints: Value, labels: Value) -> Value {
+        json!({"metadata": {"name": "n", "labels": labels}, "spec": {"taints": taints}})
+    }
+
+    #[test]
+    fn placement_follows_node_selector_taints_and_tolerations() {
+        let master =
+            json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]);
+        let plain = json!({"spec": {}});
+        let tolerating = json!({"tolerations": [
+            {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}
+        ]});
+        let everything = json!({"tolerations": [{"operator": "Exists"}]});
+        let labels = json!({"kubernetes.io/os": "linux"});
+        assert!(!admits(&plain, &node(master.clone(), labels.clone())));
+        assert!(admits(&tolerating, &node(master.clone(), labels.clone())));
+        assert!(admits(&everything, &node(master, labels.clone())));
+        // The controller tolerates a NotReady or cordoned node itself; PreferNoSchedule never keeps a pod off.
+        let not_ready = json!([
+            {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
+            {"key": "example.com/spot", "effect": "PreferNoSchedule"}
+        ]);
+        assert!(admits(&plain, &node(not_ready, labels.clone())));
+        let on_arm = json!({"nodeSelector": {"kubernetes.io/arch": "arm64"}});
+        assert!(!admits(&on_arm, &node(json!([]), labels)));
+        let tainted_value = json!([{"key": "dedicated", "value": "gpu", "effect": "NoExecute"}]);
+        let other_value =
+            json!({"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "db"}]});
+        let same_value =
+            json!({"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu"}]});
+        assert!(!admits(
+            &other_value,
+            &node(tainted_value.clone(), json!({}))
+        ));
+        assert!(admits(&same_value, &node(tainted_value, json!({}))));
+    }
 }
