@@ -371,10 +371,7 @@ async fn host_facts_from_nodes(
         match mcp_doctor_checks::evidence::KubeSource::list(kube, &kinds::NODES, &Scope::Cluster)
             .await
         {
-            Ok(items) => items
-                .iter()
-                .filter_map(|n| n.pointer("/metadata/name")?.as_str().map(str::to_string))
-                .collect::<Vec<_>>(),
+            Ok(items) => items,
             Err(e) => {
                 return Err(none(format!(
                     "the nodes to collect from could not be listed: {e}"
@@ -398,7 +395,7 @@ async fn host_facts_from_nodes(
         }
     };
     let result = tokio::select! {
-        r = collect_node_facts(objects.as_ref(), &nodes, opts) => Some(r),
+        r = collect_node_facts(objects.as_ref(), nodes.as_slice(), opts) => Some(r),
         () = interrupted => None,
     };
     // The DaemonSet is deleted however the collection ended (a create that timed out may still have happened).

@@ -137,13 +137,17 @@ pub fn host_facts_daemon_set(name: &str, run_id: &str, image: &str, lifetime: Du
     })
 }
 
-/// Creates the DaemonSet, waits up to `opts.timeout` for the facts of every node in `nodes`, and deletes it.
-/// Err only when the DaemonSet could not be created (nothing was collected then).
+/// Creates the DaemonSet, waits up to `opts.timeout` for the facts of every node in `nodes` (the Node
+/// objects), and deletes it. Err only when the DaemonSet could not be created (nothing was collected then).
 pub async fn collect_node_facts(
     objects: &dyn ProbeObjects,
-    nodes: &[String],
+    nodes: &[Value],
     opts: &NodeCollectOptions,
 ) -> Result<NodeFacts, EvidenceError> {
+    let names: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
     let run_id = new_run_id();
     let ds = ObjectRef {
         kind: &kinds::DAEMONSETS,
@@ -166,15 +170,17 @@ pub async fn collect_node_facts(
         return Err(e);
     }
     let selector = format!("{RUN_ID_LABEL}={run_id}");
-    let outcomes = follow_pods(objects, &selector, nodes, opts.timeout).await;
+    let outcomes = follow_pods(objects, &selector, &names, opts.timeout).await;
     // A failed delete stays pending for the run's cleanup (and `sweep`).
     let _ = delete_these(objects, std::slice::from_ref(&ds)).await;
     let mut facts = BTreeMap::new();
     let mut report = Vec::new();
-    for node in nodes {
+    for (node, object) in names.iter().zip(nodes) {
         let (status, detail) = match outcomes.get(node) {
             Some(Seen::Done(f)) => {
-                facts.insert(node.clone(), f.clone());
+                let mut f = f.clone();
+                versions_from_node_info(&mut f, object);
+                facts.insert(node.clone(), f);
                 (NodeFactsStatus::Collected, None)
             }
             Some(Seen::Invalid { why, .. }) => (NodeFactsStatus::InvalidOutput, Some(why.clone())),
@@ -202,6 +208,28 @@ pub async fn collect_node_facts(
         outcomes: report,
         daemon_set: format!("{}/{}", ds.namespace, ds.name),
     })
+}
+
+/// The versions `host-facts` finds by running the node's binaries, which it cannot from its container: taken
+/// from what the kubelet reports instead, as the node would have given them (k3s: `k3s version v1.32.3+k3s1`,
+/// its containerd is embedded; elsewhere: `containerd 1.7.24`).
+fn versions_from_node_info(facts: &mut HostFacts, node: &Value) {
+    let info = &node["status"]["nodeInfo"];
+    let kubelet = info["kubeletVersion"].as_str().unwrap_or_default();
+    if kubelet.contains("+k3s") {
+        facts
+            .versions
+            .entry("k3s".into())
+            .or_insert_with(|| format!("k3s version {kubelet} (the node's kubeletVersion)"));
+    } else if let Some(v) = info["containerRuntimeVersion"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("containerd://"))
+    {
+        facts
+            .versions
+            .entry("containerd".into())
+            .or_insert_with(|| format!("containerd {v} (the node's containerRuntimeVersion)"));
+    }
 }
 
 /// What was last seen of a node's pod.
@@ -449,5 +477,33 @@ mod tests {
             spec["restartPolicy"].is_null(),
             "a DaemonSet's pods restart Always"
         );
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn versions_come_from_the_kubelets_report_when_the_pod_could_not_run_the_binaries() {
+        let mut facts = parse_host_facts(&format!(
+            r#"{{"schema": "{HOST_FACTS_SCHEMA}", "node": "n", "collected_at": "t"}}"#
+        ))
+        .unwrap();
+        let k3s = json!({"status": {"nodeInfo": {"kubeletVersion": "v1.32.3+k3s1",
+                                                  "containerRuntimeVersion": "containerd://2.0.4-k3s2"}}});
+        versions_from_node_info(&mut facts, &k3s);
+        assert_eq!(facts.versions.keys().collect::<Vec<_>>(), ["k3s"]);
+        let v = crate::containerd::config::parse_version(&facts.versions["k3s"]);
+        assert_eq!(v, Some((1, 32, 3)));
+        let mut facts = parse_host_facts(&format!(
+            r#"{{"schema": "{HOST_FACTS_SCHEMA}", "node": "n", "collected_at": "t"}}"#
+        ))
+        .unwrap();
+        let kubeadm = json!({"status": {"nodeInfo": {"kubeletVersion": "v1.30.2",
+                                                      "containerRuntimeVersion": "containerd://1.7.24"}}});
+        versions_from_node_info(&mut facts, &kubeadm);
+        let v = crate::containerd::config::parse_version(&facts.versions["containerd"]);
+        assert_eq!(v, Some((1, 7, 24)));
     }
 }
