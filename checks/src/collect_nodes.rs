@@ -170,7 +170,7 @@ pub async fn collect_node_facts(
         return Err(e);
     }
     let selector = format!("{RUN_ID_LABEL}={run_id}");
-    let outcomes = follow_pods(objects, &selector, &names, opts.timeout).await;
+    let (outcomes, list_error) = follow_pods(objects, &selector, &names, opts.timeout).await;
     // A failed delete stays pending for the run's cleanup (and `sweep`).
     let _ = delete_these(objects, std::slice::from_ref(&ds)).await;
     let mut facts = BTreeMap::new();
@@ -187,14 +187,20 @@ pub async fn collect_node_facts(
             Some(Seen::Waiting(why)) => (NodeFactsStatus::NotRunning, Some(why.clone())),
             None => (
                 NodeFactsStatus::NoPod,
-                Some(format!(
-                    "no pod of DaemonSet {}/{} was bound to it within {}s: it may forbid hostPath pods (Pod \
+                Some(match &list_error {
+                    Some(e) => format!(
+                        "the pods of DaemonSet {}/{} could not be listed: {e}",
+                        ds.namespace, ds.name
+                    ),
+                    None => format!(
+                        "no pod of DaemonSet {}/{} was bound to it within {}s: it may forbid hostPath pods (Pod \
                      Security admission) or lack resources; `kubectl -n {} get events` tells",
-                    ds.namespace,
-                    ds.name,
-                    opts.timeout.as_secs(),
-                    ds.namespace
-                )),
+                        ds.namespace,
+                        ds.name,
+                        opts.timeout.as_secs(),
+                        ds.namespace
+                    ),
+                }),
             ),
         };
         report.push(NodeFactsOutcome {
@@ -253,21 +259,22 @@ impl Seen {
 }
 
 /// Polls the DaemonSet's pods until every node's facts are read, or an invalid output stopped changing, or
-/// `wait` is over.
+/// `wait` is over; also returns why the last list of the pods failed, if it did.
 async fn follow_pods(
     objects: &dyn ProbeObjects,
     selector: &str,
     nodes: &[String],
     wait: Duration,
-) -> BTreeMap<String, Seen> {
+) -> (BTreeMap<String, Seen>, Option<String>) {
     let deadline = tokio::time::Instant::now() + wait;
     let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
     loop {
         // A failed list is retried until the deadline: the API server may be briefly unavailable.
-        if let Ok(pods) = objects
+        let listed = objects
             .list_labelled(&kinds::PODS, PROBE_NAMESPACE, selector)
-            .await
-        {
+            .await;
+        let list_error = listed.as_ref().err().map(ToString::to_string);
+        if let Ok(pods) = listed {
             for pod in pods {
                 let Some(node) = pod["spec"]["nodeName"].as_str().map(str::to_string) else {
                     continue;
@@ -283,7 +290,7 @@ async fn follow_pods(
             .iter()
             .all(|n| seen.get(n).is_some_and(Seen::is_final));
         if all_final || tokio::time::Instant::now() >= deadline {
-            return seen;
+            return (seen, list_error);
         }
         tokio::time::sleep(POLL).await;
     }
@@ -505,5 +512,99 @@ mod version_tests {
         versions_from_node_info(&mut facts, &kubeadm);
         let v = crate::containerd::config::parse_version(&facts.versions["containerd"]);
         assert_eq!(v, Some((1, 7, 24)));
+    }
+}
+
+#[cfg(test)]
+mod collection_tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::evidence::kinds::ResourceKind;
+
+    /// Accepts the DaemonSet, but may not list pods: what a user gets whose Role allows creating
+    /// DaemonSets and not listing pods.
+    #[derive(Default)]
+    struct PodsForbidden {
+        deleted: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl ProbeObjects for PodsForbidden {
+        async fn create(
+            &self,
+            _: &'static ResourceKind,
+            _: &str,
+            _: Value,
+        ) -> Result<(), EvidenceError> {
+            Ok(())
+        }
+        async fn get(
+            &self,
+            _: &'static ResourceKind,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<Value>, EvidenceError> {
+            Ok(None)
+        }
+        async fn delete(&self, o: &ObjectRef) -> Result<(), EvidenceError> {
+            self.deleted.lock().unwrap().push(o.to_string());
+            Ok(())
+        }
+        async fn list_managed(
+            &self,
+            _: &'static ResourceKind,
+        ) -> Result<Vec<(ObjectRef, Option<String>)>, EvidenceError> {
+            Ok(Vec::new())
+        }
+        async fn logs(&self, _: &str, _: &str, _: &str) -> Result<String, EvidenceError> {
+            unreachable!("no pod was ever listed")
+        }
+        async fn list_labelled(
+            &self,
+            _: &'static ResourceKind,
+            ns: &str,
+            _: &str,
+        ) -> Result<Vec<Value>, EvidenceError> {
+            Err(EvidenceError::Forbidden {
+                message: format!(
+                    "pods is forbidden: User \"ops\" cannot list resource \"pods\" in API group \"\" in the namespace \"{ns}\""
+                ),
+            })
+        }
+        async fn logs_up_to(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: i64,
+        ) -> Result<String, EvidenceError> {
+            unreachable!("no pod was ever listed")
+        }
+    }
+
+    #[tokio::test]
+    async fn pods_that_cannot_be_listed_are_reported_and_the_daemon_set_is_still_deleted() {
+        let objects = PodsForbidden::default();
+        let nodes = [json!({"metadata": {"name": "mcp-worker-1"}})];
+        let opts = NodeCollectOptions {
+            image: "img:1".into(),
+            timeout: Duration::from_millis(300),
+        };
+        let got = collect_node_facts(&objects, &nodes, &opts).await.unwrap();
+        assert!(got.facts.is_empty());
+        assert_eq!(got.outcomes.len(), 1);
+        assert_eq!(got.outcomes[0].status, NodeFactsStatus::NoPod);
+        let detail = got.outcomes[0].detail.as_deref().unwrap();
+        assert!(
+            detail.contains("could not be listed") && detail.contains("forbidden"),
+            "{detail}"
+        );
+        assert_eq!(
+            *objects.deleted.lock().unwrap(),
+            [format!("daemonset/{}", got.daemon_set)]
+        );
     }
 }
