@@ -401,8 +401,38 @@ pub struct BundleArgs {
     /// Print what would leave the site (files, sizes, redactions) and write nothing.
     #[arg(long)]
     pub preview: bool,
+    /// Collect every node's host facts with a short-lived DaemonSet in `default` (its pods run
+    /// `mcp-doctor host-facts` over a read-only mount of the node's root, tolerating every taint); it is
+    /// deleted when the collection ends, and `mcp-doctor sweep` removes what a killed run left.
+    #[arg(long, conflicts_with_all = ["host_root", "host_facts"])]
+    pub collect_nodes: bool,
+    /// Image of the host-facts DaemonSet: an image with `mcp-doctor` on its PATH (deploy/host-facts.Dockerfile
+    /// builds it); air-gapped clusters point it at their own registry.
+    /// [default: ghcr.io/mcp-runtime/mcp-doctor:<this version>]
+    #[arg(long, value_name = "IMAGE", requires = "collect_nodes")]
+    pub collect_image: Option<String>,
+    /// Seconds to wait for every node's facts; a node whose pod has not answered by then is reported.
+    #[arg(long, value_name = "SECS", default_value_t = 120, requires = "collect_nodes",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub collect_timeout: u64,
     #[command(flatten)]
     pub doctor: DoctorArgs,
+}
+
+impl BundleArgs {
+    /// How `--collect-nodes` collects, when given.
+    pub fn node_collection(&self) -> Option<mcp_doctor_checks::collect_nodes::NodeCollectOptions> {
+        self.collect_nodes
+            .then(|| mcp_doctor_checks::collect_nodes::NodeCollectOptions {
+                image: self.collect_image.clone().unwrap_or_else(|| {
+                    format!(
+                        "ghcr.io/mcp-runtime/mcp-doctor:{}",
+                        env!("CARGO_PKG_VERSION")
+                    )
+                }),
+                timeout: std::time::Duration::from_secs(self.collect_timeout),
+            })
+    }
 }
 
 /// `30s`, `15m`, `2h`, `1d` (a bare number is seconds) -> seconds.
@@ -574,6 +604,13 @@ pub struct HostFactsArgs {
     /// The node's root filesystem.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub host_root: PathBuf,
+    /// The node's name as the cluster knows it (default: the host root's /etc/hostname, else this machine's).
+    #[arg(long, value_name = "NAME", env = mcp_doctor_checks::collect_nodes::NODE_NAME_ENV)]
+    pub node_name: Option<String>,
+    /// After writing, keep running until SIGTERM or Ctrl-C: the pods of the `bundle --collect-nodes`
+    /// DaemonSet must not exit.
+    #[arg(long)]
+    pub hold: bool,
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -1,13 +1,16 @@
 //! `mcp-doctor diff A B`: the verdicts that changed between two bundles (or recordings, or fixtures), and
 //! under each the evidence that changed beneath it. Both are replayed with this build's checks; each changed
-//! check is then replayed alone on both through [`Tracked`], so the evidence listed is exactly what it read.
+//! check is then replayed alone on both through [`Tracked`] and [`TrackedProbes`], so the evidence listed is
+//! exactly what it read: objects, node facts, and the DNS, HTTP and TLS answers it was given.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
-use mcp_doctor_checks::evidence::compare::{self, HostChange, ObjectChange, Reads, Tracked};
+use mcp_doctor_checks::evidence::compare::{
+    self, HostChange, ObjectChange, ProbeChange, Reads, Tracked, TrackedProbes,
+};
 use mcp_doctor_checks::evidence::kinds::{self, ResourceKind};
-use mcp_doctor_checks::evidence::{Evidence, HostSource};
+use mcp_doctor_checks::evidence::{DnsSource, Evidence, HostSource, HttpSource, TlsSource};
 use mcp_doctor_runner::Report;
 use serde::Serialize;
 use serde_json::json;
@@ -32,6 +35,7 @@ struct Changed {
     to: Verdict,
     objects: Vec<ObjectChange>,
     host: Vec<HostChange>,
+    probes: Vec<ProbeChange>,
 }
 
 /// Exit 0 when no verdict changed, 1 when one did (as diff(1) does).
@@ -49,7 +53,9 @@ pub async fn diff(args: DiffArgs) -> Result<u8, StartError> {
         if x.status == y.status {
             continue;
         }
-        let reads = merge(reads_of(&a, &x.id).await?, reads_of(&b, &x.id).await?);
+        let (reads_a, answers_a) = reads_of(&a, &x.id).await?;
+        let (reads_b, answers_b) = reads_of(&b, &x.id).await?;
+        let reads = merge(reads_a, reads_b);
         let objects = reads
             .kinds
             .iter()
@@ -72,6 +78,7 @@ pub async fn diff(args: DiffArgs) -> Result<u8, StartError> {
             to: verdict(&report_b, &x.id),
             objects,
             host,
+            probes: compare::probe_changes(&answers_a, &answers_b),
         });
     }
     let text = match args.format {
@@ -97,17 +104,28 @@ fn verdict(report: &Report, id: &str) -> Verdict {
     }
 }
 
-/// What check `id` reads when replayed alone on the bundle.
-async fn reads_of(replay: &Replay, id: &str) -> Result<Reads, StartError> {
+/// What check `id` reads when replayed alone on the bundle, and the probe answers it is given.
+async fn reads_of(
+    replay: &Replay,
+    id: &str,
+) -> Result<(Reads, std::collections::BTreeMap<String, serde_json::Value>), StartError> {
     let evidence = replay.evidence()?;
     let tracked = Tracked::new(evidence.kube.clone(), evidence.host.clone());
+    let probes = TrackedProbes::new(
+        evidence.dns.clone(),
+        evidence.http.clone(),
+        evidence.tls.clone(),
+    );
     let watched = Evidence {
         kube: tracked.clone(),
         host: tracked.clone() as Arc<dyn HostSource>,
+        dns: probes.clone() as Arc<dyn DnsSource>,
+        http: probes.clone() as Arc<dyn HttpSource>,
+        tls: probes.clone() as Arc<dyn TlsSource>,
         ..evidence
     };
     replay.run(&watched, Some(id), false).await?;
-    Ok(tracked.reads())
+    Ok((tracked.reads(), probes.answers()))
 }
 
 fn merge(mut a: Reads, b: Reads) -> Reads {
@@ -140,8 +158,11 @@ fn render(args: &DiffArgs, changed: &[Changed]) -> String {
             "\n{}  {} -> {}  ({})\n  was: {}\n  now: {}",
             c.id, c.from.status, c.to.status, c.title, c.from.message, c.to.message
         );
-        if c.objects.is_empty() && c.host.is_empty() {
-            let _ = writeln!(out, "  no change in the objects or node facts it reads");
+        if c.objects.is_empty() && c.host.is_empty() && c.probes.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no change in the objects, node facts or probe answers it reads"
+            );
         }
         for o in &c.objects {
             let name = match &o.namespace {
@@ -150,6 +171,12 @@ fn render(args: &DiffArgs, changed: &[Changed]) -> String {
             };
             let _ = writeln!(out, "  {} {} {name}", o.change, o.kind);
             for f in &o.fields {
+                let _ = writeln!(out, "      {f}");
+            }
+        }
+        for p in &c.probes {
+            let _ = writeln!(out, "  {}", p.probe);
+            for f in &p.fields {
                 let _ = writeln!(out, "      {f}");
             }
         }

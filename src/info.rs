@@ -120,14 +120,39 @@ pub fn config_json(config: &ResolvedConfig) -> serde_json::Value {
 }
 
 pub async fn host_facts(args: &HostFactsArgs) -> Result<u8, StartError> {
-    let facts = live_host::collect(&args.host_root).await?;
+    let mut facts = live_host::collect(&args.host_root).await?;
+    if let Some(name) = args.node_name.as_deref().filter(|n| !n.is_empty()) {
+        facts.node = name.to_string();
+    }
     let text = serde_json::to_string_pretty(&facts)? + "\n";
     match &args.output {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| StartError(format!("cannot write {}: {e}", p.display())))?,
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| StartError(format!("cannot write the facts: {e}")))?;
+        }
+    }
+    if args.hold {
+        hold().await?;
     }
     Ok(0)
+}
+
+/// Waits for SIGTERM or SIGINT. As PID 1 of a container the process must handle SIGTERM itself: the kernel
+/// ignores a signal PID 1 has no handler for, and the pod would wait out its grace period.
+async fn hold() -> Result<(), StartError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| StartError(format!("cannot wait for SIGTERM: {e}")))?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
 }
 
 /// The resolved configuration as a table (SETTING, VALUE, FROM): `mcp-doctor config`, and under the report

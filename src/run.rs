@@ -8,19 +8,25 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mcp_doctor_checks::collect::{self, CollectOptions, Collection};
+use mcp_doctor_checks::collect_nodes::{
+    NodeCollectOptions, NodeFacts, NodeFactsOutcome, collect_node_facts,
+};
 use mcp_doctor_checks::evidence::archive;
 use mcp_doctor_checks::evidence::bundle::{self, BUNDLE_SCHEMA, Manifest, ToolInfo};
+use mcp_doctor_checks::evidence::kinds;
 use mcp_doctor_checks::evidence::live_dns::{LiveDns, SystemView};
 use mcp_doctor_checks::evidence::live_host::{LiveHost, LiveHostSource};
 use mcp_doctor_checks::evidence::live_http::{DEFAULT_CONNECTION_TIMEOUT, LiveHttp};
 use mcp_doctor_checks::evidence::live_kube::{KubeOptions, LiveKube};
 use mcp_doctor_checks::evidence::live_tls::LiveTls;
 use mcp_doctor_checks::evidence::probe_objects::{
-    LiveProbeObjects, ProbeObjects, Swept, delete_pending,
+    LiveProbeObjects, PROBE_NAMESPACE, ProbeObjects, Swept, delete_pending,
 };
 use mcp_doctor_checks::evidence::redact::{Tally, redactor};
 use mcp_doctor_checks::evidence::replay::Bundle;
-use mcp_doctor_checks::evidence::{Evidence, HttpSource, Journal, NoLiveProbe, Origin};
+use mcp_doctor_checks::evidence::{
+    Evidence, EvidenceError, HttpSource, Journal, NoLiveProbe, Origin, Scope,
+};
 use mcp_doctor_checks::http01::ChallengePath;
 use mcp_doctor_checks::settings::{ConfigInputs, ResolvedConfig, parse_env_file};
 use mcp_doctor_checks::{Check, Context, Mode, Profile, Registry};
@@ -44,11 +50,13 @@ pub struct Finished {
     pub report: Report,
     evidence: Evidence,
     config: Arc<ResolvedConfig>,
+    /// `bundle --collect-nodes`: how the host-facts DaemonSet fared on each node.
+    node_facts: Vec<NodeFactsOutcome>,
 }
 
 pub async fn doctor(args: DoctorArgs, preflight: bool) -> Result<u8, StartError> {
     let waivers = crate::waivers::load(&args.output)?;
-    let run = run_doctor(&args, preflight, true).await?;
+    let run = run_doctor(&args, preflight, true, None).await?;
     if let Some(dir) = &args.record {
         record(dir, &run, None).map_err(|e| {
             StartError(format!(
@@ -77,11 +85,13 @@ fn mode_of(args: &DoctorArgs, preflight: bool) -> Mode {
     }
 }
 
-/// One doctor (or preflight) run; `show_progress` streams the checks' progress to stderr.
+/// One doctor (or preflight) run; `show_progress` streams the checks' progress to stderr;
+/// `collect_nodes` first collects the node facts it judges with the host-facts DaemonSet.
 pub async fn run_doctor(
     args: &DoctorArgs,
     preflight: bool,
     show_progress: bool,
+    collect_nodes: Option<&NodeCollectOptions>,
 ) -> Result<Finished, StartError> {
     let mode = mode_of(args, preflight);
     let profile = profile_of(args.selection.profile);
@@ -94,6 +104,7 @@ pub async fn run_doctor(
     let mut _extracted = None;
     // Write access for the opt-in mutating probe; live runs only.
     let mut probe_objects: Option<Arc<dyn ProbeObjects>> = None;
+    let mut node_facts = Vec::new();
     let (evidence, env_file) = match &args.from {
         Some(path) => {
             let (root, tmp) = open_bundle(path)?;
@@ -108,8 +119,9 @@ pub async fn run_doctor(
             (replay_evidence(&root)?, env_file)
         }
         None => {
-            let (evidence, objects) = live_evidence(args).await?;
+            let (evidence, objects, outcomes) = live_evidence(args, collect_nodes).await?;
             probe_objects = objects;
+            node_facts = outcomes;
             (evidence, env_file)
         }
     };
@@ -137,6 +149,7 @@ pub async fn run_doctor(
         report,
         evidence,
         config,
+        node_facts,
     })
 }
 
@@ -150,13 +163,21 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
         ));
     }
     let waivers = crate::waivers::load(&args.doctor.output)?;
-    let run = run_doctor(&args.doctor, false, true).await?;
+    let run = run_doctor(&args.doctor, false, true, args.node_collection().as_ref()).await?;
     let opts = CollectOptions {
         platform_namespace: run.config.value("platform_namespace").map(str::to_string),
         log_lines: args.log_lines,
         since_seconds: args.since,
     };
-    let collection = collect::collect(&run.evidence, &opts).await;
+    let mut collection = collect::collect(&run.evidence, &opts).await;
+    for o in &run.node_facts {
+        if let Some(why) = &o.detail {
+            collection
+                .unreadable
+                .push(format!("host facts of node {}: {why}", o.node));
+        }
+    }
+    collection.node_facts = run.node_facts.clone();
     let staging = tempfile::tempdir()
         .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
     let manifest = record(staging.path(), &run, Some(collection))
@@ -291,9 +312,18 @@ fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
+/// What a live run reads from: the evidence, write access for opt-in probes, and how `--collect-nodes`
+/// fared on each node.
+type Live = (
+    Evidence,
+    Option<Arc<dyn ProbeObjects>>,
+    Vec<NodeFactsOutcome>,
+);
+
 async fn live_evidence(
     args: &DoctorArgs,
-) -> Result<(Evidence, Option<Arc<dyn ProbeObjects>>), StartError> {
+    collect_nodes: Option<&NodeCollectOptions>,
+) -> Result<Live, StartError> {
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {
@@ -304,10 +334,19 @@ async fn live_evidence(
         journal.clone(),
     )
     .await;
-    let host = match (&args.host_root, &args.host_facts) {
-        (Some(root), _) => LiveHost::Root(root.clone()),
-        (None, Some(dir)) => LiveHost::FactsDir(dir.clone()),
-        (None, None) => LiveHost::None,
+    let mut node_facts = Vec::new();
+    let host = match (&args.host_root, &args.host_facts, collect_nodes) {
+        (Some(root), ..) => LiveHost::Root(root.clone()),
+        (None, Some(dir), _) => LiveHost::FactsDir(dir.clone()),
+        (None, None, Some(opts)) => {
+            let timeout = request_timeout(args.selection.timeout);
+            let collected = host_facts_from_nodes(&kube, opts, timeout).await;
+            LiveHost::Collected(collected.map(|c| {
+                node_facts = c.outcomes;
+                c.facts
+            }))
+        }
+        (None, None, None) => LiveHost::None,
     };
     let objects = kube.client_handle().map(|(client, server)| {
         LiveProbeObjects::new(client, server, request_timeout(args.selection.timeout))
@@ -338,7 +377,77 @@ async fn live_evidence(
         journal,
         origin: Origin::Live,
     };
-    Ok((evidence, objects))
+    Ok((evidence, objects, node_facts))
+}
+
+/// `bundle --collect-nodes`: every node's facts from the host-facts DaemonSet, deleted again on every path
+/// (Ctrl-C included); Err, as the node facts' evidence error, when none could be collected at all.
+async fn host_facts_from_nodes(
+    kube: &LiveKube,
+    opts: &NodeCollectOptions,
+    request_timeout: Duration,
+) -> Result<NodeFacts, EvidenceError> {
+    let none = |why: String| EvidenceError::NotConfigured {
+        message: format!("no node facts: {why}"),
+    };
+    let nodes =
+        match mcp_doctor_checks::evidence::KubeSource::list(kube, &kinds::NODES, &Scope::Cluster)
+            .await
+        {
+            Ok(items) => items,
+            Err(e) => {
+                return Err(none(format!(
+                    "the nodes to collect from could not be listed: {e}"
+                )));
+            }
+        };
+    let Some((client, server)) = kube.client_handle() else {
+        return Err(none("the cluster could not be reached".into()));
+    };
+    let objects = LiveProbeObjects::new(client, server, request_timeout);
+    eprintln!(
+        "mcp-doctor: collecting host facts from {} node(s) with a DaemonSet in namespace {PROBE_NAMESPACE} \
+         (image {}, up to {}s)",
+        nodes.len(),
+        opts.image,
+        opts.timeout.as_secs()
+    );
+    let interrupted = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let result = tokio::select! {
+        r = collect_node_facts(objects.as_ref(), nodes.as_slice(), opts) => Some(r),
+        () = interrupted => None,
+    };
+    // The DaemonSet is deleted however the collection ended (a create that timed out may still have happened).
+    for (object, e) in delete_pending(objects.as_ref()).await {
+        eprintln!(
+            "mcp-doctor: could not delete {object}: {e}; run `mcp-doctor sweep` to remove it"
+        );
+    }
+    let Some(result) = result else {
+        eprintln!("mcp-doctor: interrupted while collecting host facts; nothing was written");
+        std::process::exit(i32::from(mcp_doctor_runner::EXIT_INTERRUPTED));
+    };
+    let collected = result.map_err(|e| {
+        none(format!(
+            "the host-facts DaemonSet could not be created in namespace {PROBE_NAMESPACE}: {e}"
+        ))
+    })?;
+    for o in &collected.outcomes {
+        if let Some(why) = &o.detail {
+            eprintln!("mcp-doctor: no host facts from node {}: {why}", o.node);
+        }
+    }
+    if collected.facts.is_empty() {
+        return Err(none(format!(
+            "the host-facts DaemonSet {} collected none (see the bundle manifest's collection.node_facts)",
+            collected.daemon_set
+        )));
+    }
+    Ok(collected)
 }
 
 /// The live HTTP prober, unless `MCP_DOCTOR_HTTP_PROBE=off` turns it off: test harnesses that serve public
@@ -560,6 +669,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
         report,
         evidence,
         config,
+        ..
     } = run;
     std::fs::create_dir_all(dir)?;
     // The configuration first: its masked secrets belong in the redaction report.
@@ -581,7 +691,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
     evidence.journal.redact_secret_references();
     evidence.journal.write_to(dir)?;
     let mut collected = vec!["kube".to_string()];
-    for source in ["dns", "http"] {
+    for source in ["dns", "http", "tls"] {
         if dir.join("evidence").join(source).is_dir() {
             collected.push(source.into());
         }
@@ -590,12 +700,6 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
         if dir.join(source).is_dir() {
             collected.push(source.into());
         }
-    }
-    if dir.join("evidence/tls").is_dir() {
-        collected.push("tls".into());
-    }
-    if dir.join("evidence/dns").is_dir() {
-        collected.push("dns".into());
     }
     let manifest = Manifest {
         schema: BUNDLE_SCHEMA.into(),

@@ -109,7 +109,7 @@ async fn run_periodically(
         let started = Instant::now();
         let outcome = tokio::time::timeout(
             run_timeout,
-            crate::run::run_doctor(&args.doctor, false, false),
+            crate::run::run_doctor(&args.doctor, false, false, None),
         )
         .await;
         let duration = started.elapsed();

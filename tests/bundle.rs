@@ -1,5 +1,5 @@
 //! `mcp-doctor bundle` end to end, through the fixture API server with the real kube client: no planted
-//! secret leaves in any form (the canary test), two bundles of the same cluster are the same files, an
+//! secret (in objects, logs, kubeconfigs or node config files) leaves in any form (the canary test), two bundles of the same cluster are the same files, an
 //! unreadable kind is recorded and not fatal, `--preview` writes nothing, and `analyze` refuses a bundle of
 //! another format.
 
@@ -86,6 +86,7 @@ fn leak_forms(canary: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 const API_POD: &str = "mcp-sentinel-api-5d8b9c7f6d-q2w9r";
+const NODE: &str = "mcp-cp-1";
 
 #[test]
 fn no_planted_secret_leaves_in_any_form() {
@@ -170,6 +171,26 @@ fn no_planted_secret_leaves_in_any_form() {
     )
     .unwrap();
 
+    // Node facts given with --host-facts: a registry password and the k3s join token in their config files.
+    let registry_password = "canary-regpw-61c0d2";
+    let k3s_token = "K10canarytoken7a9b3e::server:c4d5";
+    std::fs::create_dir_all(dir.join("host")).unwrap();
+    let facts = json!({
+        "schema": "mcp-doctor.host-facts/v1", "node": NODE, "collected_at": "2026-11-18T10:00:00Z",
+        "files": {
+            "/etc/rancher/k3s/registries.yaml": {"mode": 384, "uid": 0, "size": 120, "content": format!(
+                "configs:\n  \"registry.example.com\":\n    auth:\n      username: robot\n      password: {registry_password}\n")},
+            "/etc/rancher/k3s/config.yaml": {"mode": 384, "uid": 0, "size": 60, "content": format!(
+                "token: {k3s_token}\nwrite-kubeconfig-mode: \"0600\"\n")}
+        },
+        "disks": {}, "versions": {}
+    });
+    std::fs::write(
+        dir.join("host").join(format!("{NODE}.json")),
+        serde_json::to_string_pretty(&facts).unwrap(),
+    )
+    .unwrap();
+
     let server = FixtureServer::start(
         &dir,
         ServerOptions {
@@ -212,6 +233,8 @@ fn no_planted_secret_leaves_in_any_form() {
         pem_body,
         previous_token,
         server_token,
+        registry_password,
+        k3s_token,
     ];
     for canary in canaries {
         for (form, bytes) in leak_forms(canary) {
@@ -230,6 +253,8 @@ fn no_planted_secret_leaves_in_any_form() {
         marker(bearer.as_bytes()),
         marker(previous_token.as_bytes()),
         marker(api_key.as_bytes()),
+        marker(registry_password.as_bytes()),
+        marker(k3s_token.as_bytes()),
     ] {
         assert!(text.contains(&collected), "{collected} not in the bundle");
     }
@@ -284,6 +309,11 @@ fn no_planted_secret_leaves_in_any_form() {
             &format!("logs/mcp-sentinel/{API_POD}/api.previous.log")
         ),
         1
+    );
+
+    assert_eq!(
+        count("config-secret-value", &format!("host/{NODE}.json")),
+        2
     );
 
     // The vendor's side: the bundle analyzes offline.

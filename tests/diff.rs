@@ -1,5 +1,6 @@
 //! `mcp-doctor diff`: two fixtures that differ by one node condition and one registries.yaml line show
-//! exactly those changes, under the verdicts they flipped.
+//! exactly those changes, under the verdicts they flipped; a changed DNS answer or HTTP status shows under
+//! the verdicts that read it.
 
 mod common;
 
@@ -81,6 +82,12 @@ fn a_node_condition_and_a_registries_line_show_under_the_verdicts_they_flipped()
     assert_eq!(report["schema"], "mcp-doctor.diff/v1");
     let changed = report["changed"].as_array().unwrap();
     let flipped = |id: &str| changed.iter().find(|c| c["id"] == id);
+    for c in changed {
+        assert!(
+            c["probes"].as_array().unwrap().is_empty(),
+            "no probe answer changed: {c}"
+        );
+    }
 
     let ready = flipped("nodes.ready").expect("nodes.ready flipped");
     assert_eq!(
@@ -132,4 +139,68 @@ fn a_node_condition_and_a_registries_line_show_under_the_verdicts_they_flipped()
     assert!(text.contains("nodes.ready  pass -> fail"), "{text}");
     assert!(text.contains("modified Node mcp-worker-2"), "{text}");
     assert!(text.contains(&format!("+ {NEW_LINE}")), "{text}");
+}
+
+#[test]
+fn a_changed_dns_answer_and_http_status_show_under_the_verdicts_that_read_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, dns, http) = (
+        tmp.path().join("a"),
+        tmp.path().join("dns"),
+        tmp.path().join("http"),
+    );
+    copy_dir(&fixture("platform-healthy"), &a);
+    copy_dir(&a, &dns);
+    copy_dir(&a, &http);
+    edit_json(
+        &dns.join("evidence/dns/system/A/platform.example.com.json"),
+        |entry| entry["ok"]["records"] = serde_json::json!(["198.51.100.77"]),
+    );
+    edit_json(
+        &http.join("evidence/http/203.0.113.10/https___platform.example.com_.json"),
+        |entry| entry["ok"]["status"] = 502.into(),
+    );
+
+    let (code, report) = diff(&a, &dns, tmp.path());
+    assert_eq!(code, Some(1), "{report:#}");
+    let changed = report["changed"].as_array().unwrap();
+    let points = changed
+        .iter()
+        .find(|c| c["id"] == "dns.points-at-ingress")
+        .expect("dns.points-at-ingress flipped");
+    assert_eq!(points["from"]["status"], "pass");
+    assert_eq!(points["to"]["status"], "fail");
+    assert_eq!(
+        points["probes"],
+        serde_json::json!([{
+            "probe": "dns A platform.example.com (system resolver)",
+            "fields": [r#"records[0]: "203.0.113.10" -> "198.51.100.77""#]
+        }])
+    );
+
+    let (code, report) = diff(&a, &http, tmp.path());
+    assert_eq!(code, Some(1), "{report:#}");
+    let changed = report["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{report:#}");
+    assert_eq!(changed[0]["id"], "platform.public-endpoints");
+    assert_eq!(
+        changed[0]["probes"],
+        serde_json::json!([{
+            "probe": "http GET https://platform.example.com/ via 203.0.113.10",
+            "fields": ["status: 200 -> 502"]
+        }])
+    );
+    let out = mcp_doctor(tmp.path())
+        .arg("diff")
+        .arg(&a)
+        .arg(&http)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "  http GET https://platform.example.com/ via 203.0.113.10\n      status: 200 -> 502"
+        ),
+        "{text}"
+    );
 }

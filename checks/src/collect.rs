@@ -74,6 +74,9 @@ pub struct Collection {
     pub logs: usize,
     /// Everything asked for that did not come (kind or log, and why), in the order asked.
     pub unreadable: Vec<String>,
+    /// `--collect-nodes`: how the host-facts DaemonSet fared on each node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_facts: Vec<crate::collect_nodes::NodeFactsOutcome>,
 }
 
 /// Lists the bundle's kinds and takes the platform pods' logs, all through `evidence` (which journals them).

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod collect;
+pub mod collect_nodes;
 pub mod evidence;
 pub mod facts;
 pub mod model;

@@ -56,6 +56,7 @@ pub fn redactions() -> Vec<String> {
         "bearer tokens, passwords in URLs, PEM private keys, JWTs and x-api-key values in logs and object text".into(),
         "metadata.managedFields and last-applied-configuration annotations".into(),
         "contents of kubeconfig and node-token files (only their modes)".into(),
+        "values under secret-looking keys (password, token, auth, ...) in node config files (registries.yaml, k3s config.yaml, containerd config.toml)".into(),
         format!("secret settings in config.env (shown as {MASKED})"),
     ]
 }

@@ -1,7 +1,9 @@
 //! What changed between two bundles beneath a verdict: `mcp-doctor diff` replays each changed check on both
-//! bundles through a [`Tracked`] source, which notes every Kubernetes kind and node-facts read, then compares
-//! exactly that evidence: objects added, removed or modified (a field-level summary, not a dump) and node
-//! files and versions that differ, line by line.
+//! bundles through a [`Tracked`] source, which notes every Kubernetes kind and node-facts read, and through
+//! [`TrackedProbes`], which keeps every DNS, HTTP and TLS answer it was given; then compares exactly that
+//! evidence: objects added, removed or modified (a field-level summary, not a dump), node files and versions
+//! that differ, line by line, and probe answers that differ (a DNS record, an HTTP status, a certificate's
+//! issuer or expiry).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -13,8 +15,9 @@ use serde_json::Value;
 
 use super::host::HostFacts;
 use super::{
-    AccessAnswer, AccessQuestion, EvidenceError, HostSource, KubeSource, KubeTarget, LogQuery,
-    ResourceKind, Scope, ServerVersion,
+    AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostSource,
+    HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, LogQuery, ResourceKind, Scope,
+    ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
 /// Fields that change on every write or heartbeat and say nothing about why a verdict moved.
@@ -100,6 +103,166 @@ impl HostSource for Tracked {
     async fn local_node(&self) -> Result<Option<String>, EvidenceError> {
         self.host.local_node().await
     }
+}
+
+/// Wraps a run's DNS, HTTP and TLS sources and keeps, for each question asked, a summary of its answer:
+/// what a verdict can turn on, not every byte (an HTTP body or a whole chain is left out).
+pub struct TrackedProbes {
+    dns: Arc<dyn DnsSource>,
+    http: Arc<dyn HttpSource>,
+    tls: Arc<dyn TlsSource>,
+    answers: Mutex<BTreeMap<String, Value>>,
+}
+
+/// HTTP response headers a verdict can turn on.
+const HTTP_HEADERS: &[&str] = &["location", "www-authenticate", "server"];
+
+impl TrackedProbes {
+    pub fn new(
+        dns: Arc<dyn DnsSource>,
+        http: Arc<dyn HttpSource>,
+        tls: Arc<dyn TlsSource>,
+    ) -> Arc<TrackedProbes> {
+        Arc::new(TrackedProbes {
+            dns,
+            http,
+            tls,
+            answers: Mutex::default(),
+        })
+    }
+
+    /// Each question asked (`dns A platform.example.com (system resolver)`) with its answer's summary.
+    pub fn answers(&self) -> BTreeMap<String, Value> {
+        self.answers.lock().expect("answers lock").clone()
+    }
+
+    fn note<T>(
+        &self,
+        question: String,
+        answer: &Result<T, EvidenceError>,
+        summary: fn(&T) -> Value,
+    ) {
+        let value = match answer {
+            Ok(a) => summary(a),
+            Err(e) => serde_json::json!({"error": e.to_string()}),
+        };
+        self.answers
+            .lock()
+            .expect("answers lock")
+            .insert(question, value);
+    }
+}
+
+fn dns_summary(a: &DnsAnswer) -> Value {
+    serde_json::json!({"rcode": a.rcode, "records": a.records, "cname_chain": a.cname_chain})
+}
+
+fn http_summary(a: &HttpAnswer) -> Value {
+    let headers: serde_json::Map<String, Value> = a
+        .headers
+        .iter()
+        .filter(|(k, _)| HTTP_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h)))
+        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    serde_json::json!({"status": a.status, "headers": headers, "remote_addr": a.remote_addr})
+}
+
+fn tls_summary(a: &TlsAnswer) -> Value {
+    let leaf = match crate::tls::cert::CertInfo::chain_from_base64_der(&a.chain_der_base64) {
+        Ok(chain) => chain.first().map(|c| {
+            serde_json::json!({
+                "subject": c.subject, "issuer": c.issuer, "names": c.names(), "serial": c.serial,
+                "not_before": c.not_before_text(), "not_after": c.not_after_text(),
+            })
+        }),
+        Err(e) => Some(serde_json::json!({"unreadable": e})),
+    };
+    serde_json::json!({
+        "verify_error": a.verify_error, "protocol": a.protocol, "alpn": a.alpn,
+        "chain_length": a.chain_der_base64.len(), "leaf": leaf,
+    })
+}
+
+#[async_trait]
+impl DnsSource for TrackedProbes {
+    async fn resolve(&self, q: &DnsQuery) -> Result<DnsAnswer, EvidenceError> {
+        let answer = self.dns.resolve(q).await;
+        let via = match &q.server {
+            Some(server) => format!("server {server}"),
+            None => "system resolver".into(),
+        };
+        self.note(
+            format!("dns {} {} ({via})", q.record_type, q.name),
+            &answer,
+            dns_summary,
+        );
+        answer
+    }
+}
+
+#[async_trait]
+impl HttpSource for TrackedProbes {
+    async fn fetch(&self, p: &HttpProbe) -> Result<HttpAnswer, EvidenceError> {
+        let answer = self.http.fetch(p).await;
+        let via = p
+            .connect_to
+            .as_deref()
+            .map(|ip| format!(" via {ip}"))
+            .unwrap_or_default();
+        self.note(
+            format!("http {} {}{via}", p.method, p.url),
+            &answer,
+            http_summary,
+        );
+        answer
+    }
+}
+
+#[async_trait]
+impl TlsSource for TrackedProbes {
+    async fn handshake(&self, p: &TlsProbe) -> Result<TlsAnswer, EvidenceError> {
+        let answer = self.tls.handshake(p).await;
+        self.note(
+            format!("tls {} at {}", p.server_name, p.address),
+            &answer,
+            tls_summary,
+        );
+        answer
+    }
+
+    async fn now(&self) -> i64 {
+        self.tls.now().await
+    }
+}
+
+/// One probe answer that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeChange {
+    /// The question: `dns A platform.example.com (system resolver)`, `http GET https://... via 203.0.113.10`,
+    /// `tls platform.example.com at 203.0.113.10:443`.
+    pub probe: String,
+    /// The changed parts of its answer, `records[0]: "203.0.113.10" -> "198.51.100.7"`; a question asked on
+    /// one side only shows every part as added or removed.
+    pub fields: Vec<String>,
+}
+
+/// The probe answers that differ from `a` to `b` (each as [`TrackedProbes::answers`] kept them).
+pub fn probe_changes(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> Vec<ProbeChange> {
+    let empty = Value::Object(serde_json::Map::new());
+    let probes: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    probes
+        .into_iter()
+        .filter_map(|probe| {
+            let fields = field_changes(
+                a.get(probe).unwrap_or(&empty),
+                b.get(probe).unwrap_or(&empty),
+            );
+            (!fields.is_empty()).then(|| ProbeChange {
+                probe: probe.clone(),
+                fields,
+            })
+        })
+        .collect()
 }
 
 /// One object that differs.
@@ -376,6 +539,77 @@ mod tests {
             )
         );
         assert_eq!(line_changes(a, a), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_renewed_certificate_shows_its_new_issuer_and_expiry() {
+        use base64::Engine;
+        let cert = |issuer: &str, days: i64| {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut params =
+                rcgen::CertificateParams::new(vec!["platform.example.com".to_string()]).unwrap();
+            params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+            params.not_after =
+                params.not_before + std::time::Duration::from_secs(days as u64 * 86_400);
+            let mut dn = rcgen::DistinguishedName::new();
+            dn.push(rcgen::DnType::CommonName, issuer);
+            params.distinguished_name = dn;
+            let der = params.self_signed(&key).unwrap().der().to_vec();
+            TlsAnswer {
+                chain_der_base64: vec![base64::engine::general_purpose::STANDARD.encode(der)],
+                verify_error: None,
+                protocol: Some("TLSv1_3".into()),
+                verify_detail: None,
+                alpn: None,
+                remote_addr: None,
+            }
+        };
+        let q = "tls platform.example.com at 203.0.113.10:443".to_string();
+        let a = BTreeMap::from([(q.clone(), tls_summary(&cert("R10", 90)))]);
+        let b = BTreeMap::from([(
+            q.clone(),
+            tls_summary(&cert("(STAGING) Ersatz Edamame E1", 30)),
+        )]);
+        let changes = probe_changes(&a, &b);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].probe, q);
+        let fields = changes[0].fields.join("\n");
+        assert!(
+            fields.contains(r#"leaf.not_after: "2026-04-01T00:00:00Z" -> "2026-01-31T00:00:00Z""#),
+            "{fields}"
+        );
+        let issuer = fields
+            .lines()
+            .find(|l| l.starts_with("leaf.issuer: "))
+            .unwrap();
+        assert!(
+            issuer.contains("R10") && issuer.contains("Ersatz Edamame"),
+            "{fields}"
+        );
+        assert!(probe_changes(&a, &a).is_empty());
+        // An HTTP status that changed, and a question asked on one side only.
+        let ok = HttpAnswer {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: "a".into(),
+            body_truncated: false,
+            remote_addr: None,
+        };
+        let moved = HttpAnswer {
+            status: 404,
+            body: "b".into(),
+            ..ok.clone()
+        };
+        let h = "http GET https://platform.example.com/".to_string();
+        let changes = probe_changes(
+            &BTreeMap::from([(h.clone(), http_summary(&ok))]),
+            &BTreeMap::from([
+                (h.clone(), http_summary(&moved)),
+                (q, json!({"error": "timed out"})),
+            ]),
+        );
+        assert_eq!(changes[0].fields, ["status: 200 -> 404"]);
+        assert_eq!(changes[1].fields, [r#"error: (absent) -> "timed out""#]);
     }
 
     #[test]

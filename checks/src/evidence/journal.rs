@@ -303,8 +303,15 @@ impl Journal {
         rows
     }
 
+    /// Keeps the node facts for the bundle's `host/`, with the secret values of their config files redacted
+    /// (`super::redact::host_facts`) and counted in the redaction report.
     pub fn record_host(&self, facts: &BTreeMap<String, HostFacts>) {
-        *self.host.lock().expect("journal lock") = Some(facts.clone());
+        let mut redacted = facts.clone();
+        for (node, f) in redacted.iter_mut() {
+            let tally = super::redact::host_facts(f);
+            self.record_redactions(&format!("host/{}.json", keys::safe(node)), &tally);
+        }
+        *self.host.lock().expect("journal lock") = Some(redacted);
     }
 
     pub fn is_empty(&self) -> bool {

@@ -321,12 +321,21 @@ pub fn read_facts_dir(dir: &Path) -> Result<BTreeMap<String, HostFacts>, Evidenc
     Ok(out)
 }
 
+/// Facts written on nodes, and the one named like this machine, if any: its facts are local.
+fn with_local(facts: BTreeMap<String, HostFacts>) -> (BTreeMap<String, HostFacts>, Option<String>) {
+    let local = this_hostname().filter(|h| facts.contains_key(h));
+    (facts, local)
+}
+
 /// Host facts for a live run.
 pub enum LiveHost {
     /// Neither `--host-root` nor `--host-facts` was given.
     None,
     Root(PathBuf),
     FactsDir(PathBuf),
+    /// Facts collected from the nodes by `bundle --collect-nodes` (its host-facts DaemonSet), or why none
+    /// were.
+    Collected(Result<BTreeMap<String, HostFacts>, EvidenceError>),
 }
 
 /// Node facts of a live run, and which of them (if any) describe the machine mcp-doctor runs on.
@@ -362,10 +371,8 @@ impl LiveHostSource {
                         .await
                         .map(|f| (BTreeMap::from([(f.node.clone(), f.clone())]), Some(f.node))),
                     // Files written on nodes: the one named like this machine, if any, is local.
-                    LiveHost::FactsDir(dir) => read_facts_dir(dir).map(|facts| {
-                        let local = this_hostname().filter(|h| facts.contains_key(h));
-                        (facts, local)
-                    }),
+                    LiveHost::FactsDir(dir) => read_facts_dir(dir).map(with_local),
+                    LiveHost::Collected(facts) => facts.clone().map(with_local),
                 };
                 match &res {
                     Ok((facts, local)) => {

@@ -33,8 +33,10 @@ pub const EXPIRES_AT_ANNOTATION: &str = "mcp-doctor.io/expires-at";
 pub const PROBE_NAMESPACE: &str = "default";
 /// The most a probe pod's log is read (the API server's `limitBytes`).
 const LOG_LIMIT_BYTES: i64 = 64 * 1024;
-/// The kinds probes create, in the order `sweep` deletes them (routes before what they route to).
-pub const PROBE_KINDS: [&ResourceKind; 4] = [
+/// The kinds probes create, in the order `sweep` deletes them (routes before what they route to, a
+/// DaemonSet before its pods, which its controller would otherwise recreate).
+pub const PROBE_KINDS: [&ResourceKind; 5] = [
+    &kinds::DAEMONSETS,
     &kinds::INGRESSES,
     &kinds::SERVICES,
     &kinds::PODS,
@@ -92,6 +94,23 @@ pub trait ProbeObjects: Send + Sync {
         namespace: &str,
         pod: &str,
         container: &str,
+    ) -> Result<String, EvidenceError>;
+    /// A fresh list (not the memoized evidence view) of the objects of a kind in one namespace whose labels
+    /// match `selector` (`key=value,...`): for following the pods a controller creates.
+    async fn list_labelled(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<Value>, EvidenceError>;
+    /// Like [`ProbeObjects::logs`], reading at most `limit_bytes` instead of the probes' 64 KiB: for output
+    /// that is a whole document (a node's host facts).
+    async fn logs_up_to(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        limit_bytes: i64,
     ) -> Result<String, EvidenceError>;
 }
 
@@ -288,10 +307,41 @@ impl ProbeObjects for LiveProbeObjects {
         pod: &str,
         container: &str,
     ) -> Result<String, EvidenceError> {
+        self.logs_up_to(namespace, pod, container, LOG_LIMIT_BYTES)
+            .await
+    }
+
+    async fn list_labelled(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Vec<Value>, EvidenceError> {
+        let api = self.api(kind, Some(namespace));
+        let list = self
+            .call(
+                format!("list {} labelled {selector} in {namespace}", kind.plural),
+                api.list(&ListParams::default().labels(selector)),
+            )
+            .await?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+            .collect())
+    }
+
+    async fn logs_up_to(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        limit_bytes: i64,
+    ) -> Result<String, EvidenceError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let params = LogParams {
             container: Some(container.to_string()),
-            limit_bytes: Some(LOG_LIMIT_BYTES),
+            limit_bytes: Some(limit_bytes),
             ..LogParams::default()
         };
         self.call(

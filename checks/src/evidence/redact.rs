@@ -39,6 +39,9 @@ pub mod redactor {
     pub const BASIC_AUTH_URL: &str = "basic-auth-url";
     pub const JWT: &str = "jwt";
     pub const API_KEY_HEADER: &str = "x-api-key";
+    /// A value under a secret-looking key in a node's configuration file (`password:` in registries.yaml,
+    /// `token:` in the k3s config, `auth = ` in containerd's config.toml).
+    pub const CONFIG_SECRET_VALUE: &str = "config-secret-value";
 }
 
 /// Secret keys that hold public certificates and are kept.
@@ -217,6 +220,56 @@ pub fn text(input: &str, tally: &mut Tally) -> String {
         }
     }
     out.into_owned()
+}
+
+/// `key: value` (YAML) or `key = value` (TOML) on one line, the key optionally quoted or a list item's.
+static CONFIG_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^(\s*(?:-\s+)?["']?([A-Za-z0-9_.\-]+)["']?\s*(?::\s+|=\s*))(\S.*?)\s*$"#)
+        .expect("the config entry pattern is valid")
+});
+
+/// A node configuration file's text (YAML or TOML) with the value of every secret-looking key replaced by
+/// its marker (quotes kept, so the file still parses), then every line through the free-text redactors.
+/// Absolute paths are kept (`key_file = "/etc/..."` names a file, it holds no secret).
+pub fn config_text(input: &str, tally: &mut Tally) -> String {
+    let mut n = 0;
+    let lines: Vec<String> = input
+        .split_inclusive('\n')
+        .map(|line| {
+            let (body, end) = match line.strip_suffix('\n') {
+                Some(b) => (b, "\n"),
+                None => (line, ""),
+            };
+            let Some(c) = CONFIG_ENTRY.captures(body) else {
+                return line.to_string();
+            };
+            let value = &c[3];
+            let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'');
+            let bare = match quote {
+                Some(q) => value.trim_start_matches(q).trim_end_matches(q),
+                None => value,
+            };
+            if !looks_secret(&c[2]) || bare.starts_with('/') || is_marker(bare) {
+                return line.to_string();
+            }
+            n += 1;
+            let q = quote.map(String::from).unwrap_or_default();
+            format!("{}{q}{}{q}{end}", &c[1], marker(bare.as_bytes()))
+        })
+        .collect();
+    tally.add(redactor::CONFIG_SECRET_VALUE, n);
+    text(&lines.concat(), tally)
+}
+
+/// A node's host facts as they may leave the site: every collected file's text through [`config_text`].
+pub fn host_facts(facts: &mut super::host::HostFacts) -> Tally {
+    let mut tally = Tally::default();
+    for file in facts.files.values_mut() {
+        if let Some(content) = file.content.as_mut() {
+            *content = config_text(content, &mut tally);
+        }
+    }
+    tally
 }
 
 /// Redacts one API object in place, by its kind's structure, then every remaining string as free text.
@@ -446,6 +499,52 @@ fn strings(v: &mut Value, tally: &mut Tally) {
         Value::Array(items) => items.iter_mut().for_each(|i| strings(i, tally)),
         Value::Object(map) => map.values_mut().for_each(|i| strings(i, tally)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_in_node_config_files_are_redacted_and_the_files_still_parse() {
+        let registries = "mirrors:\n  \"auth.example.com:5000\":\n    endpoint:\n      - \"https://auth.example.com:5000\"\nconfigs:\n  \"registry.example.com\":\n    auth:\n      username: robot\n      password: \"reg-canary-pw\"\n      identity_token: reg-canary-idtoken\n    tls:\n      ca_file: /etc/rancher/k3s/ca.pem\n      key_file: /etc/rancher/k3s/client.key\n";
+        let mut tally = Tally::default();
+        let out = config_text(registries, &mut tally);
+        assert!(!out.contains("reg-canary"), "{out}");
+        assert_eq!(tally.get(redactor::CONFIG_SECRET_VALUE), 2);
+        for kept in [
+            "\"auth.example.com:5000\":",
+            "username: robot",
+            "key_file: /etc/rancher/k3s/client.key",
+        ] {
+            assert!(out.contains(kept), "{kept} in {out}");
+        }
+        assert!(
+            out.contains(&format!("password: \"{}\"", marker(b"reg-canary-pw"))),
+            "{out}"
+        );
+        let parsed = crate::containerd::config::parse_registries_yaml(&out).unwrap();
+        assert!(parsed.configs["registry.example.com"].tls.is_some());
+
+        let toml = "[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.\"r.example.com\".auth]\n  auth = \"dG9tOnNlY3JldA==\"\n  token = 'k10-canary'\n[host.\"https://r.example.com\"]\n  ca = \"/etc/ca.pem\"\n";
+        let mut tally = Tally::default();
+        let out = config_text(toml, &mut tally);
+        assert!(
+            !out.contains("dG9tOnNlY3JldA") && !out.contains("k10-canary"),
+            "{out}"
+        );
+        assert_eq!(tally.get(redactor::CONFIG_SECRET_VALUE), 2);
+        assert!(out.contains("ca = \"/etc/ca.pem\""), "{out}");
+        assert!(out.parse::<toml::Table>().is_ok(), "{out}");
+        let k3s = "token: K10canary::server:abc\ndatastore-endpoint: postgres://k3s:dbcanary@db:5432/k3s\n";
+        let mut tally = Tally::default();
+        let out = config_text(k3s, &mut tally);
+        assert!(
+            !out.contains("K10canary") && !out.contains("dbcanary"),
+            "{out}"
+        );
+        assert_eq!(tally.get(redactor::BASIC_AUTH_URL), 1);
     }
 }
 

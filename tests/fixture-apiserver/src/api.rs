@@ -52,6 +52,7 @@ pub(crate) struct State {
     /// The requests the RBAC policy denied.
     pub(crate) forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     pub(crate) store: Arc<crate::probe::Store>,
+    pub(crate) daemon_sets: Arc<crate::daemonset::DaemonSets>,
 }
 
 /// What a path addresses.
@@ -290,8 +291,29 @@ impl State {
                     name,
                 },
                 Method::DELETE,
-            ) => Ok(self.delete(kind, ns, name)),
+            ) => {
+                // DeleteOptions come as the body (kube-rs, kubectl) or as query parameters.
+                let body = req.into_body().collect().await.map(|b| b.to_bytes());
+                let options: Value = body
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                let policy = options["propagationPolicy"]
+                    .as_str()
+                    .or(params.get("propagationPolicy"))
+                    .map(str::to_string);
+                Ok(self.delete(kind, ns, name, policy))
+            }
             (Route::PodLog { namespace, name }, Method::GET) => {
+                if let Some(script) = &self.opts.daemon_sets {
+                    let limit = params.get("limitBytes").and_then(|l| l.parse().ok());
+                    if let Some(reply) =
+                        self.daemon_sets
+                            .log(namespace, name, limit, script, &self.bundle)
+                    {
+                        return Ok(reply);
+                    }
+                }
                 // A probe pod this server runs answers from its script; a fixture's pod from its logs/.
                 let script = self.opts.pods.as_ref();
                 match self.store.log(
@@ -343,7 +365,13 @@ impl State {
         kind: &ResourceKind,
         namespace: &str,
     ) -> Option<Reply> {
-        self.opts.pods.is_none().then(|| {
+        let allowed = if kind.plural == kinds::DAEMONSETS.plural {
+            self.opts.daemon_sets.is_some()
+        } else {
+            // Pods of a created DaemonSet may be deleted (`sweep`) when DaemonSets are accepted.
+            self.opts.pods.is_some() || (self.opts.daemon_sets.is_some() && kind.plural == "pods")
+        };
+        (!allowed).then(|| {
             wire::status(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
@@ -357,16 +385,40 @@ impl State {
         if let Some(denied) = self.write_forbidden("create", kind, namespace) {
             return denied;
         }
+        if kind.plural == kinds::DAEMONSETS.plural {
+            return self.daemon_sets.create(namespace, body, &self.bundle);
+        }
         self.store.create(kind, namespace, body)
     }
 
-    fn delete(&self, kind: &'static ResourceKind, namespace: &str, name: &str) -> Reply {
+    fn delete(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: &str,
+        name: &str,
+        propagation_policy: Option<String>,
+    ) -> Reply {
         if let Some(denied) = self.write_forbidden("delete", kind, namespace) {
             return denied;
+        }
+        if let Some(reply) = self
+            .daemon_sets
+            .delete(kind, namespace, name, propagation_policy)
+        {
+            return reply;
         }
         self.store
             .delete(kind, namespace, name)
             .unwrap_or_else(|| wire::object_not_found(kind, name))
+    }
+
+    /// The DaemonSets created through the server and their pods, when the kind is one of those.
+    fn created_by_daemon_sets(&self, kind: &ResourceKind, namespace: Option<&str>) -> Vec<Value> {
+        match (&self.opts.daemon_sets, kind.plural) {
+            (Some(script), "pods") => self.daemon_sets.pods(namespace, script),
+            (Some(_), "daemonsets") => self.daemon_sets.daemon_sets(namespace),
+            _ => Vec::new(),
+        }
     }
 
     async fn version(&self) -> Result<Reply, Hangup> {
@@ -564,6 +616,7 @@ impl State {
         let items = items
             .into_iter()
             .chain(created)
+            .chain(self.created_by_daemon_sets(kind, namespace))
             .filter(|item| {
                 selector.iter().all(|(k, v, eq)| {
                     let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
@@ -585,6 +638,11 @@ impl State {
     ) -> Result<Reply, Hangup> {
         if let Some(ns) = namespace
             && let Some(item) = self.store.get(kind, ns, name, self.opts.pods.as_ref())
+        {
+            return Ok(wire::json_reply(StatusCode::OK, &item));
+        }
+        if let (Some(ns), Some(script)) = (namespace, &self.opts.daemon_sets)
+            && let Some(item) = self.daemon_sets.get(kind, ns, name, script)
         {
             return Ok(wire::json_reply(StatusCode::OK, &item));
         }

@@ -29,17 +29,22 @@
 //! - With [`ServerOptions::rbac`], the token is a ServiceAccount bound to a ClusterRole: a request the role
 //!   does not allow is the 403 `Forbidden` Status for that user, and SelfSubjectAccessReviews answer from
 //!   the role (see [`rbac`]).
+//! - DaemonSets (`POST`, `DELETE`) when [`ServerOptions::daemon_sets`] scripts how the nodes run their pods:
+//!   one pod per admitted node of the fixture, listed, got and logged beside the fixture's (see
+//!   [`daemonset`]).
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
 //! `mcp-doctor` binary) as well as async ones, and is stopped, with every pending request, on drop.
 
 mod api;
+pub mod daemonset;
 pub mod probe;
 mod rbac;
 mod tls;
 mod wire;
 
+pub use daemonset::{DaemonSetDeletion, DaemonSetScript};
 pub use probe::PodScript;
 pub use rbac::RbacPolicy;
 
@@ -74,6 +79,9 @@ pub struct ServerOptions {
     /// Authorize every request of the token as this ServiceAccount's ClusterRole allows (see [`rbac`]);
     /// None: everything the fixture holds is readable.
     pub rbac: Option<RbacPolicy>,
+    /// Accept DaemonSets and run their pods on the fixture's nodes by this script (see [`daemonset`]);
+    /// None: creating one is forbidden.
+    pub daemon_sets: Option<DaemonSetScript>,
 }
 
 impl Default for ServerOptions {
@@ -84,6 +92,7 @@ impl Default for ServerOptions {
             page_size_cap: None,
             pods: None,
             rbac: None,
+            daemon_sets: None,
         }
     }
 }
@@ -107,6 +116,7 @@ pub struct FixtureServer {
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
     forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     store: Arc<probe::Store>,
+    daemon_sets: Arc<daemonset::DaemonSets>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Holds `kubeconfig` and `ca.crt`; removed on drop.
@@ -160,6 +170,7 @@ impl FixtureServer {
         let log = Arc::new(Mutex::new(Vec::new()));
         let forbidden = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::new(probe::Store::default());
+        let daemon_sets = Arc::new(daemonset::DaemonSets::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
@@ -167,6 +178,7 @@ impl FixtureServer {
             log: Arc::clone(&log),
             forbidden: Arc::clone(&forbidden),
             store: Arc::clone(&store),
+            daemon_sets: Arc::clone(&daemon_sets),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
@@ -190,6 +202,7 @@ impl FixtureServer {
             log,
             forbidden,
             store,
+            daemon_sets,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
@@ -238,9 +251,22 @@ impl FixtureServer {
             .clone()
     }
 
-    /// `plural/namespace/name` of every object created through the server and not deleted yet.
+    /// `plural/namespace/name` of every object created through the server and not deleted yet (a created
+    /// DaemonSet's pods included).
     pub fn created(&self) -> Vec<String> {
-        self.store.names()
+        let mut names = self.store.names();
+        names.extend(self.daemon_sets.names());
+        names
+    }
+
+    /// Every DaemonSet created through the server, deleted or not, as it was stored (creation order).
+    pub fn daemon_set_history(&self) -> Vec<serde_json::Value> {
+        self.daemon_sets.history()
+    }
+
+    /// Every DaemonSet deletion received, in order.
+    pub fn daemon_set_deletions(&self) -> Vec<DaemonSetDeletion> {
+        self.daemon_sets.deletions()
     }
 
     /// Every object created through the server, deleted or not, as it was stored (creation order).

@@ -102,6 +102,34 @@ impl ProbeObjects for FakeCluster {
             message: format!("the self-test reads no log ({ns}/{pod})"),
         })
     }
+    async fn list_labelled(
+        &self,
+        kind: &'static ResourceKind,
+        ns: &str,
+        selector: &str,
+    ) -> Result<Vec<Value>, EvidenceError> {
+        let (key, value) = selector.split_once('=').unwrap();
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, v)| {
+                k.starts_with(&format!("{}/{ns}/", kind.plural))
+                    && v["metadata"]["labels"][key] == value
+            })
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+    async fn logs_up_to(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        _: i64,
+    ) -> Result<String, EvidenceError> {
+        self.logs(ns, pod, container).await
+    }
 }
 
 /// Traefik in front of the fake cluster: serves a token when an Ingress and ConfigMap for it exist.
