@@ -3,8 +3,18 @@
 # holds only CA certificates, /etc/passwd entries and tzdata. It runs as the non-root user 65532 and writes
 # nothing unless asked (--metrics / --json to a mounted emptyDir), so readOnlyRootFilesystem works.
 #
-#   docker build -t mcp-doctor:0.1.0 .
+#   docker build -t ghcr.io/mcp-runtime/mcp-doctor:0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/mcp-doctor:0.1.0 --push .
+#
+# It is the one image of the binary: the CronJob and `serve` of deploy/ run it, and so does the host-facts
+# DaemonSet of `mcp-doctor bundle --collect-nodes` (ghcr.io/mcp-runtime/mcp-doctor:<version> unless
+# `--collect-image` names another; air-gapped clusters push it to their own registry).
+#
+# Users: uid 65532 is right for everything that only talks to the API server. The host-facts DaemonSet
+# overrides it with `runAsUser: 0`, because what host-facts reads on a node is root's (registries.yaml and
+# the k3s config are often 0600 root). It gets root's owner permissions and nothing more: every capability
+# dropped (no CAP_DAC_OVERRIDE), no privilege escalation, a read-only root filesystem, the node's root
+# mounted read-only, no service account token, no host namespaces (see checks/src/collect_nodes.rs).
 #
 # The build stage runs on the target platform (buildx uses emulation for the other one), so the musl target
 # is that of the build machine.

@@ -406,7 +406,7 @@ pub struct BundleArgs {
     /// deleted when the collection ends, and `mcp-doctor sweep` removes what a killed run left.
     #[arg(long, conflicts_with_all = ["host_root", "host_facts"])]
     pub collect_nodes: bool,
-    /// Image of the host-facts DaemonSet: an image with `mcp-doctor` on its PATH (deploy/host-facts.Dockerfile
+    /// Image of the host-facts DaemonSet: an image with `mcp-doctor` on its PATH (the repository's Dockerfile
     /// builds it); air-gapped clusters point it at their own registry.
     /// [default: ghcr.io/mcp-runtime/mcp-doctor:<this version>]
     #[arg(long, value_name = "IMAGE", requires = "collect_nodes")]
