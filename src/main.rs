@@ -5,6 +5,7 @@ mod bundle;
 mod cli;
 mod diff;
 mod info;
+mod install;
 mod run;
 
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
             Command::Config(args) => info::config(&args),
             Command::HostFacts(args) => info::host_facts(&args).await,
             Command::Sweep(args) => run::sweep(args).await,
+            Command::Install(args) => install::install(args).await,
+            Command::Fix(args) => install::fix(args).await,
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

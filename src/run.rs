@@ -225,7 +225,7 @@ impl Replay {
     }
 }
 
-fn profile_of(p: ProfileArg) -> Profile {
+pub(crate) fn profile_of(p: ProfileArg) -> Profile {
     match p {
         ProfileArg::Dev => Profile::Dev,
         ProfileArg::Prod => Profile::Prod,
@@ -253,7 +253,7 @@ fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>, St
 }
 
 /// Only the variables the settings read, so the resolved configuration is reproducible from its sources.
-fn process_env() -> BTreeMap<String, String> {
+pub(crate) fn process_env() -> BTreeMap<String, String> {
     bundle::known_env_names()
         .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
         .collect()
@@ -261,11 +261,11 @@ fn process_env() -> BTreeMap<String, String> {
 
 /// Requests must give up before the runner's per-check timeout does, so a hung server is journaled as a
 /// timeout (and replays as one) instead of being cut off unrecorded.
-fn request_timeout(check_timeout_secs: u64) -> Duration {
+pub(crate) fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
-async fn live_evidence(
+pub(crate) async fn live_evidence(
     args: &DoctorArgs,
 ) -> Result<(Evidence, Option<Arc<dyn ProbeObjects>>), StartError> {
     let journal = Journal::new();

@@ -26,16 +26,22 @@
 //! - Writes (`POST` to a namespaced collection, `DELETE` of an object) and `GET .../pods/<name>/log` when
 //!   [`ServerOptions::pods`] scripts how created pods run (see [`probe`]); without it a write is the 403
 //!   `Forbidden` a read-only user gets. Created objects are listed and got beside the fixture's.
+//! - `PATCH` of an object (merge, strategic merge for maps, server-side apply) when
+//!   [`ServerOptions::patches`] allows it, else the 403 a read-only user gets; see [`patch`]. Patched and
+//!   applied objects replace the fixture's in gets and lists, and [`FixtureServer::mutations`] lists what
+//!   was sent.
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
 //! `mcp-doctor` binary) as well as async ones, and is stopped, with every pending request, on drop.
 
 mod api;
+pub mod patch;
 pub mod probe;
 mod tls;
 mod wire;
 
+pub use patch::Mutation;
 pub use probe::PodScript;
 
 use std::net::SocketAddr;
@@ -66,6 +72,11 @@ pub struct ServerOptions {
     pub page_size_cap: Option<usize>,
     /// Accept writes, and run every created pod by this script; None: writes are forbidden.
     pub pods: Option<PodScript>,
+    /// Accept PATCH (merge, strategic merge, server-side apply); false: the 403 of a read-only user.
+    pub patches: bool,
+    /// After a node's labels change, delete the DaemonSet pods on it whose nodeSelector no longer matches,
+    /// this long after the change (what the DaemonSet controller does); None: pods never move.
+    pub daemonset_controller: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -75,6 +86,8 @@ impl Default for ServerOptions {
             latency: None,
             page_size_cap: None,
             pods: None,
+            patches: false,
+            daemonset_controller: None,
         }
     }
 }
@@ -97,6 +110,7 @@ pub struct FixtureServer {
     context: String,
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
     store: Arc<probe::Store>,
+    overlay: Arc<patch::Overlay>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Holds `kubeconfig` and `ca.crt`; removed on drop.
@@ -149,12 +163,14 @@ impl FixtureServer {
         };
         let log = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::new(probe::Store::default());
+        let overlay = Arc::new(patch::Overlay::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
             addr,
             log: Arc::clone(&log),
             store: Arc::clone(&store),
+            overlay: Arc::clone(&overlay),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
@@ -177,6 +193,7 @@ impl FixtureServer {
             context: names.context,
             log,
             store,
+            overlay,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
@@ -220,6 +237,11 @@ impl FixtureServer {
     /// `plural/namespace/name` of every object created through the server and not deleted yet.
     pub fn created(&self) -> Vec<String> {
         self.store.names()
+    }
+
+    /// Every PATCH received (merge, strategic merge, apply), with its body and the status answered, in order.
+    pub fn mutations(&self) -> Vec<Mutation> {
+        self.overlay.mutations()
     }
 
     /// Every object created through the server, deleted or not, as it was stored (creation order).

@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         token: args.token,
         latency: args.latency_ms.map(Duration::from_millis),
         page_size_cap: args.page_size,
-        pods: None,
+        ..ServerOptions::default()
     };
     let server = FixtureServer::start(&args.fixture_dir, opts)?;
     // Registered before the kubeconfig is announced, so a stop that follows at once still cleans up.
