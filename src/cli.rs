@@ -490,6 +490,10 @@ pub struct ApplyArgs {
     /// The node's root filesystem: host files are read and written under it [default: /].
     #[arg(long, value_name = "DIR")]
     pub host_root: Option<PathBuf>,
+    /// Gates read node facts from `host-facts` JSON files in DIR (nodes you cannot reach) instead of
+    /// from --host-root; steps still write under --host-root.
+    #[arg(long, value_name = "DIR")]
+    pub host_facts: Option<PathBuf>,
     /// `prod` applies production expectations (and writes no insecure registry entries).
     #[arg(long, value_enum, default_value = "dev")]
     pub profile: ProfileArg,

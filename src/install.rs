@@ -49,8 +49,8 @@ fn doctor_args(args: &ApplyArgs) -> DoctorArgs {
         config: args.config.clone(),
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
-        host_root: args.host_root.clone(),
-        host_facts: None,
+        host_root: args.host_root.clone().filter(|_| args.host_facts.is_none()),
+        host_facts: args.host_facts.clone(),
         from: None,
         record: None,
     }
