@@ -362,14 +362,16 @@ impl State {
         if req.kind.plural == kinds::NODES.plural
             && reply.status().is_success()
             && let Some(after) = self.opts.daemonset_controller
-            && let Some(Some(node)) = self.overlay.current(req.kind, None, req.name)
         {
-            let pods = self
-                .bundle
-                .list(&kinds::PODS, &Scope::everywhere(&kinds::PODS))
-                .unwrap_or_default();
-            let pods = self.overlay.list(&kinds::PODS, None, pods);
-            self.overlay.evict_unselected(&node, pods, after);
+            let current = |kind: &'static ResourceKind| {
+                let items = self
+                    .bundle
+                    .list(kind, &Scope::everywhere(kind))
+                    .unwrap_or_default();
+                self.overlay.list(kind, None, items)
+            };
+            self.overlay
+                .evict_unselected(&current(&kinds::NODES), current(&kinds::PODS), after);
         }
         Ok(reply)
     }

@@ -16,9 +16,10 @@
 //! - Every mutation is recorded ([`Mutation`]): method, path, content type, field manager, body and the
 //!   status answered, so tests assert the exact PATCH bodies a client sent.
 //!
-//! With [`ServerOptions::daemonset_controller`](crate::ServerOptions) set, the server also does what the
-//! DaemonSet controller does after a node's labels change: a DaemonSet pod whose `spec.nodeSelector` no
-//! longer matches its node's labels is deleted, after the given delay (a real controller takes a moment).
+//! With [`ServerOptions::daemonset_controller`](crate::ServerOptions) set, the server also does what k3s's
+//! ServiceLB controller and the DaemonSet controller do after a node's labels change: a DaemonSet pod whose
+//! node no longer satisfies its selector is deleted, after the given delay (a real controller takes a
+//! moment). See [`Overlay::evict_unselected`].
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -29,6 +30,10 @@ use mcp_doctor_checks::evidence::kinds::{self, ResourceKind};
 use serde_json::{Map, Value, json};
 
 use crate::wire::{self, Reply};
+
+/// k3s ServiceLB's node label and the label on its svclb pods.
+const ENABLELB: &str = "svccontroller.k3s.cattle.io/enablelb";
+const SVCNAME: &str = "svccontroller.k3s.cattle.io/svcname";
 
 /// One write a client sent, as received and answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -381,29 +386,47 @@ impl Overlay {
         (status, wire::json_reply(status, &object))
     }
 
-    /// The DaemonSet controller's answer to a node's new labels: each DaemonSet pod on `node` whose
-    /// `nodeSelector` the labels no longer satisfy is deleted `after` from now.
-    pub(crate) fn evict_unselected(&self, node: &Value, pods: Vec<Value>, after: Duration) {
-        let node_name = node
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let labels = node
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+    /// What k3s's ServiceLB controller and the DaemonSet controller do after nodes' labels change: a
+    /// DaemonSet pod whose node no longer satisfies its selector is deleted `after` from now. A svclb pod's
+    /// selector is the one ServiceLB puts on its DaemonSet: `svccontroller.k3s.cattle.io/enablelb=true`
+    /// once any node carries that label, none otherwise; other pods keep their `spec.nodeSelector`.
+    pub(crate) fn evict_unselected(&self, nodes: &[Value], pods: Vec<Value>, after: Duration) {
+        let labels_of = |node: &Value| {
+            node.pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let pinned = nodes.iter().any(|n| labels_of(n).contains_key(ENABLELB));
         for pod in pods {
-            let on_node = pod.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node_name);
             let from_daemonset = pod
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|o| o.iter().any(|r| r["kind"] == json!("DaemonSet")));
-            let selected = pod
-                .pointer("/spec/nodeSelector")
-                .and_then(Value::as_object)
-                .is_none_or(|sel| sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
-            if on_node && from_daemonset && !selected {
+            let Some(node) = nodes
+                .iter()
+                .find(|n| n.pointer("/metadata/name") == pod.pointer("/spec/nodeName"))
+            else {
+                continue;
+            };
+            let svclb = pod
+                .pointer(&format!("/metadata/labels/{}", SVCNAME.replace('/', "~1")))
+                .is_some();
+            let selector = if svclb {
+                if pinned {
+                    Map::from_iter([(ENABLELB.to_string(), json!("true"))])
+                } else {
+                    Map::new()
+                }
+            } else {
+                pod.pointer("/spec/nodeSelector")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let labels = labels_of(node);
+            let selected = selector.iter().all(|(k, v)| labels.get(k) == Some(v));
+            if from_daemonset && !selected {
                 let name = pod
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
