@@ -379,6 +379,9 @@ pub struct BundleArgs {
     /// Print what would leave the site (files, sizes, redactions) and write nothing.
     #[arg(long)]
     pub preview: bool,
+    /// Also pack this `install` run journal (`<plan>.journal-<UTC>.json`) under `install/`; repeatable.
+    #[arg(long = "install-journal", value_name = "FILE")]
+    pub install_journals: Vec<PathBuf>,
     #[command(flatten)]
     pub doctor: DoctorArgs,
 }

@@ -250,3 +250,35 @@ pub async fn fix(args: FixArgs) -> Result<u8, StartError> {
         1
     })
 }
+
+/// `bundle --install-journal FILE`: copies each run journal into the bundle's `install/` folder, after
+/// checking that it is one (a bundle must not carry an arbitrary file by mistake).
+pub fn bundle_journals(journals: &[PathBuf], staging: &std::path::Path) -> Result<(), StartError> {
+    if journals.is_empty() {
+        return Ok(());
+    }
+    let dir = staging.join("install");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| StartError(format!("cannot create {}: {e}", dir.display())))?;
+    for path in journals {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| StartError(format!("cannot read {}: {e}", path.display())))?;
+        let schema = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["schema"].as_str().map(str::to_string));
+        if schema.as_deref() != Some(mcp_doctor_installer::journal::JOURNAL_SCHEMA) {
+            return Err(StartError(format!(
+                "{} is not an install run journal (schema {})",
+                path.display(),
+                mcp_doctor_installer::journal::JOURNAL_SCHEMA
+            )));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "journal.json".into());
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| StartError(format!("cannot write the journal into the bundle: {e}")))?;
+    }
+    Ok(())
+}

@@ -139,6 +139,7 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
     let collection = collect::collect(&run.evidence, &opts).await;
     let staging = tempfile::tempdir()
         .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    crate::install::bundle_journals(&args.install_journals, staging.path())?;
     let manifest = record(staging.path(), &run, Some(collection))
         .map_err(|e| StartError(format!("cannot write the bundle: {e}")))?;
     if args.preview {
@@ -510,7 +511,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
             collected.push(source.into());
         }
     }
-    for source in ["host", "logs"] {
+    for source in ["host", "logs", "install"] {
         if dir.join(source).is_dir() {
             collected.push(source.into());
         }

@@ -704,3 +704,54 @@ fn malformed_plans_and_missing_confirmation_are_refused_before_anything_runs() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes to apply, or --dry-run"));
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_run_journal_goes_into_the_support_bundle() {
+    let area = Area::new();
+    let server = server("k3s-4node-healthy", None);
+    let plan = area.plan("steps:\n  - step: wait-for\n    checks: [nodes.ready]\n    timeout: 5\n");
+    let out = install(&area, &server, "k3s-4node-healthy", &plan, "--yes");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let journal = std::fs::read_dir(area.dir.path().join("plan"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains(".journal-"))
+        .unwrap();
+    let archive = area.dir.path().join("bundle.tar.gz");
+    let bundle = |extra: &Path| {
+        mcp_doctor(area.home())
+            .arg("bundle")
+            .arg("--kubeconfig")
+            .arg(server.kubeconfig_path())
+            .args(["--format", "json", "--timeout", "10", "-o"])
+            .arg(&archive)
+            .arg("--install-journal")
+            .arg(extra)
+            .output()
+            .unwrap()
+    };
+    let out = bundle(&journal);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", show(&out));
+    let file = std::fs::File::open(&archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let name = journal.file_name().unwrap().to_string_lossy().to_string();
+    let mut found = None;
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().to_string();
+        if path.ends_with(&format!("install/{name}")) {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            found = Some(text);
+        }
+    }
+    let text = found.expect("the journal is in the bundle");
+    let packed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(packed["steps"][0]["step"], "wait-for");
+
+    // Anything that is not a run journal is refused, not packed.
+    let out = bundle(&plan);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an install run journal"));
+}

@@ -20,7 +20,7 @@ use mcp_doctor_checks::facts::PUBLIC_INGRESS_LABELS;
 use mcp_doctor_checks::svclb::servicelb::ENABLELB;
 use serde_json::{Map, Value, json};
 
-use super::{labels, name, nodes};
+use super::{find_node, labels, nodes};
 use crate::kube_write::KubeWriter;
 use crate::step::{Change, Env, Step, StepPlan};
 
@@ -37,14 +37,7 @@ impl LabelIngressNode {
     /// The labels to set (those missing or not `true`), or the reason the node cannot be labelled.
     async fn missing(&self, env: &Env) -> Result<Map<String, Value>, String> {
         let all = nodes(env).await?;
-        let Some(node) = all.iter().find(|n| name(n) == self.node) else {
-            let names: Vec<&str> = all.iter().map(|n| name(n)).collect();
-            return Err(format!(
-                "node {} does not exist (the cluster's nodes: {})",
-                self.node,
-                names.join(", ")
-            ));
-        };
+        let node = find_node(&all, &self.node)?;
         let have = labels(node);
         Ok(ingress_labels()
             .into_iter()

@@ -33,3 +33,14 @@ fn name(object: &Value) -> &str {
 async fn nodes(env: &Env) -> Result<Vec<Value>, String> {
     env.kube()?.list(&KubeWriter::nodes()).await
 }
+
+/// The node named `wanted`, or an error listing the cluster's nodes (a typo must not pass silently).
+fn find_node<'a>(all: &'a [Value], wanted: &str) -> Result<&'a Value, String> {
+    all.iter().find(|n| name(n) == wanted).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(name).collect();
+        format!(
+            "node {wanted} does not exist (the cluster's nodes: {})",
+            names.join(", ")
+        )
+    })
+}

@@ -42,9 +42,23 @@ pub fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// The change a command run is, with the environment it adds.
+/// Words in an environment variable's name that mark its value secret: shown and journaled as `***`.
+const SECRET_NAME_WORDS: [&str; 5] = ["PASSWORD", "TOKEN", "SECRET", "KEY", "CREDENTIAL"];
+
+/// The change a command run is, with the environment it adds (secret-looking values masked: plans and
+/// journals are printed and bundled).
 pub fn run_change(argv: &[String], env: &BTreeMap<String, String>) -> Change {
-    let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let vars: Vec<String> = env
+        .iter()
+        .map(|(k, v)| {
+            let upper = k.to_ascii_uppercase();
+            if SECRET_NAME_WORDS.iter().any(|w| upper.contains(w)) {
+                format!("{k}=***")
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
     let mut line = vars.join(" ");
     if !line.is_empty() {
         line.push(' ');
@@ -143,6 +157,22 @@ mod tests {
         assert_eq!(
             shell_words(&argv),
             "./bin/mcp-runtime setup --acme-email ops@example.com 'a b'"
+        );
+    }
+
+    #[test]
+    fn secret_looking_environment_values_are_masked() {
+        let env = BTreeMap::from([
+            (
+                "PROVISIONED_REGISTRY_PASSWORD".to_string(),
+                "hunter2".to_string(),
+            ),
+            ("MCP_SETUP_WAIT_TIMEOUT".to_string(), "1200".to_string()),
+        ]);
+        let shown = run_change(&["x".to_string()], &env).to_string();
+        assert_eq!(
+            shown,
+            "run MCP_SETUP_WAIT_TIMEOUT=1200 PROVISIONED_REGISTRY_PASSWORD=*** x"
         );
     }
 

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use mcp_doctor_checks::svclb::servicelb::ENABLELB;
 use serde_json::json;
 
-use super::{labels, name, nodes};
+use super::{find_node, labels, name, nodes};
 use crate::kube_write::KubeWriter;
 use crate::step::{Change, Env, Step, StepPlan};
 
@@ -30,14 +30,7 @@ impl UnlabelEnablelb {
     /// The other nodes that carry the label.
     async fn labelled(&self, env: &Env) -> Result<Vec<String>, String> {
         let all = nodes(env).await?;
-        if !all.iter().any(|n| name(n) == self.keep) {
-            let names: Vec<&str> = all.iter().map(|n| name(n)).collect();
-            return Err(format!(
-                "node {} (the one to keep {ENABLELB}) does not exist (the cluster's nodes: {})",
-                self.keep,
-                names.join(", ")
-            ));
-        }
+        find_node(&all, &self.keep)?;
         Ok(all
             .iter()
             .filter(|n| name(n) != self.keep && labels(n).contains_key(ENABLELB))
