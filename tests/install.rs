@@ -755,3 +755,62 @@ fn a_run_journal_goes_into_the_support_bundle() {
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an install run journal"));
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), each mutating step is asked about: "n"
+/// declines it and changes nothing, "y" applies it.
+#[test]
+fn on_a_terminal_each_mutating_step_is_confirmed() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "util-linux script is missing"
+        );
+        eprintln!("skipped: util-linux `script` (a pseudo-terminal) is not installed");
+        return;
+    }
+    let area = Area::new();
+    let marker = area.dir.path().join("touched");
+    let plan = area.plan(&format!(
+        "steps:\n  - step: run\n    argv: [touch, \"{}\"]\n",
+        marker.display()
+    ));
+    let binary = assert_cmd::cargo::cargo_bin("mcp-doctor");
+    let answer = |reply: &str| {
+        let command = format!(
+            "{} install --plan {} --timeout 2",
+            binary.display(),
+            plan.display()
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", area.home())
+            .env("KUBECONFIG", area.dir.path().join("no-kubeconfig"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{reply}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let no = answer("n");
+    let text = String::from_utf8_lossy(&no.stdout).into_owned();
+    assert!(text.contains("Apply step 1 (run)? [y/N]"), "{text}");
+    assert!(text.contains("declined: nothing changed"), "{text}");
+    assert!(!marker.exists());
+    let yes = answer("y");
+    let text = String::from_utf8_lossy(&yes.stdout).into_owned();
+    assert!(text.contains("Done: all 1 step(s) completed."), "{text}");
+    assert!(marker.exists());
+}
