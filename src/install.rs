@@ -172,6 +172,10 @@ pub async fn install(args: InstallArgs) -> Result<u8, StartError> {
         out: &mut stdout,
     };
     let outcome = executor.run(&plan, &args.plan.display().to_string()).await;
+    if outcome.journal.dry_run {
+        // A dry run writes nothing, not even its journal: the output above is the whole record.
+        return Ok(if outcome.completed() { 0 } else { 1 });
+    }
     let stem = args
         .plan
         .file_stem()
@@ -202,9 +206,21 @@ pub async fn fix(args: FixArgs) -> Result<u8, StartError> {
         return Err(StartError(format!("{} did not run", args.check)));
     };
     println!("{} {}: {}", result.id, result.status, result.message);
-    if matches!(result.status, Status::Pass | Status::Skip) {
-        println!("nothing to fix");
-        return Ok(0);
+    match result.status {
+        Status::Pass => {
+            println!("nothing to fix");
+            return Ok(0);
+        }
+        // Skipped because a check it depends on failed: that one is the thing to fix first.
+        Status::Skip if result.message.starts_with("dependency ") => {
+            println!("fix the dependency first: `mcp-doctor fix` it, or see its remediation");
+            return Ok(1);
+        }
+        Status::Skip => {
+            println!("nothing to fix: the check does not apply here");
+            return Ok(0);
+        }
+        _ => {}
     }
     let Some(remediation) = &result.remediation_id else {
         println!("{} names no remediation to carry out", result.id);

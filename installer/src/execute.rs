@@ -169,6 +169,13 @@ impl Executor<'_> {
                 named.len(),
                 summary.join(", ")
             ));
+            // Passes and skips are summed up; anything else is worth its own line.
+            for g in named
+                .iter()
+                .filter(|g| !matches!(g.status, Status::Pass | Status::Skip))
+            {
+                self.say(format!("  requires {}", verdict(g)));
+            }
         } else {
             for g in &named {
                 self.say(format!("  requires {}", verdict(g)));
@@ -197,7 +204,11 @@ impl Executor<'_> {
         match planned.step.plan(self.env).await {
             Ok(plan) => {
                 if plan.changes.is_empty() {
-                    self.say("  would change: nothing (already done)");
+                    self.say(if planned.step.mutating() {
+                        "  would change: nothing (already done)"
+                    } else {
+                        "  changes nothing: it only waits"
+                    });
                 }
                 for c in &plan.changes {
                     self.say(format!("  would {c}"));
