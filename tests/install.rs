@@ -284,9 +284,9 @@ fn the_example_plan_refuses_every_broken_cluster_with_the_failing_gate() {
                     .unwrap_or_default()
                     .to_string()
             });
-        match gate {
+        match &gate {
             Some(id) => assert!(
-                broken.contains(&id),
+                broken.contains(id),
                 "{name}: the gate named {id}, which the scenario does not fail\n{}",
                 show(&out)
             ),
@@ -296,6 +296,11 @@ fn the_example_plan_refuses_every_broken_cluster_with_the_failing_gate() {
                 show(&out)
             ),
         }
+        eprintln!(
+            "{name}: stopped ({})",
+            gate.map(|g| format!("gate {g}"))
+                .unwrap_or_else(|| "verification".into())
+        );
         stopped += 1;
     }
     assert!(stopped >= 10, "only {stopped} broken scenarios were tried");

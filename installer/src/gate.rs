@@ -52,23 +52,6 @@ pub struct Gates {
 }
 
 impl Gates {
-    /// The ids among `ids` that are no check.
-    pub fn unknown<'a>(&self, ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-        ids.into_iter()
-            .filter(|id| self.registry.get(id).is_none())
-            .cloned()
-            .collect()
-    }
-
-    /// Every check `mcp-doctor preflight` runs: what `setup` requires.
-    pub fn preflight(&self) -> Vec<String> {
-        self.registry
-            .metas()
-            .filter(|m| m.modes.includes(Mode::Setup))
-            .map(|m| m.id.to_string())
-            .collect()
-    }
-
     /// `ids` and everything they depend on, in registry order.
     fn closure(&self, ids: &[String]) -> Vec<&'static dyn Check> {
         let mut wanted: BTreeSet<&str> = BTreeSet::new();
