@@ -12,7 +12,9 @@
 //! - `application/apply-patch+yaml` (server-side apply; the body may be JSON, which is YAML): `fieldManager`
 //!   is required (`422 Invalid` for `PatchOptions` otherwise, as the server says); the object is created
 //!   (`201`) or the applied fields merged into it (`200`), with a `managedFields` entry (`operation: Apply`)
-//!   for the manager listing the fields it set. An applied CustomResourceDefinition becomes `Established`.
+//!   for the manager listing the fields it set; a field another manager owns, applied with another value,
+//!   is the `409 Conflict` "Apply failed with 1 conflict: conflict with "kubectl": .data.mode" (the tool
+//!   never forces). An applied CustomResourceDefinition becomes `Established`.
 //! - Every mutation is recorded ([`Mutation`]): method, path, content type, field manager, body and the
 //!   status answered, so tests assert the exact PATCH bodies a client sent.
 //!
@@ -333,6 +335,12 @@ impl Overlay {
                 "metadata.name: Invalid value: the name of the object does not match the name on the URL",
             );
         }
+        if let Some(current) = &existing {
+            let conflicts = conflicts(current, &applied, manager);
+            if !conflicts.is_empty() {
+                return (StatusCode::CONFLICT, apply_conflict(&conflicts));
+            }
+        }
         let created = existing.is_none();
         let mut object = existing.unwrap_or_else(|| {
             let mut fresh = json!({"metadata": {
@@ -500,6 +508,101 @@ fn fields_v1(applied: &Value) -> Value {
         out.insert(format!("f:{k}"), inner);
     }
     Value::Object(out)
+}
+
+/// One field another manager owns with another value: (its manager, as the server prints it; the path).
+type Conflict = (String, String);
+
+/// The fields `applied` sets to a value other than the current one while another manager owns them (an
+/// apply that is not forced fails on them).
+fn conflicts(current: &Value, applied: &Value, manager: &str) -> Vec<Conflict> {
+    let Some(entries) = current
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    let mut leaves = Vec::new();
+    leaf_paths(applied, &mut leaves);
+    let mut out = Vec::new();
+    for entry in entries.iter().filter(|e| e["manager"] != json!(manager)) {
+        for path in &leaves {
+            let owned = path
+                .iter()
+                .try_fold(&entry["fieldsV1"], |node, key| node.get(format!("f:{key}")))
+                .is_some();
+            let pointer: String = path
+                .iter()
+                .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+                .collect();
+            if owned && current.pointer(&pointer) != applied.pointer(&pointer) {
+                out.push((printed_manager(entry), format!(".{}", path.join("."))));
+            }
+        }
+    }
+    out
+}
+
+/// The paths (as keys) of the non-map values in `v`, `apiVersion` and `kind` aside.
+fn leaf_paths(v: &Value, out: &mut Vec<Vec<String>>) {
+    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    if path.is_empty() && matches!(k.as_str(), "apiVersion" | "kind") {
+                        continue;
+                    }
+                    path.push(k.clone());
+                    walk(child, path, out);
+                    path.pop();
+                }
+            }
+            _ => out.push(path.clone()),
+        }
+    }
+    let mut path = Vec::new();
+    walk(v, &mut path, out);
+}
+
+/// A manager as the server names it in a conflict: `"kubectl"`, or `"kubectl-edit" using v1 at <time>`
+/// for an Update.
+fn printed_manager(entry: &Value) -> String {
+    let name = format!("{:?}", entry["manager"].as_str().unwrap_or_default());
+    if entry["operation"] != json!("Update") {
+        return name;
+    }
+    let api = entry["apiVersion"].as_str().unwrap_or_default();
+    match entry["time"].as_str() {
+        Some(t) => format!("{name} using {api} at {t}"),
+        None => format!("{name} using {api}"),
+    }
+}
+
+/// The 409 of a server-side apply that conflicts, as kube-apiserver words it.
+fn apply_conflict(conflicts: &[Conflict]) -> Reply {
+    let message = match conflicts {
+        [(manager, path)] => {
+            format!("Apply failed with 1 conflict: conflict with {manager}: {path}")
+        }
+        many => format!(
+            "Apply failed with {} conflicts: {}",
+            many.len(),
+            many.iter()
+                .map(|(m, p)| format!("conflict with {m}: {p}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    };
+    let causes: Vec<Value> = conflicts
+        .iter()
+        .map(|(m, p)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with {m}"), "field": p}))
+        .collect();
+    wire::status(
+        StatusCode::CONFLICT,
+        "Conflict",
+        &message,
+        Some(json!({"causes": causes})),
+    )
 }
 
 /// What the apiextensions controller writes once a CRD's names are accepted.

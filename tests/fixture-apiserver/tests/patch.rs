@@ -175,3 +175,44 @@ async fn server_side_apply_creates_then_updates_with_managed_fields() {
     let got = cms.get("settings").await.unwrap();
     assert_eq!(got.metadata.uid, created.metadata.uid);
 }
+
+#[tokio::test]
+async fn an_apply_of_a_field_another_manager_owns_is_a_conflict() {
+    let dir = fixture();
+    let server = start(&dir, true);
+    let cms: Api<ConfigMap> = Api::namespaced(client(server.kubeconfig_path()).await, "demo");
+    let cm = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": v}});
+    cms.patch(
+        "settings",
+        &PatchParams::apply("kubectl"),
+        &Patch::Apply(&cm("private")),
+    )
+    .await
+    .unwrap();
+    // The same value is shared ownership, not a conflict.
+    cms.patch(
+        "settings",
+        &PatchParams::apply("mcp-doctor"),
+        &Patch::Apply(&cm("private")),
+    )
+    .await
+    .unwrap();
+    let e = status(
+        cms.patch(
+            "settings",
+            &PatchParams::apply("mcp-doctor"),
+            &Patch::Apply(&cm("public")),
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
+    assert_eq!(
+        e.message,
+        "Apply failed with 1 conflict: conflict with \"kubectl\": .data.mode"
+    );
+    assert_eq!(
+        cms.get("settings").await.unwrap().data.unwrap()["mode"],
+        "private"
+    );
+}
