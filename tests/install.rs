@@ -820,3 +820,23 @@ fn on_a_terminal_each_mutating_step_is_confirmed() {
     assert!(text.contains("Done: all 1 step(s) completed."), "{text}");
     assert!(marker.exists());
 }
+
+#[test]
+fn explain_prints_a_steps_documentation() {
+    let area = Area::new();
+    let out = mcp_doctor(area.home())
+        .args(["explain", "write-registry-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("installer step write-registry-config"),
+        "{text}"
+    );
+    assert!(text.contains("### What it changes"), "{text}");
+    assert!(
+        text.contains("registries.yaml.mcp-doctor-<UTC timestamp>.bak"),
+        "{text}"
+    );
+}
