@@ -38,6 +38,8 @@ command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2
 command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 || need+=(containerd)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+# tests/install.rs answers `install`'s per-step question on a pseudo-terminal that `script` (bsdutils) gives.
+command -v script >/dev/null 2>&1 || need+=(bsdutils)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need+=(iproute2)
 # tests/ci_output.rs: each shell checks the completion script generated for it (bash -n, zsh -n,
 # fish --no-execute), man(1) formats the generated man pages, and a real kubectl runs the binary as the

@@ -53,6 +53,10 @@ pub enum Command {
     Rbac(RbacArgs),
     /// Run the doctor every --interval and serve its results as Prometheus metrics (/metrics, /healthz).
     Serve(ServeArgs),
+    /// Run an installer plan: each step gated on the checks it needs, verified afterwards.
+    Install(InstallArgs),
+    /// Carry out a failing check's remediation when an installer step automates it, then re-run the check.
+    Fix(FixArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -415,6 +419,9 @@ pub struct BundleArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120, requires = "collect_nodes",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub collect_timeout: u64,
+    /// Also pack this `install` run journal (`<plan>.journal-<UTC>.json`) under `install/`; repeatable.
+    #[arg(long = "install-journal", value_name = "FILE")]
+    pub install_journals: Vec<PathBuf>,
     #[command(flatten)]
     pub doctor: DoctorArgs,
 }
@@ -597,6 +604,58 @@ pub fn command(argv0: Option<&std::ffi::OsStr>) -> clap::Command {
         .bin_name("kubectl mcp-doctor")
         .display_name("kubectl mcp-doctor")
         .long_about(long_about)
+}
+
+/// How `install` and `fix` reach the cluster and host, and whether they may change them.
+#[derive(Args, Debug, Clone)]
+pub struct ApplyArgs {
+    /// Print what each step would change and the current status of its gates; change nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Apply without asking (required when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Restart k3s (systemctl) after changing its registries.yaml, instead of saying it must be restarted.
+    #[arg(long)]
+    pub restart_runtime: bool,
+    #[command(flatten)]
+    pub config: ConfigSourceArgs,
+    /// Kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The node's root filesystem: host files are read and written under it [default: /].
+    #[arg(long, value_name = "DIR")]
+    pub host_root: Option<PathBuf>,
+    /// Gates read node facts from `host-facts` JSON files in DIR (nodes you cannot reach) instead of
+    /// from --host-root; steps still write under --host-root.
+    #[arg(long, value_name = "DIR")]
+    pub host_facts: Option<PathBuf>,
+    /// `prod` applies production expectations (and writes no insecure registry entries).
+    #[arg(long, value_enum, default_value = "dev")]
+    pub profile: ProfileArg,
+    /// Seconds a gate check may take (API requests give up sooner).
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InstallArgs {
+    /// The plan: a YAML file of ordered steps (see installer/plans/k3s-4node.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct FixArgs {
+    /// The failing check to fix (`svclb.enablelb-labels`).
+    pub check: String,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -69,8 +69,15 @@ pub fn explain(args: &ExplainArgs) -> Result<u8, StartError> {
         println!("{}", rem.explain().trim_end());
         return Ok(0);
     }
+    if let Some((kind, doc)) = mcp_doctor_installer::steps::docs()
+        .into_iter()
+        .find(|(kind, _)| *kind == args.id)
+    {
+        println!("installer step {kind}\n\n{}", doc.trim_end());
+        return Ok(0);
+    }
     Err(StartError(format!(
-        "no check or remediation has id {:?}; `mcp-doctor list` shows the checks",
+        "no check, remediation or installer step has id {:?}; `mcp-doctor list` shows the checks",
         args.id
     )))
 }

@@ -6,6 +6,7 @@ mod cli;
 mod diff;
 mod docs;
 mod info;
+mod install;
 mod rbac;
 mod run;
 mod serve;
@@ -71,6 +72,8 @@ fn main() -> ExitCode {
             Command::Man(args) => docs::man(&args, cmd),
             Command::Rbac(args) => rbac::rbac(&args),
             Command::Serve(args) => serve::serve(args).await,
+            Command::Install(args) => install::install(args).await,
+            Command::Fix(args) => install::fix(args).await,
         }
     });
     // Do not wait for stuck requests of timed-out checks: the report is out.

@@ -180,6 +180,7 @@ pub async fn bundle(args: BundleArgs) -> Result<u8, StartError> {
     collection.node_facts = run.node_facts.clone();
     let staging = tempfile::tempdir()
         .map_err(|e| StartError(format!("cannot create a temporary directory: {e}")))?;
+    crate::install::bundle_journals(&args.install_journals, staging.path())?;
     let manifest = record(staging.path(), &run, Some(collection))
         .map_err(|e| StartError(format!("cannot write the bundle: {e}")))?;
     if args.preview {
@@ -272,7 +273,7 @@ impl Replay {
     }
 }
 
-fn profile_of(p: ProfileArg) -> Profile {
+pub(crate) fn profile_of(p: ProfileArg) -> Profile {
     match p {
         ProfileArg::Dev => Profile::Dev,
         ProfileArg::Prod => Profile::Prod,
@@ -300,7 +301,7 @@ pub fn select(mode: Mode, sel: &SelectionArgs) -> Result<Vec<&'static dyn Check>
 }
 
 /// Only the variables the settings read, so the resolved configuration is reproducible from its sources.
-fn process_env() -> BTreeMap<String, String> {
+pub(crate) fn process_env() -> BTreeMap<String, String> {
     bundle::known_env_names()
         .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
         .collect()
@@ -308,7 +309,7 @@ fn process_env() -> BTreeMap<String, String> {
 
 /// Requests must give up before the runner's per-check timeout does, so a hung server is journaled as a
 /// timeout (and replays as one) instead of being cut off unrecorded.
-fn request_timeout(check_timeout_secs: u64) -> Duration {
+pub(crate) fn request_timeout(check_timeout_secs: u64) -> Duration {
     Duration::from_millis(check_timeout_secs * 1000 * 4 / 5).max(Duration::from_millis(500))
 }
 
@@ -320,7 +321,7 @@ type Live = (
     Vec<NodeFactsOutcome>,
 );
 
-async fn live_evidence(
+pub(crate) async fn live_evidence(
     args: &DoctorArgs,
     collect_nodes: Option<&NodeCollectOptions>,
 ) -> Result<Live, StartError> {
@@ -696,7 +697,7 @@ fn record(dir: &Path, run: &Finished, collection: Option<Collection>) -> std::io
             collected.push(source.into());
         }
     }
-    for source in ["host", "logs"] {
+    for source in ["host", "logs", "install"] {
         if dir.join(source).is_dir() {
             collected.push(source.into());
         }

@@ -113,6 +113,12 @@ pub static INGRESS: &[RemediationDef] = &[
         per_distribution: &[],
     },
     RemediationDef {
+        id: "rem.svclb-pod-lingering",
+        title: "Let the svclb pods leave the nodes that lost the ServiceLB label",
+        text: "svclb pods still run on {nodes}, which no longer carry svccontroller.k3s.cattle.io/enablelb=true, so 80/443 still answer there. The DaemonSet controller deletes them within seconds of the label change; watch them go:\n  kubectl get pods -A -o wide | grep svclb\nIf they stay, delete them (the DaemonSet does not recreate them there):\n{commands}",
+        per_distribution: &[],
+    },
+    RemediationDef {
         id: "rem.svclb-pod-stuck",
         title: "Get the svclb pod running",
         text: "svclb pod {pod_namespace}/{pod} on {node} does not run ({why}).\n  kubectl -n {pod_namespace} describe pod {pod}\nsvclb pods tolerate only the control-plane taints and CriticalAddonsOnly: remove other NoSchedule taints from {node} (kubectl taint node {node} <key>-) or move the enablelb label to a node without them. An image that cannot be pulled is rancher/klipper-lb: mirror it in /etc/rancher/k3s/registries.yaml.",

@@ -5,6 +5,7 @@
 //! Checks never hold fix text themselves: they name a remediation id and the facts to fill in, so the same fix
 //! reads the same wherever it is pointed to, and `mcp-doctor explain rem.<name>` shows it.
 
+pub mod automation;
 mod catalog;
 mod cluster_catalog;
 mod dns_catalog;
@@ -19,7 +20,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use registry_snippet::{RegistryAccess, registry_snippet};
+pub use automation::automated_by;
+pub use registry_snippet::{RegistryAccess, registries_yaml_document, registry_snippet};
 
 /// The Kubernetes distribution a cluster runs; remediation text differs per distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]

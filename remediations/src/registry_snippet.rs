@@ -28,7 +28,7 @@ impl RegistryAccess {
     }
 
     /// The access as the production profile allows it: HTTPS only, name resolution through DNS.
-    fn hardened(&self) -> RegistryAccess {
+    pub fn hardened(&self) -> RegistryAccess {
         let endpoint = match self.endpoint.strip_prefix("http://") {
             Some(_) => format!("https://{}", self.host),
             None => self.endpoint.clone(),
@@ -99,8 +99,20 @@ fn split_host(host: &str) -> &str {
 
 fn registries_yaml(out: &mut String, access: &[RegistryAccess], dist: &str, agent: &str) {
     out.push_str(&format!(
-        "# /etc/rancher/{dist}/registries.yaml on every node (merge with existing entries)\nmirrors:\n"
+        "# /etc/rancher/{dist}/registries.yaml on every node (merge with existing entries)\n"
     ));
+    out.push_str(&registries_yaml_document(access));
+    out.push_str(&format!(
+        "\n# then, on each node ({dist} reads registries.yaml only at start):\nsudo systemctl restart {dist}    # {agent} on agent nodes\n"
+    ));
+}
+
+/// The k3s/rke2 `registries.yaml` entries (`mirrors`, and `configs` for a CA) that give nodes access to
+/// `access`, as a YAML document: what the registry snippet shows and what the installer's
+/// `write-registry-config` step merges into the file. The production profile's hardening is the caller's
+/// ([`registry_snippet`] applies it before calling).
+pub fn registries_yaml_document(access: &[RegistryAccess]) -> String {
+    let mut out = String::from("mirrors:\n");
     for a in access {
         out.push_str(&format!(
             "  \"{}\":\n    endpoint:\n      - \"{}\"\n",
@@ -118,9 +130,7 @@ fn registries_yaml(out: &mut String, access: &[RegistryAccess], dist: &str, agen
             ));
         }
     }
-    out.push_str(&format!(
-        "\n# then, on each node ({dist} reads registries.yaml only at start):\nsudo systemctl restart {dist}    # {agent} on agent nodes\n"
-    ));
+    out
 }
 
 fn hosts_toml(a: &RegistryAccess) -> String {

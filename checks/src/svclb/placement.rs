@@ -119,6 +119,34 @@ impl Check for Placement {
                 .await
                 .detail("nodes", &lines);
         }
+        if !elsewhere.is_empty() {
+            // The labels are right but pods remain where the label was removed: the DaemonSet controller
+            // has not deleted them yet (or cannot), and those nodes still answer on 80/443.
+            let lingering: Vec<&servicelb::LbPod> = lb
+                .iter()
+                .filter(|p| {
+                    p.answers() && p.node.as_deref().is_some_and(|n| elsewhere.contains(&n))
+                })
+                .collect();
+            let commands: Vec<String> = lingering
+                .iter()
+                .map(|p| format!("  kubectl -n {} delete pod {}", p.namespace, p.name))
+                .collect();
+            let vars = mcp_doctor_remediations::Vars::from([
+                ("nodes", elsewhere.join(", ")),
+                ("commands", commands.join("\n")),
+            ]);
+            return Outcome::warn(format!(
+                "svclb pods for Service {name} still answer on 80/443 on {}, which no longer carry {}=true \
+                 (the ingress node is {}): the DaemonSet controller has not removed them yet; {by_node}",
+                elsewhere.join(", "),
+                servicelb::ENABLELB,
+                designated.join(", ")
+            ))
+            .remediate("rem.svclb-pod-lingering", ctx.distribution().await, &vars)
+            .subjects(lingering.iter().map(|p| p.reference()))
+            .detail("nodes", &lines);
+        }
         Outcome::pass(format!(
             "80/443 for Service {name} answer only on {}, where the svclb pods run; {by_node}",
             answering.join(", "),
@@ -177,6 +205,28 @@ mod tests {
             ],
         );
         assert_eq!(rem, "rem.svclb-host-port");
+    }
+
+    #[tokio::test]
+    async fn a_pod_left_on_a_node_that_lost_the_label_warns_until_it_goes() {
+        let mut fd = FrontDoor::reference();
+        fd.svclb_everywhere();
+        let o = fd.case().run(&Placement).await;
+        let rem = expect(
+            &o,
+            Status::Warn,
+            &[
+                "still answer on 80/443 on mcp-cp-1, mcp-worker-1, mcp-worker-2",
+                "the ingress node is mcp-ingress-1",
+            ],
+        );
+        assert_eq!(rem, "rem.svclb-pod-lingering");
+        assert!(
+            o.remediation
+                .unwrap()
+                .text
+                .contains("kubectl -n kube-system delete pod svclb-traefik-")
+        );
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use mcp_doctor_checks::evidence::replay::Bundle;
 use mcp_doctor_checks::evidence::{AccessAnswer, AccessQuestion, EvidenceError, LogQuery, Scope};
 use serde_json::{Value, json};
 
+use crate::patch::PatchRequest;
 use crate::rbac::ResourceRequest;
 use crate::wire::{self, Reply};
 use crate::{RequestLogEntry, ServerOptions};
@@ -53,6 +54,7 @@ pub(crate) struct State {
     pub(crate) forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     pub(crate) store: Arc<crate::probe::Store>,
     pub(crate) daemon_sets: Arc<crate::daemonset::DaemonSets>,
+    pub(crate) overlay: Arc<crate::patch::Overlay>,
 }
 
 /// What a path addresses.
@@ -327,6 +329,36 @@ impl State {
                     None => self.pod_log(namespace, name, &params).await,
                 }
             }
+            (
+                Route::Object {
+                    kind,
+                    namespace,
+                    name,
+                },
+                Method::PATCH,
+            ) => {
+                let content_type = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                match req.into_body().collect().await {
+                    Ok(body) => {
+                        let patch = PatchRequest {
+                            kind,
+                            namespace,
+                            name,
+                            path: &path,
+                            content_type: &content_type,
+                            field_manager: params.get("fieldManager"),
+                            body: &body.to_bytes(),
+                        };
+                        self.patch(&patch).await
+                    }
+                    Err(_) => Ok(wire::bad_request("the request body could not be read")),
+                }
+            }
             (route, Method::GET) => self.get(route, &params).await,
             _ => Ok(wire::method_not_allowed()),
         }
@@ -419,6 +451,55 @@ impl State {
             (Some(_), "daemonsets") => self.daemon_sets.daemon_sets(namespace),
             _ => Vec::new(),
         }
+    }
+
+    /// A PATCH, against the object as it is now (overlay, else fixture); a node whose labels changed lets
+    /// the emulated DaemonSet controller evict the pods it no longer selects.
+    async fn patch(&self, req: &PatchRequest<'_>) -> Result<Reply, Hangup> {
+        if !self.opts.patches {
+            return Ok(wire::status(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &wire::forbidden_message("patch", req.kind, req.namespace, Some(req.name)),
+                Some(wire::resource_details(req.kind, Some(req.name))),
+            ));
+        }
+        let existing = match self.overlay.current(req.kind, req.namespace, req.name) {
+            Some(current) => current,
+            None => match self.bundle.get(req.kind, req.namespace, req.name) {
+                Ok(found) => found.map(|o| wire::object(req.kind, o)),
+                Err(e) if e.is_absent() => None,
+                Err(e) => {
+                    return self
+                        .failure(
+                            e,
+                            Ask::Resource {
+                                verb: "patch",
+                                kind: req.kind,
+                                namespace: req.namespace,
+                                name: Some(req.name),
+                            },
+                        )
+                        .await;
+                }
+            },
+        };
+        let reply = self.overlay.patch(req, existing);
+        if req.kind.plural == kinds::NODES.plural
+            && reply.status().is_success()
+            && let Some(after) = self.opts.daemonset_controller
+        {
+            let current = |kind: &'static ResourceKind| {
+                let items = self
+                    .bundle
+                    .list(kind, &Scope::everywhere(kind))
+                    .unwrap_or_default();
+                self.overlay.list(kind, None, items)
+            };
+            self.overlay
+                .evict_unselected(&current(&kinds::NODES), current(&kinds::PODS), after);
+        }
+        Ok(reply)
     }
 
     async fn version(&self) -> Result<Reply, Hangup> {
@@ -611,6 +692,7 @@ impl State {
                     .await;
             }
         };
+        let items = self.overlay.list(kind, namespace, items);
         let selector = params.label_selector().unwrap_or_default();
         let created = self.store.list(kind, namespace, self.opts.pods.as_ref());
         let items = items
@@ -645,6 +727,11 @@ impl State {
             && let Some(item) = self.daemon_sets.get(kind, ns, name, script)
         {
             return Ok(wire::json_reply(StatusCode::OK, &item));
+        }
+        match self.overlay.current(kind, namespace, name) {
+            Some(Some(item)) => return Ok(wire::json_reply(StatusCode::OK, &item)),
+            Some(None) => return Ok(wire::object_not_found(kind, name)),
+            None => {}
         }
         match self.bundle.get(kind, namespace, name) {
             Ok(Some(item)) => Ok(wire::json_reply(StatusCode::OK, &wire::object(kind, item))),

@@ -32,6 +32,10 @@
 //! - DaemonSets (`POST`, `DELETE`) when [`ServerOptions::daemon_sets`] scripts how the nodes run their pods:
 //!   one pod per admitted node of the fixture, listed, got and logged beside the fixture's (see
 //!   [`daemonset`]).
+//! - `PATCH` of an object (merge, strategic merge for maps, server-side apply) when
+//!   [`ServerOptions::patches`] allows it, else the 403 a read-only user gets; see [`patch`]. Patched and
+//!   applied objects replace the fixture's in gets and lists, and [`FixtureServer::mutations`] lists what
+//!   was sent.
 //! - Every other path: plain-text `404 page not found`; other methods on known paths: 405.
 //!
 //! The server runs on its own thread and runtime, so it serves plain `#[test]`s (e.g. running the
@@ -39,12 +43,14 @@
 
 mod api;
 pub mod daemonset;
+pub mod patch;
 pub mod probe;
 mod rbac;
 mod tls;
 mod wire;
 
 pub use daemonset::{DaemonSetDeletion, DaemonSetScript};
+pub use patch::Mutation;
 pub use probe::PodScript;
 pub use rbac::RbacPolicy;
 
@@ -82,6 +88,11 @@ pub struct ServerOptions {
     /// Accept DaemonSets and run their pods on the fixture's nodes by this script (see [`daemonset`]);
     /// None: creating one is forbidden.
     pub daemon_sets: Option<DaemonSetScript>,
+    /// Accept PATCH (merge, strategic merge, server-side apply); false: the 403 of a read-only user.
+    pub patches: bool,
+    /// After a node's labels change, delete the DaemonSet pods on it whose nodeSelector no longer matches,
+    /// this long after the change (what the DaemonSet controller does); None: pods never move.
+    pub daemonset_controller: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -93,6 +104,8 @@ impl Default for ServerOptions {
             pods: None,
             rbac: None,
             daemon_sets: None,
+            patches: false,
+            daemonset_controller: None,
         }
     }
 }
@@ -117,6 +130,7 @@ pub struct FixtureServer {
     forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
     store: Arc<probe::Store>,
     daemon_sets: Arc<daemonset::DaemonSets>,
+    overlay: Arc<patch::Overlay>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Holds `kubeconfig` and `ca.crt`; removed on drop.
@@ -171,6 +185,7 @@ impl FixtureServer {
         let forbidden = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::new(probe::Store::default());
         let daemon_sets = Arc::new(daemonset::DaemonSets::default());
+        let overlay = Arc::new(patch::Overlay::default());
         let state = Arc::new(api::State {
             bundle,
             opts,
@@ -179,6 +194,7 @@ impl FixtureServer {
             forbidden: Arc::clone(&forbidden),
             store: Arc::clone(&store),
             daemon_sets: Arc::clone(&daemon_sets),
+            overlay: Arc::clone(&overlay),
         });
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
@@ -203,6 +219,7 @@ impl FixtureServer {
             forbidden,
             store,
             daemon_sets,
+            overlay,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
@@ -267,6 +284,11 @@ impl FixtureServer {
     /// Every DaemonSet deletion received, in order.
     pub fn daemon_set_deletions(&self) -> Vec<DaemonSetDeletion> {
         self.daemon_sets.deletions()
+    }
+
+    /// Every PATCH received (merge, strategic merge, apply), with its body and the status answered, in order.
+    pub fn mutations(&self) -> Vec<Mutation> {
+        self.overlay.mutations()
     }
 
     /// Every object created through the server, deleted or not, as it was stored (creation order).
