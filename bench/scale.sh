@@ -14,7 +14,7 @@
 #                                                          synthetic objects there (server-side apply)
 #
 # --fixture DIR reuses a cluster generate.py wrote before instead of generating one. MCP_DOCTOR_BIN measures
-# another mcp-doctor binary (e.g. an older build) in (b).
+# another mcp-doctor binary (e.g. an older build) in (b); --skip-kubectl leaves (c) out.
 # --instructions also counts the instructions of (b) under valgrind (callgrind), which, unlike times, do not
 # depend on what else the machine is doing.
 set -euo pipefail
@@ -27,6 +27,7 @@ load=false
 instructions=false
 page=500
 fixture_dir=""
+skip_kubectl=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
     --load) load=true; shift ;;
     --instructions) instructions=true; shift ;;
     --fixture) fixture_dir=$2; shift 2 ;;
+    --skip-kubectl) skip_kubectl=true; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/scale.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -62,7 +64,9 @@ if [ ! -x "$kdir/usr/bin/kubectl" ] && command -v apt-get >/dev/null; then
   mkdir -p "$kdir"
   (cd "$work" && apt-get download kubernetes-client >/dev/null 2>&1 && dpkg-deb -x kubernetes-client_*.deb "$kdir") || true
 fi
-if [ -x "$kdir/usr/bin/kubectl" ]; then
+if $skip_kubectl; then
+  :
+elif [ -x "$kdir/usr/bin/kubectl" ]; then
   kubectl_bin=$kdir/usr/bin/kubectl
   kubectl_note="Debian kubernetes-client $("$kubectl_bin" version --client --short 2>/dev/null | sed 's/Client Version: //')"
 elif command -v kubectl >/dev/null; then
@@ -96,10 +100,26 @@ fi
 
 env_file=$repo/fixtures/platform-healthy/config.env
 doctor_env=(env MCP_DOCTOR_HTTP_PROBE=off MCP_DOCTOR_TLS_PROBE=false MCP_DOCTOR_SYSTEM_DNS=none CI=true NO_COLOR=1)
+# The benchmark measures transfer and decoding, not the per-check time limit: listing every pod of a big
+# cluster can take longer than the default 15 s, which would end the run early with `error`s.
+timeout=300
+
+# The fixture API server parses each List file on first use; do that before anything is measured.
+if [ -n "$server_pid" ]; then
+  kc_dir=$(dirname "$kubeconfig")
+  for f in "$fixture"/cluster/*/_cluster.json "$fixture"/cluster/*/_all.json; do
+    [ -f "$f" ] || continue
+    api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiVersion"])' "$f")
+    resource=$(basename "$(dirname "$f")")
+    case "$api" in */*) prefix=/apis/$api ;; *) prefix=/api/$api ;; esac
+    curl -s --max-time 300 --cacert "$kc_dir/ca.crt" -H "Authorization: Bearer fixture-token" -o /dev/null \
+      "$(sed -n 's/^ *server: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$kubeconfig")$prefix/${resource%%.*}?limit=1" || true
+  done
+fi
 
 # Which lists does the doctor read? One recorded run (unmeasured; it also warms the server's caches) says.
 "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --record "$work/record" \
-  --format json --json "$work/warm.json" >/dev/null 2>&1 || true
+  --timeout "$timeout" --format json --json "$work/warm.json" >/dev/null 2>&1 || true
 python3 - "$work/record" >"$work/lists" <<'PY'
 import json, os, sys
 root = sys.argv[1]
@@ -118,7 +138,7 @@ for resource in sorted(os.listdir(base)):
 PY
 
 # curl's view of the kubeconfig: server, CA, and a token or a client certificate.
-"${kubectl_bin:-kubectl}" config view --kubeconfig "$kubeconfig" --raw --minify -o json >"$work/kubeconfig.json"
+"${kubectl_bin:-$(command -v kubectl || echo kubectl)}" config view --kubeconfig "$kubeconfig" --raw --minify -o json >"$work/kubeconfig.json"
 python3 "$here/curl_config.py" "$work/kubeconfig.json" "$work" >"$work/curl.config"
 server=$(sed -n 's/^# server //p' "$work/curl.config")
 
@@ -206,7 +226,8 @@ measure() {
 echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check ..." >&2
 measure a "$work/download.sh"
 if [ ! -f "$log" ]; then read -r reqs[a] bytes[a] <"$work/download.count"; fi
-measure b "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --format json --json "$work/report.json"
+measure b "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --timeout "$timeout" \
+  --format json --json "$work/report.json"
 if [ -n "$kubectl_bin" ]; then
   measure c "$work/kubectl.sh"
 fi
@@ -217,6 +238,7 @@ listed=${bytes[a]}
 echo
 echo "Scale $scale$( [ -f "$work/generated.json" ] && echo ": $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$work/generated.json")" ), page size $page, $(nproc) CPUs, server ${server}."
 echo "The lists the doctor reads: $(wc -l <"$work/lists") (kind, scope) pairs, $(mb "$listed") MB."
+echo "Checks of (b) that ended in error: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join(c["id"] + " (" + c["message"][:80] + ")" for c in r["checks"] if c["status"] == "error") or "none")' "$work/report.json")."
 echo
 echo "| run | wall s | CPU s (user+sys) | peak RSS MB | requests | MB received |"
 echo "|---|---:|---:|---:|---:|---:|"
