@@ -34,14 +34,25 @@ fn recorded_lists(record: &std::path::Path) -> BTreeMap<String, usize> {
             let Some(count) = entry_json["ok"]["count"].as_u64() else {
                 continue;
             };
-            let stem = entry.file_name().to_string_lossy().trim_end_matches(".json").to_string();
-            lists.insert(kind.list_path(&Scope::from_file_stem(&stem)), count as usize);
+            let stem = entry
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string();
+            lists.insert(
+                kind.list_path(&Scope::from_file_stem(&stem)),
+                count as usize,
+            );
         }
     }
     lists
 }
 
-fn doctor_recorded(name: &str, kubeconfig: &std::path::Path, tmp: &std::path::Path) -> std::path::PathBuf {
+fn doctor_recorded(
+    name: &str,
+    kubeconfig: &std::path::Path,
+    tmp: &std::path::Path,
+) -> std::path::PathBuf {
     let dir = fixture(name);
     let record = tmp.join("recording");
     let mut cmd = mcp_doctor(tmp);
@@ -66,7 +77,10 @@ fn doctor_recorded(name: &str, kubeconfig: &std::path::Path, tmp: &std::path::Pa
 }
 
 /// What is wrong with a run's requests, given the lists its recording holds; empty when nothing is.
-fn economy_violations(requests: &[RequestLogEntry], lists: &BTreeMap<String, usize>) -> Vec<String> {
+fn economy_violations(
+    requests: &[RequestLogEntry],
+    lists: &BTreeMap<String, usize>,
+) -> Vec<String> {
     let mut wrong = Vec::new();
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
     let mut pages: BTreeMap<&str, usize> = BTreeMap::new();
@@ -102,7 +116,9 @@ fn economy_violations(requests: &[RequestLogEntry], lists: &BTreeMap<String, usi
         let want = count.div_ceil(PAGE).max(1);
         let got = pages.get(path.as_str()).copied().unwrap_or_default();
         if got != want {
-            wrong.push(format!("{path}: {got} pages for {count} objects in pages of {PAGE} (want {want})"));
+            wrong.push(format!(
+                "{path}: {got} pages for {count} objects in pages of {PAGE} (want {want})"
+            ));
         }
     }
     wrong
@@ -124,9 +140,16 @@ fn doctor_only_reads_and_lists_each_kind_and_scope_once() {
         let record = doctor_recorded(&name, server.kubeconfig_path(), tmp.path());
         let lists = recorded_lists(&record);
         let requests = server.requests();
-        assert!(!requests.is_empty(), "{name}: no request reached the server");
+        assert!(
+            !requests.is_empty(),
+            "{name}: no request reached the server"
+        );
         let wrong = economy_violations(&requests, &lists);
-        assert!(wrong.is_empty(), "fixtures/{name}:\n  {}", wrong.join("\n  "));
+        assert!(
+            wrong.is_empty(),
+            "fixtures/{name}:\n  {}",
+            wrong.join("\n  ")
+        );
         checked += 1;
     }
     assert!(checked > 50, "only {checked} scenarios ran");
@@ -159,5 +182,8 @@ fn the_economy_assertion_fails_on_waste() {
     });
     assert!(!economy_violations(&write, &lists).is_empty());
 
-    assert!(!economy_violations(&good[..1], &lists).is_empty(), "a page short");
+    assert!(
+        !economy_violations(&good[..1], &lists).is_empty(),
+        "a page short"
+    );
 }

@@ -98,7 +98,11 @@ fn kubeconfig(dir: &std::path::Path, server: &str) -> std::path::PathBuf {
 
 /// `preflight` with the platform settings of `tls-healthy` (domain, ACME, registry: DNS, TLS and API checks
 /// all apply), the black-holed resolver as the system's; returns the report and how long the run took.
-fn preflight(kubeconfig: &std::path::Path, dns: SocketAddr, tmp: &std::path::Path) -> (Value, Duration) {
+fn preflight(
+    kubeconfig: &std::path::Path,
+    dns: SocketAddr,
+    tmp: &std::path::Path,
+) -> (Value, Duration) {
     let started = Instant::now();
     let out = mcp_doctor(tmp)
         .env("MCP_DOCTOR_SYSTEM_DNS", dns.to_string())
@@ -107,7 +111,12 @@ fn preflight(kubeconfig: &std::path::Path, dns: SocketAddr, tmp: &std::path::Pat
         .arg(kubeconfig)
         .arg("--env-file")
         .arg(fixture("tls-healthy").join("config.env"))
-        .args(["--timeout", &CHECK_TIMEOUT.as_secs().to_string(), "--format", "json"])
+        .args([
+            "--timeout",
+            &CHECK_TIMEOUT.as_secs().to_string(),
+            "--format",
+            "json",
+        ])
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();

@@ -361,7 +361,9 @@ impl Journal {
             Ok(())
         };
         for (key, entry) in self.entries.lock().expect("journal lock").iter() {
-            put(&format!("evidence/{key}.json"), &|out| out.write_all(&pretty(entry)))?;
+            put(&format!("evidence/{key}.json"), &|out| {
+                out.write_all(&pretty(entry))
+            })?;
         }
         for (file, list) in self.objects.lock().expect("journal lock").iter() {
             put(file, &|out| list.write_pretty(out))?;

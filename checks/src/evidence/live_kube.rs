@@ -50,6 +50,9 @@ pub struct KubeOptions {
 
 type Shared<T> = Arc<OnceCell<Result<T, EvidenceError>>>;
 
+/// A list's objects as compact JSON text.
+type JsonList = Arc<Vec<Box<str>>>;
+
 /// Most requests one run has in flight at once (kubectl's and client-go's default QPS burst is 10).
 pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
 
@@ -82,7 +85,7 @@ pub struct LiveKube {
     journal: Arc<Journal>,
     version: OnceCell<Result<ServerVersion, EvidenceError>>,
     /// Each list once, as compact JSON text per object ([`HeldList::Json`]).
-    lists: Mutex<HashMap<String, Shared<Arc<Vec<Box<str>>>>>>,
+    lists: Mutex<HashMap<String, Shared<JsonList>>>,
     gets: Mutex<HashMap<String, Shared<Option<Value>>>>,
     access: Mutex<HashMap<String, Shared<AccessAnswer>>>,
     /// Bounds the requests in flight ([`MAX_REQUESTS_IN_FLIGHT`]).
@@ -444,12 +447,12 @@ impl LiveKube {
         let mut items = Vec::new();
         loop {
             let what = format!("list {} in {}", kind.resource_key(), scope);
-            let request = kube::core::Request::new(&path)
-                .list(&params)
-                .map_err(|e| EvidenceError::Decode {
+            let request = kube::core::Request::new(&path).list(&params).map_err(|e| {
+                EvidenceError::Decode {
                     what: what.clone(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             let page: ListPage = self.call(what, client.request(request)).await?;
             items.extend(page.items.unwrap_or_default().into_iter().map(|mut obj| {
                 tally.merge(&sanitize(kind, &mut obj));

@@ -34,7 +34,9 @@ pub struct Bundle {
 /// Every list answered so far, by journal key: a bundle does not change while it is read, so each List file
 /// is parsed once however many checks (or, in the fixture API server, pages and access reviews) ask for it.
 #[derive(Default)]
-struct ListCache(Mutex<HashMap<String, Result<Arc<Vec<Value>>, EvidenceError>>>);
+struct ListCache(Mutex<HashMap<String, Listed>>);
+
+type Listed = Result<Arc<Vec<Value>>, EvidenceError>;
 
 impl std::fmt::Debug for ListCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,7 +123,8 @@ impl Bundle {
 
     /// The objects of a kind in a scope, by the rules in the module doc.
     pub fn list(&self, kind: &ResourceKind, scope: &Scope) -> Result<Vec<Value>, EvidenceError> {
-        self.list_shared(kind, scope).map(|items| items.as_ref().clone())
+        self.list_shared(kind, scope)
+            .map(|items| items.as_ref().clone())
     }
 
     /// As [`Bundle::list`], shared: each (kind, scope) is read and parsed once per opened bundle.
@@ -131,7 +134,13 @@ impl Bundle {
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError> {
         let key = keys::list(kind, scope);
-        let cached = self.lists.0.lock().expect("list cache lock").get(&key).cloned();
+        let cached = self
+            .lists
+            .0
+            .lock()
+            .expect("list cache lock")
+            .get(&key)
+            .cloned();
         if let Some(found) = cached {
             return found;
         }
@@ -144,7 +153,11 @@ impl Bundle {
         found
     }
 
-    fn read_list(&self, kind: &ResourceKind, scope: &Scope) -> Result<Arc<Vec<Value>>, EvidenceError> {
+    fn read_list(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
         if let Some(found) = self.list_exact(kind, scope) {
             return found.map(Arc::new);
         }
