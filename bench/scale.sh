@@ -45,7 +45,9 @@ for tool in curl python3 /usr/bin/time; do
 done
 
 target=${CARGO_TARGET_DIR:-$repo/target}
-(cd "$repo" && cargo build --release --quiet -p mcp-doctor -p fixture-apiserver)
+if [ -z "${MCP_DOCTOR_BIN:-}" ] || [ ! -x "$target/release/fixture-apiserver" ]; then
+  (cd "$repo" && cargo build --release --quiet -p mcp-doctor -p fixture-apiserver)
+fi
 doctor=${MCP_DOCTOR_BIN:-$target/release/mcp-doctor}
 work=$(mktemp -d /tmp/mcp-doctor-bench.XXXXXX)
 server_pid=""
