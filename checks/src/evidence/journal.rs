@@ -16,6 +16,7 @@
 //! `<scope>` is `_cluster`, `_all` or a namespace; `<resource>` is `nodes`, `deployments.apps`, ...
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -25,8 +26,8 @@ use serde_json::{Value, json};
 use super::host::HostFacts;
 use super::redact::{self, RedactionCount, Tally};
 use super::{
-    AccessQuestion, DnsQuery, EvidenceError, HttpProbe, LogQuery, ResourceKind, Scope, TlsProbe,
-    is_credential_header,
+    AccessQuestion, DnsQuery, EvidenceError, HeldList, HttpProbe, LogQuery, ResourceKind, Scope,
+    TlsProbe, is_credential_header,
 };
 
 /// Keys of journal entries; the one place that names them, for the recorder and the replayer alike.
@@ -157,7 +158,9 @@ pub mod keys {
 #[derive(Default)]
 pub struct Journal {
     entries: Mutex<BTreeMap<String, Value>>,
-    objects: Mutex<BTreeMap<String, Value>>,
+    /// The objects of each list, by bundle file: the very list the live source holds (shared, not copied),
+    /// written out as the List the API returned only when the journal is.
+    objects: Mutex<BTreeMap<String, RecordedList>>,
     host: Mutex<Option<BTreeMap<String, HostFacts>>>,
     /// Text files of the bundle (logs), already redacted.
     files: Mutex<BTreeMap<String, String>>,
@@ -194,19 +197,39 @@ impl Journal {
             Ok(items) => {
                 let file = keys::objects_file(kind, scope);
                 self.record::<Value>(&key, &Ok(json!({"objects": file, "count": items.len()})));
-                let list = json!({
-                    "apiVersion": kind.api_version(),
-                    "kind": format!("{}List", kind.kind),
-                    "metadata": {},
-                    "items": items.as_slice(),
-                });
-                self.objects
-                    .lock()
-                    .expect("journal lock")
-                    .insert(file, list);
+                self.keep_objects(kind, file, HeldList::Values(Arc::clone(items)));
             }
             Err(e) => self.record::<Value>(&key, &Err(e.clone())),
         }
+    }
+
+    /// As [`Journal::record_list`], for a list held as compact JSON text ([`HeldList::Json`]).
+    pub fn record_list_json(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+        result: &Result<Arc<Vec<Box<str>>>, EvidenceError>,
+    ) {
+        let key = keys::list(kind, scope);
+        match result {
+            Ok(items) => {
+                let file = keys::objects_file(kind, scope);
+                self.record::<Value>(&key, &Ok(json!({"objects": file, "count": items.len()})));
+                self.keep_objects(kind, file, HeldList::Json(Arc::clone(items)));
+            }
+            Err(e) => self.record::<Value>(&key, &Err(e.clone())),
+        }
+    }
+
+    fn keep_objects(&self, kind: &ResourceKind, file: String, items: HeldList) {
+        self.objects.lock().expect("journal lock").insert(
+            file,
+            RecordedList {
+                api_version: kind.api_version(),
+                kind: kind.kind.to_string(),
+                items,
+            },
+        );
     }
 
     /// Records a log: the entry, and its (redacted) lines as a file of the bundle.
@@ -233,27 +256,34 @@ impl Journal {
         let mut objects = self.objects.lock().expect("journal lock");
         let mut refs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for list in objects.values() {
-            let Some(kind) = list
-                .get("kind")
-                .and_then(Value::as_str)
-                .and_then(|k| k.strip_suffix("List"))
-                .and_then(|k| super::kinds::ALL.iter().find(|r| r.kind == k))
-            else {
+            let Some(kind) = super::kinds::ALL.iter().find(|k| k.kind == list.kind) else {
                 continue;
             };
-            for item in list["items"].as_array().into_iter().flatten() {
+            let mut note = |item: &Value| {
                 for (ns, name, key) in redact::secret_config_map_refs(kind, item) {
                     refs.entry((ns, name)).or_default().push(key);
                 }
+            };
+            match &list.items {
+                HeldList::Values(items) => items.iter().for_each(&mut note),
+                HeldList::Json(items) => items
+                    .iter()
+                    .filter_map(|text| serde_json::from_str::<Value>(text).ok())
+                    .for_each(|item| note(&item)),
             }
         }
         let mut counts = Vec::new();
         for (file, list) in objects.iter_mut() {
-            if list.get("kind").and_then(Value::as_str) != Some("ConfigMapList") {
+            if list.kind != "ConfigMap" {
                 continue;
             }
             let mut tally = Tally::default();
-            for item in list["items"].as_array_mut().into_iter().flatten() {
+            // The live source may still hold these objects: redact a copy of its list, not what checks read.
+            let Ok(values) = list.items.values() else {
+                continue;
+            };
+            let mut values = Arc::unwrap_or_clone(values);
+            for item in values.iter_mut() {
                 let id = |p: &str| {
                     item.pointer(p)
                         .and_then(Value::as_str)
@@ -270,6 +300,7 @@ impl Journal {
                     redact::config_map_keys(item, &keys),
                 );
             }
+            list.items = HeldList::Values(Arc::new(values));
             counts.push((file.clone(), tally));
         }
         drop(objects);
@@ -322,38 +353,90 @@ impl Journal {
     /// Writes the journal under `dir` in the bundle layout; returns the relative paths written.
     pub fn write_to(&self, dir: &Path) -> std::io::Result<Vec<String>> {
         let mut written = Vec::new();
-        let mut put = |rel: String, value: &Value| -> std::io::Result<()> {
-            let path = dir.join(&rel);
+        // Creates `rel` under `dir` and fills it through a buffered writer.
+        let mut put = |rel: &str,
+                       fill: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>|
+         -> std::io::Result<()> {
+            let path = dir.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, pretty(value))?;
-            written.push(rel);
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            fill(&mut out)?;
+            out.flush()?;
+            written.push(rel.to_string());
             Ok(())
         };
         for (key, entry) in self.entries.lock().expect("journal lock").iter() {
-            put(format!("evidence/{key}.json"), entry)?;
+            put(&format!("evidence/{key}.json"), &|out| {
+                out.write_all(&pretty(entry))
+            })?;
         }
         for (file, list) in self.objects.lock().expect("journal lock").iter() {
-            put(file.clone(), list)?;
+            put(file, &|out| list.write_pretty(out))?;
         }
         if let Some(host) = self.host.lock().expect("journal lock").as_ref() {
             for (node, facts) in host {
-                put(
-                    format!("host/{}.json", keys::safe(node)),
-                    &serde_json::to_value(facts).unwrap_or(Value::Null),
-                )?;
+                let facts = serde_json::to_value(facts).unwrap_or(Value::Null);
+                put(&format!("host/{}.json", keys::safe(node)), &|out| {
+                    out.write_all(&pretty(&facts))
+                })?;
             }
         }
         for (file, text) in self.files.lock().expect("journal lock").iter() {
-            let path = dir.join(file);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, text)?;
-            written.push(file.clone());
+            put(file, &|out| out.write_all(text.as_bytes()))?;
         }
         Ok(written)
+    }
+}
+
+/// One recorded list: its `apiVersion`, its kind (`Pod`) and its objects, shared with the source that read
+/// them.
+struct RecordedList {
+    api_version: String,
+    kind: String,
+    items: HeldList,
+}
+
+/// The objects of a list, serialized one by one (JSON text is decoded for its turn only).
+struct Items<'a>(&'a HeldList);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        match self.0 {
+            HeldList::Values(items) => items.serialize(serializer),
+            HeldList::Json(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for text in items.iter() {
+                    let item: Value = serde_json::from_str(text).map_err(S::Error::custom)?;
+                    seq.serialize_element(&item)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl RecordedList {
+    /// Writes the List the API returned, streamed object by object rather than built as one more copy.
+    fn write_pretty(&self, mut out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct List<'a> {
+            api_version: String,
+            kind: String,
+            metadata: Value,
+            items: Items<'a>,
+        }
+        let list = List {
+            api_version: self.api_version.clone(),
+            kind: format!("{}List", self.kind),
+            metadata: json!({}),
+            items: Items(&self.items),
+        };
+        serde_json::to_writer_pretty(&mut out, &list)?;
+        out.write_all(b"\n")
     }
 }
 

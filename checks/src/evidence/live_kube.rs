@@ -1,6 +1,12 @@
 //! The live Kubernetes source: kube-rs over rustls, every list paginated (`limit=500` plus continue tokens)
 //! and memoized per (kind, scope), every answer and error recorded in the journal.
 //!
+//! Cost on a big cluster is what shapes the list path: each (kind, scope) is requested once however many
+//! checks ask (concurrent askers wait for the one request in flight), each page's objects are sanitized
+//! and kept as compact JSON text, the one form held and shared by checks and journal alike (a `Value`
+//! tree costs several times its text; `list_typed` decodes a check's types straight from the text), and at most
+//! [`MAX_REQUESTS_IN_FLIGHT`] requests run at once so a run does not flood the API server.
+//!
 //! Errors are classified here, once: a 403 becomes [`EvidenceError::Forbidden`] with the API server's own
 //! sentence, never an empty list; a connection failure says whether it was DNS, a refused port, a timeout or
 //! TLS, so `cluster.api-reachable` can name the cause.
@@ -26,8 +32,8 @@ use tokio::sync::OnceCell;
 use super::journal::keys;
 use super::redact::{self, Tally};
 use super::{
-    AccessAnswer, AccessQuestion, EvidenceError, Journal, KubeSource, KubeTarget, LogQuery,
-    ResourceKind, Scope, ServerVersion, UnreachableCause,
+    AccessAnswer, AccessQuestion, EvidenceError, HeldList, Journal, KubeSource, KubeTarget,
+    LogQuery, ResourceKind, Scope, ServerVersion, UnreachableCause,
 };
 
 /// How to reach the API server.
@@ -44,6 +50,31 @@ pub struct KubeOptions {
 
 type Shared<T> = Arc<OnceCell<Result<T, EvidenceError>>>;
 
+/// A list's objects as compact JSON text.
+type JsonList = Arc<Vec<Box<str>>>;
+
+/// Most requests one run has in flight at once (kubectl's and client-go's default QPS burst is 10).
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
+
+/// The page size of every list, as kubectl's `--chunk-size` default.
+const PAGE_SIZE: u32 = 500;
+
+/// One page of a list as the API sends it, decoded without a detour through typed objects: the items stay
+/// exactly as they came over the wire.
+#[derive(serde::Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(default)]
+    items: Option<Vec<Value>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PageMeta {
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
 /// Live API access with per-run memoization.
 pub struct LiveKube {
     connection: Result<(kube::Client, KubeTarget), EvidenceError>,
@@ -53,9 +84,12 @@ pub struct LiveKube {
     proxied: bool,
     journal: Arc<Journal>,
     version: OnceCell<Result<ServerVersion, EvidenceError>>,
-    lists: Mutex<HashMap<String, Shared<Arc<Vec<Value>>>>>,
+    /// Each list once, as compact JSON text per object ([`HeldList::Json`]).
+    lists: Mutex<HashMap<String, Shared<JsonList>>>,
     gets: Mutex<HashMap<String, Shared<Option<Value>>>>,
     access: Mutex<HashMap<String, Shared<AccessAnswer>>>,
+    /// Bounds the requests in flight ([`MAX_REQUESTS_IN_FLIGHT`]).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl LiveKube {
@@ -80,6 +114,7 @@ impl LiveKube {
             lists: Mutex::default(),
             gets: Mutex::default(),
             access: Mutex::default(),
+            in_flight: tokio::sync::Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
         }
     }
 
@@ -109,6 +144,8 @@ impl LiveKube {
             .as_ref()
             .map(|t| t.server.clone())
             .unwrap_or_default();
+        // Never closed, so acquiring only waits; the wait is not part of the request's time limit.
+        let _permit = self.in_flight.acquire().await;
         match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if is_connect_timeout(&e) && !self.proxied => {
@@ -268,6 +305,20 @@ impl KubeSource for LiveKube {
         kind: &'static ResourceKind,
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError> {
+        self.list_held(kind, scope)
+            .await?
+            .values()
+            .map_err(|e| EvidenceError::Decode {
+                what: format!("list {} in {}", kind.resource_key(), scope),
+                message: e.to_string(),
+            })
+    }
+
+    async fn list_held(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<HeldList, EvidenceError> {
         let key = keys::list(kind, scope);
         let cell = memo_cell(&self.lists, &key);
         cell.get_or_init(|| async {
@@ -279,13 +330,14 @@ impl KubeSource for LiveKube {
                     .map(Arc::new)
             }
             .await;
-            self.journal.record_list(kind, scope, &res);
+            self.journal.record_list_json(kind, scope, &res);
             self.journal
                 .record_redactions(&keys::objects_file(kind, scope), &tally);
             res
         })
         .await
         .clone()
+        .map(HeldList::Json)
     }
 
     async fn get(
@@ -389,19 +441,24 @@ impl LiveKube {
         kind: &'static ResourceKind,
         scope: &Scope,
         tally: &mut Tally,
-    ) -> Result<Vec<Value>, EvidenceError> {
-        let api = dynamic_api(client, kind, scope.namespace());
-        let mut params = ListParams::default().limit(500);
+    ) -> Result<Vec<Box<str>>, EvidenceError> {
+        let path = kind.list_path(scope);
+        let mut params = ListParams::default().limit(PAGE_SIZE);
         let mut items = Vec::new();
         loop {
             let what = format!("list {} in {}", kind.resource_key(), scope);
-            let page = self.call(what, api.list(&params)).await?;
-            items.extend(page.items.into_iter().map(|o| {
-                let mut obj = to_value(o);
+            let request = kube::core::Request::new(&path).list(&params).map_err(|e| {
+                EvidenceError::Decode {
+                    what: what.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            let page: ListPage = self.call(what, client.request(request)).await?;
+            items.extend(page.items.unwrap_or_default().into_iter().map(|mut obj| {
                 tally.merge(&sanitize(kind, &mut obj));
-                obj
+                obj.to_string().into_boxed_str()
             }));
-            match page.metadata.continue_ {
+            match page.metadata.continue_token {
                 Some(token) if !token.is_empty() => params = params.continue_token(&token),
                 _ => break,
             }

@@ -163,6 +163,15 @@ pub trait KubeSource: Send + Sync {
         kind: &'static ResourceKind,
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError>;
+    /// The same list in the form the source holds it, so [`list_typed`] decodes each object straight from it.
+    /// Sources that hold `Value`s need not implement it.
+    async fn list_held(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<HeldList, EvidenceError> {
+        self.list(kind, scope).await.map(HeldList::Values)
+    }
     /// One object; `Ok(None)` when it does not exist.
     async fn get(
         &self,
@@ -178,6 +187,16 @@ pub trait KubeSource: Send + Sync {
             what: query.to_string(),
         })
     }
+}
+
+/// A list as its source holds it.
+#[derive(Debug, Clone)]
+pub enum HeldList {
+    /// Decoded objects (replay: the bundle's List files).
+    Values(Arc<Vec<Value>>),
+    /// Each object as compact JSON text (live: a fraction of the memory of `Value`s, and decoded into a
+    /// check's types without an intermediate tree).
+    Json(Arc<Vec<Box<str>>>),
 }
 
 /// A DNS question: a name and record type, to the system resolver or a chosen server.
@@ -384,19 +403,38 @@ impl TlsSource for NoLiveProbe {
 }
 
 /// Lists a kind and decodes each object into its typed form (k8s-openapi), keeping the API's field names.
+/// Decodes straight from the form the source holds (never from a copy of it).
 pub async fn list_typed<T: DeserializeOwned>(
     kube: &dyn KubeSource,
     kind: &'static ResourceKind,
     scope: &Scope,
 ) -> Result<Vec<T>, EvidenceError> {
-    let items = kube.list(kind, scope).await?;
-    items
-        .iter()
-        .map(|v| {
-            serde_json::from_value(v.clone()).map_err(|e| EvidenceError::Decode {
-                what: format!("{} in {}", kind.resource_key(), scope),
-                message: e.to_string(),
-            })
-        })
-        .collect()
+    let decode_error = |e: serde_json::Error| EvidenceError::Decode {
+        what: format!("{} in {}", kind.resource_key(), scope),
+        message: e.to_string(),
+    };
+    match kube.list_held(kind, scope).await? {
+        HeldList::Values(items) => items
+            .iter()
+            .map(|v| T::deserialize(v).map_err(decode_error))
+            .collect(),
+        HeldList::Json(items) => items
+            .iter()
+            .map(|text| serde_json::from_str(text).map_err(decode_error))
+            .collect(),
+    }
+}
+
+impl HeldList {
+    /// The objects as `Value`s (decoded anew from JSON text).
+    pub fn values(&self) -> Result<Arc<Vec<Value>>, serde_json::Error> {
+        match self {
+            HeldList::Values(items) => Ok(Arc::clone(items)),
+            HeldList::Json(items) => items
+                .iter()
+                .map(|text| serde_json::from_str(text))
+                .collect::<Result<Vec<Value>, _>>()
+                .map(Arc::new),
+        }
+    }
 }

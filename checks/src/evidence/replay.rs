@@ -8,9 +8,9 @@
 //!
 //! The fixture API server answers from the same functions, so a fixture means the same thing live and replayed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -24,10 +24,25 @@ use super::{
     Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
-/// A bundle or fixture directory opened for replay.
+/// A bundle or fixture directory opened for replay. Clones share one cache of parsed lists.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     root: PathBuf,
+    lists: Arc<ListCache>,
+}
+
+/// Every list answered so far, by journal key: a bundle does not change while it is read, so each List file
+/// is parsed once however many checks (or, in the fixture API server, pages and access reviews) ask for it.
+#[derive(Default)]
+struct ListCache(Mutex<HashMap<String, Listed>>);
+
+type Listed = Result<Arc<Vec<Value>>, EvidenceError>;
+
+impl std::fmt::Debug for ListCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held = self.0.lock().map(|m| m.len()).unwrap_or_default();
+        write!(f, "ListCache({held} lists)")
+    }
 }
 
 impl Bundle {
@@ -46,6 +61,7 @@ impl Bundle {
         }
         Ok(Bundle {
             root: root.to_path_buf(),
+            lists: Arc::default(),
         })
     }
 
@@ -107,25 +123,71 @@ impl Bundle {
 
     /// The objects of a kind in a scope, by the rules in the module doc.
     pub fn list(&self, kind: &ResourceKind, scope: &Scope) -> Result<Vec<Value>, EvidenceError> {
-        if let Some(found) = self.list_exact(kind, scope) {
+        self.list_shared(kind, scope)
+            .map(|items| items.as_ref().clone())
+    }
+
+    /// As [`Bundle::list`], shared: each (kind, scope) is read and parsed once per opened bundle.
+    pub fn list_shared(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
+        let key = keys::list(kind, scope);
+        let cached = self
+            .lists
+            .0
+            .lock()
+            .expect("list cache lock")
+            .get(&key)
+            .cloned();
+        if let Some(found) = cached {
             return found;
         }
+        let found = self.read_list(kind, scope);
+        self.lists
+            .0
+            .lock()
+            .expect("list cache lock")
+            .insert(key, found.clone());
+        found
+    }
+
+    fn read_list(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
+        if let Some(found) = self.list_exact(kind, scope) {
+            return found.map(Arc::new);
+        }
         if let Scope::Namespace(ns) = scope
-            && let Some(all) = self.list_exact(kind, &Scope::AllNamespaces)
+            && self.list_exact_exists(kind, &Scope::AllNamespaces)
         {
-            return all.map(|items| {
-                items
-                    .into_iter()
-                    .filter(|o| {
-                        o.pointer("/metadata/namespace").and_then(Value::as_str)
-                            == Some(ns.as_str())
-                    })
-                    .collect()
+            return self.list_shared(kind, &Scope::AllNamespaces).map(|all| {
+                Arc::new(
+                    all.iter()
+                        .filter(|o| {
+                            o.pointer("/metadata/namespace").and_then(Value::as_str)
+                                == Some(ns.as_str())
+                        })
+                        .cloned()
+                        .collect(),
+                )
             });
         }
         Err(EvidenceError::NotCollected {
             what: format!("list of {} in {}", kind.resource_key(), scope),
         })
+    }
+
+    /// Whether the bundle says anything (objects or an error) about a list, without reading it.
+    fn list_exact_exists(&self, kind: &ResourceKind, scope: &Scope) -> bool {
+        let entry = self
+            .root
+            .join("evidence")
+            .join(format!("{}.json", keys::list(kind, scope)));
+        entry.is_file() || self.root.join(keys::objects_file(kind, scope)).is_file()
     }
 
     fn list_exact(
@@ -166,10 +228,11 @@ impl Bundle {
             Some(ns) => Scope::Namespace(ns.to_string()),
             None => Scope::Cluster,
         };
-        let items = self.list(kind, &scope)?;
+        let items = self.list_shared(kind, &scope)?;
         Ok(items
-            .into_iter()
-            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)))
+            .iter()
+            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name))
+            .cloned())
     }
 
     pub fn access(&self, q: &AccessQuestion) -> Result<AccessAnswer, EvidenceError> {
@@ -182,7 +245,11 @@ impl Bundle {
                 Some(ns) => Scope::Namespace(ns.clone()),
                 None => Scope::everywhere(k),
             };
-            q.verb == "list" && matches!(self.list(k, &scope), Err(EvidenceError::Forbidden { .. }))
+            q.verb == "list"
+                && matches!(
+                    self.list_shared(k, &scope),
+                    Err(EvidenceError::Forbidden { .. })
+                )
         });
         Ok(AccessAnswer {
             allowed: !denied,
@@ -298,7 +365,7 @@ impl KubeSource for ReplaySource {
         kind: &'static ResourceKind,
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError> {
-        self.bundle.list(kind, scope).map(Arc::new)
+        self.bundle.list_shared(kind, scope)
     }
     async fn get(
         &self,

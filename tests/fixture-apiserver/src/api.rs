@@ -522,14 +522,14 @@ impl State {
         let crd_name = kind.resource_key();
         let crd_listed = self
             .bundle
-            .list(&kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster)
+            .list_shared(&kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster)
             .is_ok_and(|crds| {
                 crds.iter().any(|c| {
                     c.pointer("/metadata/name").and_then(Value::as_str) == Some(crd_name.as_str())
                 })
             });
         crd_listed
-            || !matches!(self.bundle.list(kind, &Scope::everywhere(kind)), Err(e) if e.is_absent())
+            || !matches!(self.bundle.list_shared(kind, &Scope::everywhere(kind)), Err(e) if e.is_absent())
     }
 
     fn served(&self, group: &str, version: &str) -> Vec<&'static ResourceKind> {
@@ -675,9 +675,9 @@ impl State {
             Some(ns) => Scope::Namespace(ns.to_string()),
             None => Scope::everywhere(kind),
         };
-        let items = match self.bundle.list(kind, &scope) {
+        let items = match self.bundle.list_shared(kind, &scope) {
             Ok(items) => items,
-            Err(e) if e.is_absent() && self.installed(kind) => Vec::new(),
+            Err(e) if e.is_absent() && self.installed(kind) => Arc::default(),
             Err(e) => {
                 return self
                     .failure(
@@ -692,13 +692,19 @@ impl State {
                     .await;
             }
         };
-        let items = self.overlay.list(kind, namespace, items);
+        // The shared list is copied only when patches changed its kind.
+        let items = if self.overlay.touches(kind) {
+            Arc::new(self.overlay.list(kind, namespace, items.as_ref().clone()))
+        } else {
+            items
+        };
         let selector = params.label_selector().unwrap_or_default();
         let created = self.store.list(kind, namespace, self.opts.pods.as_ref());
-        let items = items
-            .into_iter()
-            .chain(created)
-            .chain(self.created_by_daemon_sets(kind, namespace))
+        let daemon_set_objects = self.created_by_daemon_sets(kind, namespace);
+        let items: Vec<&Value> = items
+            .iter()
+            .chain(&created)
+            .chain(&daemon_set_objects)
             .filter(|item| {
                 selector.iter().all(|(k, v, eq)| {
                     let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
@@ -708,7 +714,7 @@ impl State {
             .collect();
         Ok(wire::json_reply(
             StatusCode::OK,
-            &wire::list_page(kind, items, offset, page_size),
+            &wire::list_page(kind, &items, offset, page_size),
         ))
     }
 

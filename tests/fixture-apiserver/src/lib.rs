@@ -120,6 +120,17 @@ pub struct RequestLogEntry {
     pub query: Option<String>,
 }
 
+/// One answered request: what was asked, when the answer was ready, its status and the size of its body.
+/// Requests the server hung up on (recorded `unreachable`) are not answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub request: RequestLogEntry,
+    /// Unix time in milliseconds.
+    pub at_ms: u64,
+    pub status: u16,
+    pub bytes: u64,
+}
+
 /// A running fixture API server. Dropping it stops the server and deletes its kubeconfig and CA file.
 pub struct FixtureServer {
     addr: SocketAddr,
@@ -128,6 +139,7 @@ pub struct FixtureServer {
     context: String,
     log: Arc<Mutex<Vec<RequestLogEntry>>>,
     forbidden: Arc<Mutex<Vec<RequestLogEntry>>>,
+    answered: Arc<Mutex<Vec<Answered>>>,
     store: Arc<probe::Store>,
     daemon_sets: Arc<daemonset::DaemonSets>,
     overlay: Arc<patch::Overlay>,
@@ -196,14 +208,16 @@ impl FixtureServer {
             daemon_sets: Arc::clone(&daemon_sets),
             overlay: Arc::clone(&overlay),
         });
+        let answered = Arc::new(Mutex::new(Vec::new()));
         let acceptor = TlsAcceptor::from(identity.server_config);
         let (shutdown, stopped) = oneshot::channel();
+        let answers = Arc::clone(&answered);
         let thread = std::thread::Builder::new()
             .name(format!("fixture-apiserver-{}", addr.port()))
             .spawn(move || {
                 runtime.block_on(async {
                     tokio::select! {
-                        () = serve(listener, acceptor, state) => {}
+                        () = serve(listener, acceptor, state, answers) => {}
                         _ = stopped => {}
                     }
                 });
@@ -217,6 +231,7 @@ impl FixtureServer {
             context: names.context,
             log,
             forbidden,
+            answered,
             store,
             daemon_sets,
             overlay,
@@ -268,6 +283,15 @@ impl FixtureServer {
             .clone()
     }
 
+    /// Every request answered so far, in the order the answers were ready: what a benchmark counts
+    /// (requests and bytes served).
+    pub fn answered(&self) -> Vec<Answered> {
+        self.answered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// `plural/namespace/name` of every object created through the server and not deleted yet (a created
     /// DaemonSet's pods included).
     pub fn created(&self) -> Vec<String> {
@@ -310,7 +334,12 @@ impl Drop for FixtureServer {
     }
 }
 
-async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<api::State>) {
+async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    state: Arc<api::State>,
+    answered: Arc<Mutex<Vec<Answered>>>,
+) {
     loop {
         let Ok((tcp, _peer)) = listener.accept().await else {
             // Out of file descriptors or a connection reset before accept: try again shortly.
@@ -319,14 +348,40 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<api::Sta
         };
         let acceptor = acceptor.clone();
         let state = Arc::clone(&state);
+        let answered = Arc::clone(&answered);
         tokio::spawn(async move {
             // A failed handshake (a client that does not trust the CA) leaves nothing to serve.
             let Ok(tls) = acceptor.accept(tcp).await else {
                 return;
             };
-            let service = service_fn(move |req| {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = Arc::clone(&state);
-                async move { state.answer(req).await }
+                let answered = Arc::clone(&answered);
+                async move {
+                    let request = RequestLogEntry {
+                        method: req.method().to_string(),
+                        path: req.uri().path().to_string(),
+                        query: req.uri().query().map(str::to_string),
+                    };
+                    let reply = state.answer(req).await;
+                    if let Ok(reply) = &reply {
+                        let at_ms = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64);
+                        answered
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .push(Answered {
+                                request,
+                                at_ms,
+                                status: reply.status().as_u16(),
+                                bytes: hyper::body::Body::size_hint(reply.body())
+                                    .exact()
+                                    .unwrap_or(0),
+                            });
+                    }
+                    reply
+                }
             });
             // Connection errors (client gone, recorded hang-up) end this connection only.
             let _ = http1::Builder::new()

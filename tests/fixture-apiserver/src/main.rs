@@ -1,8 +1,9 @@
-//! `fixture-apiserver <fixture-dir> [--latency-ms N] [--page-size N]`: serves a fixture over HTTPS until
-//! Ctrl-C (or SIGTERM), for trying the tool by hand. It prints `KUBECONFIG=<path>` on stdout; export that in another shell.
+//! `fixture-apiserver <fixture-dir> [--latency-ms N] [--page-size N] [--request-log FILE]`: serves a fixture
+//! over HTTPS until Ctrl-C (or SIGTERM), for trying the tool by hand or benchmarking it (`bench/scale.sh`). It
+//! prints `KUBECONFIG=<path>` on stdout; export that in another shell.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -20,6 +21,10 @@ struct Args {
     /// Serve at most N items per page when the client sends `limit`.
     #[arg(long, value_name = "N")]
     page_size: Option<usize>,
+    /// Append one line per answered request to FILE, `<unix ms> <method> <path>[?query] <status> <bytes>`,
+    /// written within a second of the answer (and on exit).
+    #[arg(long, value_name = "FILE")]
+    request_log: Option<PathBuf>,
     /// The bearer token to accept (written into the kubeconfig).
     #[arg(long, default_value = "fixture-token")]
     token: String,
@@ -47,9 +52,45 @@ async fn main() -> anyhow::Result<()> {
         server.url(),
         server.context()
     );
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+    let mut written = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            _ = tick.tick() => {}
+        }
+        if let Some(path) = &args.request_log {
+            written = append_answers(&server, path, written)?;
+        }
+    }
+    if let Some(path) = &args.request_log {
+        append_answers(&server, path, written)?;
     }
     Ok(())
+}
+
+/// Appends the answers after the first `written` to `path`; returns how many are written now.
+fn append_answers(server: &FixtureServer, path: &Path, written: usize) -> anyhow::Result<usize> {
+    let answered = server.answered();
+    if answered.len() > written {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        for a in &answered[written..] {
+            let query = a.request.query.as_deref().map(|q| format!("?{q}"));
+            writeln!(
+                file,
+                "{} {} {}{} {} {}",
+                a.at_ms,
+                a.request.method,
+                a.request.path,
+                query.unwrap_or_default(),
+                a.status,
+                a.bytes
+            )?;
+        }
+    }
+    Ok(answered.len())
 }

@@ -115,6 +115,12 @@ impl Overlay {
             .map(|e| e.object.clone())
     }
 
+    /// Whether any object of this kind was patched or applied: lists of other kinds are served as stored.
+    pub(crate) fn touches(&self, kind: &ResourceKind) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.keys().any(|(plural, _, _)| plural == kind.plural)
+    }
+
     /// The fixture's items of a list with the overlay applied, plus the objects applied into existence.
     pub(crate) fn list(
         &self,

@@ -214,7 +214,7 @@ fn list_item(kind: &ResourceKind, item: Value) -> Value {
 }
 
 /// The list's `metadata.resourceVersion`: the newest object's, as etcd's revision is at least that.
-fn list_resource_version(items: &[Value]) -> u64 {
+fn list_resource_version(items: &[&Value]) -> u64 {
     items
         .iter()
         .filter_map(|o| {
@@ -267,21 +267,20 @@ pub(crate) fn decode_continue(token: &str) -> Result<usize, String> {
 }
 
 /// One page of a list: `items[offset..offset+page_size]`, with `continue`/`remainingItemCount` when more follow.
+/// Only the page's items are copied, so paging through a big list costs each item once.
 pub(crate) fn list_page(
     kind: &ResourceKind,
-    items: Vec<Value>,
+    items: &[&Value],
     offset: usize,
     page_size: Option<usize>,
 ) -> Value {
-    let rv = list_resource_version(&items);
+    let rv = list_resource_version(items);
     let total = items.len();
     let start = offset.min(total);
     let end = page_size.map_or(total, |n| start.saturating_add(n).min(total));
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip(start)
-        .take(end - start)
-        .map(|o| list_item(kind, o))
+    let page: Vec<Value> = items[start..end]
+        .iter()
+        .map(|o| list_item(kind, (*o).clone()))
         .collect();
 
     let mut metadata = Map::new();
@@ -369,7 +368,8 @@ mod tests {
             .enumerate()
             .map(|(i, n)| json!({"kind": "Node", "metadata": {"name": n, "resourceVersion": (200 + i).to_string()}}))
             .collect();
-        let first = list_page(&kinds::NODES, items.clone(), 0, Some(2));
+        let items: Vec<&Value> = items.iter().collect();
+        let first = list_page(&kinds::NODES, &items, 0, Some(2));
         assert_eq!(first["kind"], "NodeList");
         assert_eq!(first["apiVersion"], "v1");
         assert_eq!(first["metadata"]["resourceVersion"], "202");
@@ -380,7 +380,7 @@ mod tests {
             "built-in list items lose kind"
         );
         let offset = decode_continue(first["metadata"]["continue"].as_str().unwrap()).unwrap();
-        let last = list_page(&kinds::NODES, items, offset, Some(2));
+        let last = list_page(&kinds::NODES, &items, offset, Some(2));
         assert_eq!(last["items"][0]["metadata"]["name"], "c");
         assert!(last["metadata"].get("continue").is_none());
         assert!(last["metadata"].get("remainingItemCount").is_none());
@@ -390,7 +390,7 @@ mod tests {
     fn custom_resource_lists_keep_kind_and_an_empty_continue() {
         let list = list_page(
             &kinds::MCP_SERVERS,
-            vec![json!({"metadata": {"name": "s"}})],
+            &[&json!({"metadata": {"name": "s"}})],
             0,
             None,
         );

@@ -1,0 +1,189 @@
+//! Request economy of the default `doctor` run, from the fixture API server's request log, over every
+//! scenario, with pages of two items so that every list of more than two objects is paginated:
+//!
+//! - only reads: `GET`s, plus `POST`s of SelfSubjectAccessReviews;
+//! - each (kind, scope) listed once: exactly one first page per list path, each continue token followed
+//!   once, and as many pages as the list's object count needs (so no list is repeated or cut short);
+//! - no object fetched twice.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use fixture_apiserver::{FixtureServer, RequestLogEntry, ServerOptions};
+use mcp_doctor_checks::evidence::{ResourceKind, Scope};
+use serde_json::Value;
+
+const PAGE: usize = 2;
+const ACCESS_REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+/// (list path, objects listed) of every list the recording holds.
+fn recorded_lists(record: &std::path::Path) -> BTreeMap<String, usize> {
+    let mut lists = BTreeMap::new();
+    let base = record.join("evidence/kube/list");
+    let Ok(resources) = std::fs::read_dir(&base) else {
+        return lists;
+    };
+    for resource in resources.flatten() {
+        let key = resource.file_name().to_string_lossy().into_owned();
+        let kind = ResourceKind::by_key(&key).unwrap_or_else(|| panic!("unknown resource {key}"));
+        for entry in std::fs::read_dir(resource.path()).unwrap().flatten() {
+            let entry_json: Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+            let Some(count) = entry_json["ok"]["count"].as_u64() else {
+                continue;
+            };
+            let stem = entry
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string();
+            lists.insert(
+                kind.list_path(&Scope::from_file_stem(&stem)),
+                count as usize,
+            );
+        }
+    }
+    lists
+}
+
+fn doctor_recorded(
+    name: &str,
+    kubeconfig: &std::path::Path,
+    tmp: &std::path::Path,
+) -> std::path::PathBuf {
+    let dir = fixture(name);
+    let record = tmp.join("recording");
+    let mut cmd = mcp_doctor(tmp);
+    cmd.arg("doctor")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--record")
+        .arg(&record)
+        .args(["--format", "json", "--timeout", "10"])
+        .arg("--env-file")
+        .arg(dir.join("config.env"));
+    if dir.join("host").is_dir() {
+        cmd.arg("--host-facts").arg(dir.join("host"));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "doctor {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    record
+}
+
+/// What is wrong with a run's requests, given the lists its recording holds; empty when nothing is.
+fn economy_violations(
+    requests: &[RequestLogEntry],
+    lists: &BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut pages: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut continued: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in requests {
+        if r.method == "POST" && r.path == ACCESS_REVIEWS {
+            continue;
+        }
+        if r.method != "GET" {
+            wrong.push(format!("{} {} is not a read", r.method, r.path));
+            continue;
+        }
+        let query = r.query.as_deref().unwrap_or("");
+        match query.split('&').find_map(|p| p.strip_prefix("continue=")) {
+            Some(token) => *continued.entry((r.path.as_str(), token)).or_default() += 1,
+            None => *first.entry(r.path.as_str()).or_default() += 1,
+        }
+        if lists.contains_key(&r.path) {
+            *pages.entry(r.path.as_str()).or_default() += 1;
+        }
+    }
+    for (path, n) in &first {
+        if *n != 1 {
+            wrong.push(format!("{path} was asked {n} times"));
+        }
+    }
+    for ((path, _), n) in &continued {
+        if *n != 1 {
+            wrong.push(format!("a continue token of {path} was followed {n} times"));
+        }
+    }
+    for (path, count) in lists {
+        let want = count.div_ceil(PAGE).max(1);
+        let got = pages.get(path.as_str()).copied().unwrap_or_default();
+        if got != want {
+            wrong.push(format!(
+                "{path}: {got} pages for {count} objects in pages of {PAGE} (want {want})"
+            ));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn doctor_only_reads_and_lists_each_kind_and_scope_once() {
+    let mut checked = 0;
+    for name in fixture_names() {
+        if name == "api-unreachable" {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ServerOptions {
+            page_size_cap: Some(PAGE),
+            ..Default::default()
+        };
+        let server = FixtureServer::start(&fixture(&name), opts).unwrap();
+        let record = doctor_recorded(&name, server.kubeconfig_path(), tmp.path());
+        let lists = recorded_lists(&record);
+        let requests = server.requests();
+        assert!(
+            !requests.is_empty(),
+            "{name}: no request reached the server"
+        );
+        let wrong = economy_violations(&requests, &lists);
+        assert!(
+            wrong.is_empty(),
+            "fixtures/{name}:\n  {}",
+            wrong.join("\n  ")
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} scenarios ran");
+}
+
+/// The assertion itself catches what it is for: a repeated list, a write, a page too few.
+#[test]
+fn the_economy_assertion_fails_on_waste() {
+    let get = |path: &str, query: Option<&str>| RequestLogEntry {
+        method: "GET".into(),
+        path: path.into(),
+        query: query.map(str::to_string),
+    };
+    let lists = BTreeMap::from([("/api/v1/nodes".to_string(), 3)]);
+    let good = vec![
+        get("/api/v1/nodes", Some("&limit=500")),
+        get("/api/v1/nodes", Some("&continue=abc&limit=500")),
+    ];
+    assert!(economy_violations(&good, &lists).is_empty());
+
+    let mut repeated = good.clone();
+    repeated.push(get("/api/v1/nodes", Some("&limit=500")));
+    assert!(!economy_violations(&repeated, &lists).is_empty());
+
+    let mut write = good.clone();
+    write.push(RequestLogEntry {
+        method: "DELETE".into(),
+        path: "/api/v1/namespaces/a/pods/p".into(),
+        query: None,
+    });
+    assert!(!economy_violations(&write, &lists).is_empty());
+
+    assert!(
+        !economy_violations(&good[..1], &lists).is_empty(),
+        "a page short"
+    );
+}
