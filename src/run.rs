@@ -268,6 +268,18 @@ fn request_timeout(check_timeout_secs: u64) -> Duration {
 async fn live_evidence(
     args: &DoctorArgs,
 ) -> Result<(Evidence, Option<Arc<dyn ProbeObjects>>), StartError> {
+    // A node-facts flag naming nothing readable is a bad flag, not a run whose node checks all skip.
+    for (flag, dir) in [
+        ("--host-root", &args.host_root),
+        ("--host-facts", &args.host_facts),
+    ] {
+        if let Some(dir) = dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(StartError(format!(
+                "{flag} {} is not a directory",
+                dir.display()
+            )));
+        }
+    }
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {

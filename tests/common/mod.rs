@@ -31,7 +31,15 @@ pub fn fixture_names() -> Vec<String> {
 /// The binary, with an environment that holds nothing of the developer's: no MCP_* settings, no
 /// KUBECONFIG, a HOME without ~/.kube, CI set (plain progress), and no system DNS resolver.
 pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("mcp-doctor").unwrap();
+    let mut cmd = assert_cmd::Command::from_std(mcp_doctor_std(home));
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+/// [`mcp_doctor`] as a plain `std::process::Command`, for a test that controls the process itself (limits,
+/// killing it).
+pub fn mcp_doctor_std(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcp-doctor"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
@@ -43,8 +51,7 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
         // Fixture DNS zones name public addresses: no HTTP probe may follow them off this machine.
         .env("MCP_DOCTOR_HTTP_PROBE", "off")
         // Nor a TLS probe: a test that probes its own TLS server turns this back on with --tls-connect.
-        .env("MCP_DOCTOR_TLS_PROBE", "false")
-        .timeout(std::time::Duration::from_secs(120));
+        .env("MCP_DOCTOR_TLS_PROBE", "false");
     cmd
 }
 
