@@ -9,6 +9,8 @@ pub mod check;
 pub mod collect;
 pub mod evidence;
 pub mod facts;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod model;
 pub mod registry;
 pub mod settings;

@@ -1,9 +1,3 @@
-//! containerd's config.toml (the CRI plugin's registry section).
+//! See `mcp_doctor_checks::fuzzing::containerd_config_toml`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use mcp_doctor_checks::containerd::config;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let _ = config::parse_containerd_config("config.toml", &text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_doctor_checks::fuzzing::containerd_config_toml(data));

@@ -1,11 +1,3 @@
-//! A deployment env file (`--env-file`, a bundle's config.env).
+//! See `mcp_doctor_checks::fuzzing::env_file`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use mcp_doctor_checks::settings;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = settings::parse_env_text("deploy.env".into(), text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_doctor_checks::fuzzing::env_file(data));

@@ -1,9 +1,3 @@
-//! containerd's per-registry hosts.toml (certs.d/<host>/hosts.toml).
+//! See `mcp_doctor_checks::fuzzing::hosts_toml`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use mcp_doctor_checks::containerd::config;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let _ = config::parse_hosts_toml("hosts.toml", &text);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_doctor_checks::fuzzing::hosts_toml(data));
