@@ -5,8 +5,11 @@
 use crate::containerd::{config, reference};
 use crate::evidence::{archive, bundle, live_kube, replay};
 
+/// A fuzz target: it returns on any input, or panics on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `cargo fuzz list` and `fuzz/regressions/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("image_reference", image_reference),
     ("registries_yaml", registries_yaml),
     ("containerd_config_toml", containerd_config_toml),
