@@ -77,13 +77,14 @@ if cargo nextest --version >/dev/null 2>&1; then
   # The crates hold no runnable doctests (the one example in check.rs is `ignore`), so nextest covers all.
   cargo nextest run --workspace --no-fail-fast || status=$?
   # The release binary: every fixture scenario replayed, live through fixture-apiserver and replayed
-  # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers).
+  # from its recording, and every CLI test (DNS against a real BIND, TLS against in-test servers, the
+  # hostile-input suite).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --no-fail-fast || status=$?
 fi
 exit "$status"

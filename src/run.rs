@@ -325,6 +325,18 @@ pub(crate) async fn live_evidence(
     args: &DoctorArgs,
     collect_nodes: Option<&NodeCollectOptions>,
 ) -> Result<Live, StartError> {
+    // A node-facts flag naming nothing readable is a bad flag, not a run whose node checks all skip.
+    for (flag, dir) in [
+        ("--host-root", &args.host_root),
+        ("--host-facts", &args.host_facts),
+    ] {
+        if let Some(dir) = dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(StartError(format!(
+                "{flag} {} is not a directory",
+                dir.display()
+            )));
+        }
+    }
     let journal = Journal::new();
     let kube = LiveKube::connect(
         &KubeOptions {

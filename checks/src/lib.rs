@@ -10,6 +10,8 @@ pub mod collect;
 pub mod collect_nodes;
 pub mod evidence;
 pub mod facts;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod model;
 pub mod registry;
 pub mod settings;

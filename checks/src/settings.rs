@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
@@ -320,6 +321,8 @@ pub enum EnvFileError {
         path: String,
         source: std::io::Error,
     },
+    #[error("env file {path} is larger than {limit} bytes: is this a deployment env file?")]
+    TooLarge { path: String, limit: u64 },
     #[error("env file {path} line {line}: expected KEY=value, found {text:?}")]
     Syntax {
         path: String,
@@ -328,14 +331,39 @@ pub enum EnvFileError {
     },
 }
 
+/// The largest env file read.
+const MAX_ENV_FILE_BYTES: u64 = 1 << 20;
+
 /// Parses the `KEY=value` format of the deployment env files: `#` comments, blank lines, an optional
 /// `export ` prefix, and values optionally wrapped in one pair of single or double quotes.
 pub fn parse_env_file(path: &Path) -> Result<BTreeMap<String, String>, EnvFileError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EnvFileError::Read {
+    let read = |source| EnvFileError::Read {
         path: shown.clone(),
         source,
+    };
+    // Bounded: `--env-file /dev/zero` must end. Deployment env files are a few dozen lines.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_ENV_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_ENV_FILE_BYTES {
+        return Err(EnvFileError::TooLarge {
+            path: shown.clone(),
+            limit: MAX_ENV_FILE_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ))
     })?;
+    parse_env_text(shown, &text)
+}
+
+/// [`parse_env_file`] of text already read; `shown` names the file in errors.
+pub fn parse_env_text(shown: String, text: &str) -> Result<BTreeMap<String, String>, EnvFileError> {
     let mut out = BTreeMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -347,7 +375,7 @@ pub fn parse_env_file(path: &Path) -> Result<BTreeMap<String, String>, EnvFileEr
             return Err(EnvFileError::Syntax {
                 path: shown,
                 line: i + 1,
-                text: raw.to_string(),
+                text: raw.chars().take(120).collect(),
             });
         };
         let key = key.trim();
@@ -355,7 +383,7 @@ pub fn parse_env_file(path: &Path) -> Result<BTreeMap<String, String>, EnvFileEr
             return Err(EnvFileError::Syntax {
                 path: shown,
                 line: i + 1,
-                text: raw.to_string(),
+                text: raw.chars().take(120).collect(),
             });
         }
         let value = value.trim();

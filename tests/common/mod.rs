@@ -36,7 +36,8 @@ pub fn mcp_doctor(home: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// [`mcp_doctor`] as a plain process, for a long-running command (`serve`) started as a peer.
+/// [`mcp_doctor`] as a plain `std::process::Command`, for a test that controls the process itself (a
+/// long-running `serve` started as a peer, memory limits, killing it).
 pub fn mcp_doctor_process(home: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("mcp-doctor"));
     cmd.env_clear()

@@ -124,16 +124,29 @@ pub fn parse_registries_yaml(text: &str) -> Result<K3sRegistries, ConfigError> {
     if text.trim().is_empty() {
         return Ok(K3sRegistries::default());
     }
-    serde_saphyr::from_str::<K3sRegistries>(text).map_err(|e| {
-        let msg = e.to_string();
-        let (line, column) = yaml_location(&msg);
-        ConfigError {
-            file: K3S_REGISTRIES.to_string(),
-            line,
-            column,
-            message: msg,
-        }
-    })
+    serde_saphyr::from_str_with_options::<K3sRegistries>(text, registries_yaml_budget()).map_err(
+        |e| {
+            let msg = e.to_string();
+            let (line, column) = yaml_location(&msg);
+            ConfigError {
+                file: K3S_REGISTRIES.to_string(),
+                line,
+                column,
+                message: msg,
+            }
+        },
+    )
+}
+
+/// registries.yaml is a few dozen lines: a budget far below serde-saphyr's default (250,000 nodes) ends an
+/// alias bomb in milliseconds rather than seconds, and the file is parsed by several checks.
+fn registries_yaml_budget() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000;
+    budget.max_aliases = 1_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// serde-saphyr writes locations as `line N column M` (or `line N, column M`).
@@ -378,6 +391,19 @@ pub struct NodeFacts {
     pub stale_render: Vec<(String, String)>,
 }
 
+/// Why a configuration file present on a node has no content in its facts.
+fn unread_file(size: u64) -> String {
+    use crate::evidence::live_host::MAX_CONTENT_BYTES;
+    if size > MAX_CONTENT_BYTES {
+        format!(
+            "{size} bytes, more than the {} MiB mcp-doctor reads of a configuration file: it was not read, so it cannot be judged",
+            MAX_CONTENT_BYTES >> 20
+        )
+    } else {
+        "not UTF-8 text (or unreadable): k3s and containerd refuse such a file".into()
+    }
+}
+
 impl NodeFacts {
     pub fn from_host(facts: &HostFacts) -> NodeFacts {
         let content = |p: &str| facts.files.get(p).and_then(|f| f.content.clone());
@@ -422,6 +448,19 @@ impl NodeFacts {
         } else {
             CONTAINERD_CONFIG
         };
+        // A registry file that is there but was not read (too large, not UTF-8) cannot be judged valid.
+        for (path, f) in &facts.files {
+            let parsed_here =
+                path == K3S_REGISTRIES || path == config_file || path.ends_with("/hosts.toml");
+            if parsed_here && f.content.is_none() {
+                errors.push(ConfigError {
+                    file: path.clone(),
+                    line: None,
+                    column: None,
+                    message: unread_file(f.size),
+                });
+            }
+        }
         let mut effective = NodeRegistry {
             dirs,
             ..NodeRegistry::default()

@@ -1,6 +1,6 @@
 //! Opens `FILE.tar.gz` bundles safely and packs them reproducibly. Bundles come from other people's
 //! machines, so the archive is treated as hostile: only regular files and directories are extracted, no
-//! entry may leave the target directory (absolute paths, `..`, links, device files), and the size of each
+//! entry may leave the target directory (absolute paths, `..`, links, device files) or come twice, and the size of each
 //! file, the total size and the entry count are capped. Packing is deterministic (sorted entries, fixed
 //! times, owners and modes, gzip without a timestamp), so two bundles of the same state are the same bytes.
 
@@ -74,6 +74,8 @@ pub fn extract_with(archive: &Path, dest: &Path, limits: &Limits) -> Result<Path
     };
     let mut total: u64 = 0;
     let mut count = 0usize;
+    // A second entry of the same path would silently replace what a reviewer of the archive saw first.
+    let mut seen = std::collections::HashSet::new();
     for entry in tar.entries().map_err(format)? {
         let mut entry = entry.map_err(format)?;
         count += 1;
@@ -117,6 +119,9 @@ pub fn extract_with(archive: &Path, dest: &Path, limits: &Limits) -> Result<Path
             return Err(unsafe_entry(
                 "is a link or special file; bundles hold only files and folders",
             ));
+        }
+        if !seen.insert(rel.clone()) {
+            return Err(unsafe_entry("appears twice"));
         }
         let size = entry.header().size().map_err(format)?;
         if size > limits.file_bytes {
@@ -298,6 +303,20 @@ mod tests {
             err.to_string().contains("is a link or special file"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn rejects_duplicate_entries() {
+        let (_d, path) = archive_with(&[
+            ("bundle/manifest.json", b"{}", tar::EntryType::Regular),
+            (
+                "bundle/./manifest.json",
+                b"{\"x\":1}",
+                tar::EntryType::Regular,
+            ),
+        ]);
+        let err = extract(&path, tempfile::tempdir().unwrap().path()).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
     }
 
     fn rejection(name: &str, kind: tar::EntryType) -> ArchiveError {

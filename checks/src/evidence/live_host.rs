@@ -17,7 +17,7 @@ use super::host::{
 use super::{EvidenceError, HostSource};
 
 /// Files larger than this are recorded without content (a config file never is; a mistake might be).
-const MAX_CONTENT_BYTES: u64 = 1 << 20;
+pub const MAX_CONTENT_BYTES: u64 = 1 << 20;
 
 /// Collects the facts of the node whose filesystem is mounted at `root` (`/` for this machine).
 pub async fn collect(root: &Path) -> Result<HostFacts, EvidenceError> {
@@ -126,9 +126,11 @@ fn file_fact(root: &Path, abs: &str, with_content: bool) -> Option<FileFact> {
         return None;
     }
     let content = if with_content && meta.len() <= MAX_CONTENT_BYTES {
+        // Text that is not UTF-8 is not kept: k3s and containerd refuse such a file, and a lossy copy
+        // could look valid. Its fact without content tells the checks it could not be read.
         std::fs::read(&p)
             .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .and_then(|b| String::from_utf8(b).ok())
     } else {
         None
     };

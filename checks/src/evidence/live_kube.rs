@@ -285,6 +285,15 @@ impl KubeSource for LiveKube {
                     let i = self
                         .call(format!("{} /version", t.server), client.apiserver_version())
                         .await?;
+                    // kube-rs fills absent fields with defaults: a Status or any other object sent with
+                    // 200 would read as a version of nothing, and the API would count as reachable.
+                    if i.git_version.is_empty() {
+                        return Err(EvidenceError::Decode {
+                            what: format!("{} /version", t.server),
+                            message: "the answer holds no gitVersion: not a Kubernetes API server's version"
+                                .into(),
+                        });
+                    }
                     Ok(ServerVersion {
                         major: i.major,
                         minor: i.minor,
@@ -553,6 +562,12 @@ async fn build_client(opts: &KubeOptions) -> Result<Built, EvidenceError> {
         server,
         in_cluster: false,
     };
+    check_named_files(
+        &kubeconfig,
+        target.cluster.as_deref(),
+        target.user.as_deref(),
+    )
+    .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
     let options = KubeConfigOptions {
         context: Some(context_name),
         ..Default::default()
@@ -562,9 +577,110 @@ async fn build_client(opts: &KubeOptions) -> Result<Built, EvidenceError> {
         .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
     tune(&mut config, opts);
     let proxied = config.proxy_url.is_some();
-    let client = kube::Client::try_from(config)
-        .map_err(|e| bad(format!("kubeconfig {shown} cannot be used: {e}")))?;
+    // Building the client runs an `exec` credential plugin, synchronously: bound it like a request.
+    let limit = opts.request_timeout;
+    let building = tokio::task::spawn_blocking(move || kube::Client::try_from(config));
+    let client = match tokio::time::timeout(limit, building).await {
+        Ok(Ok(Ok(client))) => client,
+        Ok(Ok(Err(e))) => return Err(bad(format!("kubeconfig {shown} cannot be used: {e}"))),
+        Ok(Err(e)) => return Err(bad(format!("kubeconfig {shown} cannot be used: {e}"))),
+        Err(_) => {
+            return Err(bad(format!(
+                "kubeconfig {shown} cannot be used: its credential plugin (exec) did not finish within {}",
+                secs(limit)
+            )));
+        }
+    };
     Ok((client, target, proxied))
+}
+
+/// The largest kubeconfig read: real ones are kilobytes, and the parser holds the whole text in memory.
+const MAX_KUBECONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads one kubeconfig file through kube-rs, after refusing what would hurt it: more than
+/// [`MAX_KUBECONFIG_BYTES`] (`/dev/zero` never ends), and a UTF-16 byte order mark followed by an odd number
+/// of bytes (kube-rs indexes past the end of such a file and panics). Also the fuzzing entry point.
+pub fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot read kubeconfig {shown}: {e}");
+    let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+    let regular = file.metadata().map_err(|e| cannot(&e))?.is_file();
+    let mut bytes = Vec::new();
+    file.take(MAX_KUBECONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > MAX_KUBECONFIG_BYTES {
+        return Err(format!(
+            "kubeconfig {shown} is larger than {} MiB: a kubeconfig is a few kilobytes, is this the right file?",
+            MAX_KUBECONFIG_BYTES >> 20
+        ));
+    }
+    if matches!(bytes.as_slice(), [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..]) && bytes.len() % 2 == 1 {
+        return Err(format!(
+            "kubeconfig {shown} starts with a UTF-16 byte order mark but has an odd number of bytes: it is truncated"
+        ));
+    }
+    let parsed = if regular {
+        // kube-rs reads it again, to resolve relative certificate and token paths against its folder.
+        Kubeconfig::read_from(path)
+    } else {
+        // A pipe (`--kubeconfig <(...)`) cannot be read twice.
+        let text = String::from_utf8(bytes).map_err(|_| cannot(&"not UTF-8 text"))?;
+        Kubeconfig::from_yaml(&text)
+    };
+    parsed.map_err(|e| cannot(&e))
+}
+
+/// The largest certificate, key or token file a kubeconfig may name.
+const MAX_NAMED_FILE_BYTES: u64 = 1 << 20;
+
+/// kube-rs reads the files a kubeconfig names (CA, client certificate and key, token file) whole: anything
+/// but a regular file of sane size is refused first (`tokenFile: /dev/zero` never ends). A missing file is
+/// left to kube-rs, which names it.
+fn check_named_files(
+    kubeconfig: &Kubeconfig,
+    cluster: Option<&str>,
+    user: Option<&str>,
+) -> Result<(), String> {
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| Some(c.name.as_str()) == cluster)
+        .and_then(|c| c.cluster.as_ref());
+    let auth = kubeconfig
+        .auth_infos
+        .iter()
+        .find(|a| Some(a.name.as_str()) == user)
+        .and_then(|a| a.auth_info.as_ref());
+    let named = [
+        (
+            "certificate-authority",
+            cluster.and_then(|c| c.certificate_authority.as_deref()),
+        ),
+        (
+            "client-certificate",
+            auth.and_then(|a| a.client_certificate.as_deref()),
+        ),
+        ("client-key", auth.and_then(|a| a.client_key.as_deref())),
+        ("tokenFile", auth.and_then(|a| a.token_file.as_deref())),
+    ];
+    for (field, path) in named {
+        let Some(path) = path else { continue };
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() => {
+                return Err(format!("its {field} {path} is not a regular file"));
+            }
+            Ok(m) if m.len() > MAX_NAMED_FILE_BYTES => {
+                return Err(format!(
+                    "its {field} {path} is larger than {} MiB",
+                    MAX_NAMED_FILE_BYTES >> 20
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Finds the kubeconfig to use: the flag, then `KUBECONFIG` (merged as kubectl does), then `~/.kube/config`.
@@ -574,10 +690,7 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
         server: String::new(),
         message,
     };
-    let read = |p: &Path| {
-        Kubeconfig::read_from(p)
-            .map_err(|e| bad(format!("cannot read kubeconfig {}: {e}", p.display())))
-    };
+    let read = |p: &Path| read_kubeconfig(p).map_err(bad);
     if let Some(p) = &opts.kubeconfig {
         if !p.exists() {
             return Err(EvidenceError::Unreachable {
@@ -590,8 +703,9 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
     }
     if let Some(env) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         // As kubectl (client-go's loading rules): files that do not exist are skipped, the rest are merged
-        // in order, the first to set a value or a named entry winning (kube's `Kubeconfig::merge`).
-        // `Kubeconfig::from_env` would refuse the whole list over one missing file.
+        // in order, the first to set a value or a named entry winning (kube's `Kubeconfig::merge`), each file
+        // read as --kubeconfig reads it. `Kubeconfig::from_env` would refuse the whole list over one missing
+        // file.
         let existing: Vec<PathBuf> = std::env::split_paths(&env)
             .filter(|p| !p.as_os_str().is_empty() && p.exists())
             .collect();
@@ -599,7 +713,7 @@ fn load_kubeconfig(opts: &KubeOptions) -> Result<Option<(Kubeconfig, PathBuf)>, 
             Some(first) => existing
                 .iter()
                 .try_fold(Kubeconfig::default(), |merged, p| {
-                    Kubeconfig::read_from(p).and_then(|k| merged.merge(k))
+                    merged.merge(read_kubeconfig(p)?).map_err(|e| e.to_string())
                 })
                 .map_err(|e| {
                     bad(format!(

@@ -1,0 +1,3 @@
+//! See `mcp_doctor_checks::fuzzing::bundle_archive`.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_doctor_checks::fuzzing::bundle_archive(data));
