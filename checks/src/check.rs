@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Pod;
 use mcp_doctor_remediations::Distribution;
 use tokio::sync::OnceCell;
 
-use crate::evidence::{Evidence, EvidenceError};
+use crate::evidence::{Evidence, EvidenceError, Scope, kinds, list_typed_where};
 use crate::model::{CheckMeta, Mode, Outcome, Profile};
 use crate::settings::ResolvedConfig;
 
@@ -37,6 +38,7 @@ pub struct Context {
     /// live.
     pub objects: Option<Arc<dyn crate::evidence::probe_objects::ProbeObjects>>,
     distribution: OnceCell<Option<Distribution>>,
+    servicelb_pods: OnceCell<Result<Arc<Vec<Pod>>, EvidenceError>>,
 }
 
 impl Context {
@@ -54,6 +56,7 @@ impl Context {
             selected: Vec::new(),
             objects: None,
             distribution: OnceCell::new(),
+            servicelb_pods: OnceCell::new(),
         }
     }
 
@@ -68,6 +71,26 @@ impl Context {
                     .map(|d| d.distribution)
             })
             .await
+    }
+
+    /// The pods of every namespace that ServiceLB's reasoning can involve: its svclb pods and any pod that
+    /// holds a host port (see [`crate::svclb::servicelb::involves_servicelb`]). Decoded once per run and
+    /// shared by the checks that need them, which run concurrently; the other pods are never held decoded
+    /// (on a big cluster, all pods decoded would be the largest thing a run holds).
+    pub async fn servicelb_pods(&self) -> Result<Arc<Vec<Pod>>, EvidenceError> {
+        self.servicelb_pods
+            .get_or_init(|| async {
+                list_typed_where(
+                    self.evidence.kube.as_ref(),
+                    &kinds::PODS,
+                    &Scope::AllNamespaces,
+                    crate::svclb::servicelb::involves_servicelb,
+                )
+                .await
+                .map(Arc::new)
+            })
+            .await
+            .clone()
     }
 }
 

@@ -409,18 +409,33 @@ pub async fn list_typed<T: DeserializeOwned>(
     kind: &'static ResourceKind,
     scope: &Scope,
 ) -> Result<Vec<T>, EvidenceError> {
+    list_typed_where(kube, kind, scope, |_| true).await
+}
+
+/// [`list_typed`], keeping only the objects `keep` accepts. Objects are decoded one at a time, so a check
+/// that needs a few objects of a big list never holds the decoded rest: a typed k8s-openapi object takes
+/// several times the bytes of its JSON.
+pub async fn list_typed_where<T: DeserializeOwned>(
+    kube: &dyn KubeSource,
+    kind: &'static ResourceKind,
+    scope: &Scope,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, EvidenceError> {
     let decode_error = |e: serde_json::Error| EvidenceError::Decode {
         what: format!("{} in {}", kind.resource_key(), scope),
         message: e.to_string(),
     };
+    let kept = |decoded: &Result<T, EvidenceError>| decoded.as_ref().map_or(true, &keep);
     match kube.list_held(kind, scope).await? {
         HeldList::Values(items) => items
             .iter()
             .map(|v| T::deserialize(v).map_err(decode_error))
+            .filter(kept)
             .collect(),
         HeldList::Json(items) => items
             .iter()
             .map(|text| serde_json::from_str(text).map_err(decode_error))
+            .filter(kept)
             .collect(),
     }
 }

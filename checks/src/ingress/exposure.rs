@@ -1,10 +1,9 @@
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Pod;
 use mcp_doctor_remediations::{Distribution, Vars};
 
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
-use crate::evidence::{Scope, kinds, list_typed};
+use crate::evidence::kinds;
 use crate::facts;
 use crate::ingress::providers::{other_providers, pending, tolerates_pending};
 use crate::ingress::traefik::{self, describe_ports, lb_ingress, service_type};
@@ -173,13 +172,7 @@ impl Check for Exposure {
                 .remediate(id, distribution, &vars)
                 .subjects(subjects);
         }
-        let pods: Vec<Pod> = match list_typed(
-            ctx.evidence.kube.as_ref(),
-            &kinds::PODS,
-            &Scope::AllNamespaces,
-        )
-        .await
-        {
+        let pods = match ctx.servicelb_pods().await {
             Ok(p) => p,
             Err(e) => return unreadable("the pods", &e),
         };

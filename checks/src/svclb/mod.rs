@@ -5,6 +5,8 @@ mod enablelb_labels;
 mod placement;
 pub mod servicelb;
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use mcp_doctor_remediations::Distribution;
 
@@ -14,7 +16,6 @@ pub use placement::Placement;
 
 use crate::Check;
 use crate::check::{Context, unreadable};
-use crate::evidence::{Scope, kinds, list_typed};
 use crate::facts;
 use crate::ingress::traefik::{self, service_name, service_type};
 use crate::model::{Outcome, Status};
@@ -54,7 +55,7 @@ pub(crate) async fn servicelb_nodes(ctx: &Context) -> Result<Vec<Node>, Outcome>
 }
 
 /// The LoadBalancer Service of the Traefik the platform uses, and every pod; skips when there is none.
-pub(crate) async fn traefik_lb(ctx: &Context) -> Result<(Service, Vec<Pod>), Outcome> {
+pub(crate) async fn traefik_lb(ctx: &Context) -> Result<(Service, Arc<Vec<Pod>>), Outcome> {
     let (installs, i) = traefik::the_traefik(ctx).await.map_err(|o| {
         if o.status == Status::Fail {
             Outcome::skip(format!(
@@ -79,12 +80,9 @@ pub(crate) async fn traefik_lb(ctx: &Context) -> Result<(Service, Vec<Pod>), Out
             service_type(&svc)
         )));
     }
-    let pods = list_typed(
-        ctx.evidence.kube.as_ref(),
-        &kinds::PODS,
-        &Scope::AllNamespaces,
-    )
-    .await
-    .map_err(|e| unreadable("the pods", &e))?;
+    let pods = ctx
+        .servicelb_pods()
+        .await
+        .map_err(|e| unreadable("the pods", &e))?;
     Ok((svc, pods))
 }

@@ -238,6 +238,16 @@ fn read_pod(pod: &Pod) -> LbPod<'_> {
     }
 }
 
+/// Whether ServiceLB's reasoning can involve this pod: an svclb pod (of any Service), or a pod holding a
+/// host port, which can keep an svclb pod from its node. [`lb_pods`] and [`port_holders`] look at no other.
+pub fn involves_servicelb(pod: &Pod) -> bool {
+    pod.metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.contains_key(SVCNAME))
+        || !host_ports(pod).is_empty()
+}
+
 /// The svclb pods serving a Service: labelled with its name and namespace (or, before k3s moved them to
 /// kube-system, with its name in its own namespace).
 pub fn lb_pods<'a>(pods: &'a [Pod], svc: &Service) -> Vec<LbPod<'a>> {
@@ -784,6 +794,28 @@ mod tests {
 
     fn parsed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn only_svclb_pods_and_host_port_holders_involve_servicelb() {
+        let pod = |labels: serde_json::Value, ports: serde_json::Value| -> Pod {
+            parsed(json!({
+                "metadata": { "name": "p", "namespace": "apps", "labels": labels },
+                "spec": { "containers": [{ "name": "c", "image": "nginx", "ports": ports }] },
+            }))
+        };
+        assert!(involves_servicelb(&pod(
+            json!({ SVCNAME: "traefik" }),
+            json!([])
+        )));
+        assert!(involves_servicelb(&pod(
+            json!({}),
+            json!([{ "containerPort": 80, "hostPort": 80 }])
+        )));
+        assert!(!involves_servicelb(&pod(
+            json!({ "app": "web" }),
+            json!([{ "containerPort": 8080 }])
+        )));
     }
 
     fn server(args: &[&str]) -> Node {
