@@ -291,6 +291,15 @@ pub enum FailOn {
 }
 
 impl Report {
+    /// The rendered fix of a root cause: the remediation of the first check that points to it.
+    pub fn fix_for(&self, cause: &RootCause) -> Option<&Remediation> {
+        let first = cause.checks.first()?;
+        self.checks
+            .iter()
+            .find(|c| &c.id == first)
+            .and_then(|c| c.remediation.as_ref())
+    }
+
     /// The process exit code for this report:
     /// - `130` ([`EXIT_INTERRUPTED`]) when Ctrl-C interrupted the run, whatever had finished;
     /// - `1` when a check ended `fail` or `error`, or `warn` under [`FailOn::Warn`], and no waiver covers

@@ -114,12 +114,7 @@ pub fn render(report: &Report) -> String {
                 cause.status,
                 cause.checks.join(", ")
             );
-            let Some(fix) = report
-                .checks
-                .iter()
-                .find(|c| c.id == cause.checks[0])
-                .and_then(|c| c.remediation.as_ref())
-            else {
+            let Some(fix) = report.fix_for(cause) else {
                 continue;
             };
             fenced(&mut out, &fix.text);

@@ -175,12 +175,7 @@ fn write_cause(
     // What the cause is about is prose (names, not a command): it wraps like prose.
     write_fix_line(out, &format!("{about}{seen_by}"), width);
     // The first check that points to the cause carries the rendered remediation.
-    let Some(fix) = report
-        .checks
-        .iter()
-        .find(|c| c.id == cause.checks[0])
-        .and_then(|c| c.remediation.as_ref())
-    else {
+    let Some(fix) = report.fix_for(cause) else {
         return;
     };
     out.push('\n');
