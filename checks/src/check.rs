@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use mcp_doctor_remediations::Distribution;
 use tokio::sync::OnceCell;
 
-use crate::evidence::{Evidence, EvidenceError, Scope, kinds, list_typed_where};
+use crate::evidence::{Evidence, EvidenceError, Scope, kinds, list_typed, list_typed_where};
 use crate::model::{CheckMeta, Mode, Outcome, Profile};
 use crate::settings::ResolvedConfig;
 
@@ -39,6 +39,7 @@ pub struct Context {
     pub objects: Option<Arc<dyn crate::evidence::probe_objects::ProbeObjects>>,
     distribution: OnceCell<Option<Distribution>>,
     servicelb_pods: OnceCell<Result<Arc<Vec<Pod>>, EvidenceError>>,
+    nodes: OnceCell<Result<Arc<Vec<Node>>, EvidenceError>>,
 }
 
 impl Context {
@@ -57,6 +58,7 @@ impl Context {
             objects: None,
             distribution: OnceCell::new(),
             servicelb_pods: OnceCell::new(),
+            nodes: OnceCell::new(),
         }
     }
 
@@ -71,6 +73,18 @@ impl Context {
                     .map(|d| d.distribution)
             })
             .await
+    }
+
+    /// The cluster's nodes, decoded once per run and shared: most node and front-door checks read them.
+    pub async fn nodes(&self) -> Result<Arc<Vec<Node>>, EvidenceError> {
+        self.nodes
+            .get_or_init(|| async {
+                list_typed(self.evidence.kube.as_ref(), &kinds::NODES, &Scope::Cluster)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .clone()
     }
 
     /// The pods of every namespace that ServiceLB's reasoning can involve: its svclb pods and any pod that

@@ -1,12 +1,14 @@
 //! Facts derived from evidence that more than one check (or a remediation) needs. Each is computed from
 //! memoized evidence, so asking twice costs nothing.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{Node, NodeCondition};
 use mcp_doctor_remediations::Distribution;
 use serde::Serialize;
 
 use crate::check::{Context, unreadable};
-use crate::evidence::{EvidenceError, Scope, kinds, list_typed};
+use crate::evidence::EvidenceError;
 use crate::model::Outcome;
 
 /// The distribution and the signal that gave it away.
@@ -16,9 +18,9 @@ pub struct DetectedDistribution {
     pub evidence: String,
 }
 
-/// Reads the nodes (once per run).
-pub async fn nodes(ctx: &Context) -> Result<Vec<Node>, EvidenceError> {
-    list_typed(ctx.evidence.kube.as_ref(), &kinds::NODES, &Scope::Cluster).await
+/// Reads the nodes (decoded once per run: [`Context::nodes`]).
+pub async fn nodes(ctx: &Context) -> Result<Arc<Vec<Node>>, EvidenceError> {
+    ctx.nodes().await
 }
 
 /// Detects the distribution from, strongest first: kubelet version suffixes (`+k3s`, `+rke2`), providerID
@@ -125,7 +127,7 @@ pub fn classify(nodes: &[Node], context: Option<&str>) -> DetectedDistribution {
 
 /// The nodes a node check judges, or that check's outcome when it cannot judge: the evidence error as
 /// `skip`/`error` (never a pass), or `skip` for a cluster without nodes (which `nodes.ready` fails).
-pub async fn nodes_to_judge(ctx: &Context) -> Result<Vec<Node>, Outcome> {
+pub async fn nodes_to_judge(ctx: &Context) -> Result<Arc<Vec<Node>>, Outcome> {
     match nodes(ctx).await {
         Ok(nodes) if nodes.is_empty() => Err(Outcome::skip(
             "the API server lists no nodes (nodes.ready fails on that)",

@@ -72,7 +72,7 @@ impl Check for NodesArchitecture {
         let mut by_arch: BTreeMap<String, Vec<String>> = BTreeMap::new();
         // Nodes without the label, with the architecture their kubelet reports (if any).
         let mut unlabelled: Vec<(String, Option<String>)> = Vec::new();
-        for node in &nodes {
+        for node in nodes.iter() {
             let name = node_name(node).to_string();
             let reported = node
                 .status

@@ -70,7 +70,7 @@ impl Check for VersionSkew {
         }
         let mut problems = Vec::new();
         let mut skewed = Vec::new();
-        for n in &nodes {
+        for n in nodes.iter() {
             let name = crate::facts::node_name(n);
             let kubelet = crate::facts::kubelet_version(n);
             let Some((_, kminor)) = parse_major_minor(kubelet) else {

@@ -90,7 +90,7 @@ impl Check for ImagePlatform {
         };
         let wanted = platform.trim_start_matches("linux/");
         let mut by_arch: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for n in &nodes {
+        for n in nodes.iter() {
             let name = n.metadata.name.clone().unwrap_or_else(|| "?".into());
             let arch = n
                 .metadata

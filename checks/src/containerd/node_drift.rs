@@ -214,7 +214,7 @@ impl Check for ContainerdNodeDrift {
         let mut eligible = Vec::new();
         let mut excluded = Vec::new();
         let mut without_facts = Vec::new();
-        for n in &nodes {
+        for n in nodes.iter() {
             let name = node_name(n).to_string();
             match not_eligible(n, &tolerations) {
                 Some(why) => excluded.push(format!("{name} ({why})")),

@@ -60,13 +60,14 @@ pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
 const PAGE_SIZE: u32 = 500;
 
 /// One page of a list as the API sends it, decoded without a detour through typed objects: the items stay
-/// exactly as they came over the wire.
+/// exactly as they came over the wire, as text until each is sanitized in turn (so a page is never held as
+/// `Value`s all at once: a `Value` takes several times the bytes of its JSON).
 #[derive(serde::Deserialize)]
 struct ListPage {
     #[serde(default)]
     metadata: PageMeta,
     #[serde(default)]
-    items: Option<Vec<Value>>,
+    items: Option<Vec<Box<serde_json::value::RawValue>>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -454,6 +455,9 @@ impl LiveKube {
         let path = kind.list_path(scope);
         let mut params = ListParams::default().limit(PAGE_SIZE);
         let mut items = Vec::new();
+        // A page is sanitized on a blocking thread while the next one is fetched, so the server's work and
+        // the transfer overlap with this side's decoding; at most one page waits to be sanitized.
+        let mut sanitizing: Option<tokio::task::JoinHandle<SanitizedPage>> = None;
         loop {
             let what = format!("list {} in {}", kind.resource_key(), scope);
             let request = kube::core::Request::new(&path).list(&params).map_err(|e| {
@@ -462,18 +466,63 @@ impl LiveKube {
                     message: e.to_string(),
                 }
             })?;
-            let page: ListPage = self.call(what, client.request(request)).await?;
-            items.extend(page.items.unwrap_or_default().into_iter().map(|mut obj| {
-                tally.merge(&sanitize(kind, &mut obj));
-                obj.to_string().into_boxed_str()
+            let page: ListPage = self.call(what.clone(), client.request(request)).await?;
+            if let Some(previous) = sanitizing.take() {
+                items.extend(joined(previous.await, &what, tally)?);
+            }
+            let raw = page.items.unwrap_or_default();
+            let page_what = what.clone();
+            sanitizing = Some(tokio::task::spawn_blocking(move || {
+                sanitize_page(kind, raw, &page_what)
             }));
             match page.metadata.continue_token {
                 Some(token) if !token.is_empty() => params = params.continue_token(&token),
-                _ => break,
+                _ => {
+                    if let Some(last) = sanitizing.take() {
+                        items.extend(joined(last.await, &what, tally)?);
+                    }
+                    break;
+                }
             }
         }
         Ok(items)
     }
+}
+
+/// A page's items sanitized and held as compact JSON, with what was redacted.
+type SanitizedPage = Result<(Vec<Box<str>>, Tally), EvidenceError>;
+
+fn sanitize_page(
+    kind: &'static ResourceKind,
+    raw: Vec<Box<serde_json::value::RawValue>>,
+    what: &str,
+) -> SanitizedPage {
+    let mut tally = Tally::default();
+    let mut items = Vec::with_capacity(raw.len());
+    for item in raw {
+        let mut obj: Value =
+            serde_json::from_str(item.get()).map_err(|e| EvidenceError::Decode {
+                what: what.to_string(),
+                message: e.to_string(),
+            })?;
+        tally.merge(&sanitize(kind, &mut obj));
+        items.push(obj.to_string().into_boxed_str());
+    }
+    Ok((items, tally))
+}
+
+/// The items of a page sanitized on its thread; its tally merged into the list's.
+fn joined(
+    page: Result<SanitizedPage, tokio::task::JoinError>,
+    what: &str,
+    tally: &mut Tally,
+) -> Result<Vec<Box<str>>, EvidenceError> {
+    let (items, page_tally) = page.map_err(|e| EvidenceError::Decode {
+        what: what.to_string(),
+        message: format!("sanitizing the page failed: {e}"),
+    })??;
+    tally.merge(&page_tally);
+    Ok(items)
 }
 
 fn dynamic_api(

@@ -9,12 +9,13 @@
 //! A redacted value becomes `<redacted sha256:first8>` of the value, so equal secrets stay comparable
 //! across files without being readable. Each redaction is counted per redactor, for the manifest's report.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -205,10 +206,31 @@ static LINE_REDACTORS: LazyLock<Vec<LineRedactor>> = LazyLock::new(|| {
     ]
 });
 
+/// Every line redactor's pattern in one set: most strings (names, labels, images) match none, and one pass
+/// of the set says so without the per-pattern captures that `replace_all` sets up.
+static LINE_REDACTOR_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(LINE_REDACTORS.iter().map(|r| r.pattern.as_str()))
+        .expect("redactor patterns are valid")
+});
+
 /// Passes free text through every line redactor.
 pub fn text(input: &str, tally: &mut Tally) -> String {
-    let mut out = std::borrow::Cow::Borrowed(input);
-    for r in LINE_REDACTORS.iter() {
+    text_cow(input, tally).into_owned()
+}
+
+/// As [`text`], borrowing the input when nothing in it is redacted (the common case, and no copy).
+fn text_cow<'a>(input: &'a str, tally: &mut Tally) -> Cow<'a, str> {
+    let matched = LINE_REDACTOR_SET.matches(input);
+    if !matched.matched_any() {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Cow::Borrowed(input);
+    for (i, r) in LINE_REDACTORS.iter().enumerate() {
+        // A set match on the input stands for this pattern on the text the earlier redactors left, too:
+        // they only put markers in, and a marker matches none of the patterns.
+        if !matched.matched(i) {
+            continue;
+        }
         let mut n = 0;
         let replaced = r.pattern.replace_all(&out, |c: &Captures| {
             n += 1;
@@ -216,10 +238,10 @@ pub fn text(input: &str, tally: &mut Tally) -> String {
         });
         if n > 0 {
             tally.add(r.name, n);
-            out = std::borrow::Cow::Owned(replaced.into_owned());
+            out = Cow::Owned(replaced.into_owned());
         }
     }
-    out.into_owned()
+    out
 }
 
 /// `key: value` (YAML) or `key = value` (TOML) on one line, the key optionally quoted or a list item's.
@@ -491,8 +513,7 @@ fn strings(v: &mut Value, tally: &mut Tally) {
             tally.add(redactor::KUBECONFIG, 1);
         }
         Value::String(s) => {
-            let redacted = text(s, tally);
-            if redacted != *s {
+            if let Cow::Owned(redacted) = text_cow(s, tally) {
                 *s = redacted;
             }
         }

@@ -217,7 +217,8 @@ async fn target(ctx: &Context) -> Result<Target, Outcome> {
                 "{shown} has no NodePort to probe from here (registry.service); pass --registry-url to probe another address"
             ))
         })?;
-    let mut nodes = nodes_to_judge(ctx).await?;
+    let judged = nodes_to_judge(ctx).await?;
+    let mut nodes: Vec<&Node> = judged.iter().collect();
     nodes.sort_by(|a, b| node_name(a).cmp(node_name(b)));
     let (node, ip) = nodes
         .iter()

@@ -32,7 +32,7 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 /// The nodes ServiceLB places pods on: those of a k3s cluster whose server runs ServiceLB. Otherwise the
 /// skip that says why the svclb checks do not apply (another distribution, or `--disable servicelb`, which
 /// `ingress.lb-provider` and `ingress.exposure` report).
-pub(crate) async fn servicelb_nodes(ctx: &Context) -> Result<Vec<Node>, Outcome> {
+pub(crate) async fn servicelb_nodes(ctx: &Context) -> Result<Arc<Vec<Node>>, Outcome> {
     let nodes = facts::nodes_to_judge(ctx).await?;
     match ctx.distribution().await {
         Some(Distribution::K3s) => {}

@@ -93,6 +93,8 @@ pub struct ServerOptions {
     /// After a node's labels change, delete the DaemonSet pods on it whose nodeSelector no longer matches,
     /// this long after the change (what the DaemonSet controller does); None: pods never move.
     pub daemonset_controller: Option<Duration>,
+    /// Serve on this many threads; None: one, which is all a test needs.
+    pub threads: Option<usize>,
 }
 
 impl Default for ServerOptions {
@@ -106,6 +108,7 @@ impl Default for ServerOptions {
             daemon_sets: None,
             patches: false,
             daemonset_controller: None,
+            threads: None,
         }
     }
 }
@@ -186,9 +189,15 @@ impl FixtureServer {
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )?;
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = match opts.threads {
+            Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .enable_all()
+                .build()?,
+            _ => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+        };
         let listener = {
             let _context = runtime.enter();
             TcpListener::from_std(std_listener)?
@@ -207,6 +216,7 @@ impl FixtureServer {
             store: Arc::clone(&store),
             daemon_sets: Arc::clone(&daemon_sets),
             overlay: Arc::clone(&overlay),
+            encoded: Default::default(),
         });
         let answered = Arc::new(Mutex::new(Vec::new()));
         let acceptor = TlsAcceptor::from(identity.server_config);

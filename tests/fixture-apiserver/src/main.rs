@@ -25,6 +25,9 @@ struct Args {
     /// written within a second of the answer (and on exit).
     #[arg(long, value_name = "FILE")]
     request_log: Option<PathBuf>,
+    /// Serve on N threads (default: one per CPU), so a client's concurrent requests are answered in parallel.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// The bearer token to accept (written into the kubeconfig).
     #[arg(long, default_value = "fixture-token")]
     token: String,
@@ -37,6 +40,9 @@ async fn main() -> anyhow::Result<()> {
         token: args.token,
         latency: args.latency_ms.map(Duration::from_millis),
         page_size_cap: args.page_size,
+        threads: Some(args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })),
         ..ServerOptions::default()
     };
     let server = FixtureServer::start(&args.fixture_dir, opts)?;

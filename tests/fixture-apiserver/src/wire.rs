@@ -10,6 +10,7 @@ use http_body_util::Full;
 use mcp_doctor_checks::evidence::{AccessAnswer, ResourceKind, ServerVersion};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::sync::{Arc, Mutex};
 
 pub(crate) type Reply = Response<Full<Bytes>>;
 
@@ -35,7 +36,12 @@ pub(crate) fn is_built_in(kind: &ResourceKind) -> bool {
 pub(crate) fn json_reply(code: StatusCode, body: &Value) -> Reply {
     let mut bytes = serde_json::to_vec(body).expect("a serde_json::Value always serializes");
     bytes.push(b'\n');
-    let mut reply = Response::new(Full::new(Bytes::from(bytes)));
+    bytes_reply(code, Bytes::from(bytes))
+}
+
+/// A JSON body already serialized (with its trailing newline).
+fn bytes_reply(code: StatusCode, bytes: Bytes) -> Reply {
+    let mut reply = Response::new(Full::new(bytes));
     *reply.status_mut() = code;
     reply.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -274,15 +280,118 @@ pub(crate) fn list_page(
     offset: usize,
     page_size: Option<usize>,
 ) -> Value {
-    let rv = list_resource_version(items);
-    let total = items.len();
-    let start = offset.min(total);
-    let end = page_size.map_or(total, |n| start.saturating_add(n).min(total));
-    let page: Vec<Value> = items[start..end]
+    let (start, end) = page_bounds(items.len(), offset, page_size);
+    let mut page = list_envelope(kind, list_resource_version(items), end, items.len());
+    page["items"] = items[start..end]
         .iter()
         .map(|o| list_item(kind, (*o).clone()))
         .collect();
+    page
+}
 
+/// A list's items as they appear in its pages, each serialized once, so a page is the concatenation of the
+/// bytes of its items: what makes a big list cheap to page through many times (`bench/scale.sh`).
+pub(crate) struct EncodedList {
+    items: Vec<Bytes>,
+    rv: u64,
+}
+
+impl EncodedList {
+    pub(crate) fn new(kind: &ResourceKind, items: &[Value]) -> EncodedList {
+        let refs: Vec<&Value> = items.iter().collect();
+        EncodedList {
+            items: items
+                .iter()
+                .map(|o| {
+                    Bytes::from(
+                        serde_json::to_vec(&list_item(kind, o.clone()))
+                            .expect("a serde_json::Value always serializes"),
+                    )
+                })
+                .collect(),
+            rv: list_resource_version(&refs),
+        }
+    }
+
+    /// The same bytes [`list_page`] and [`json_reply`] write for this page.
+    pub(crate) fn page(
+        &self,
+        kind: &ResourceKind,
+        offset: usize,
+        page_size: Option<usize>,
+    ) -> Reply {
+        let total = self.items.len();
+        let (start, end) = page_bounds(total, offset, page_size);
+        let envelope = serde_json::to_vec(&list_envelope(kind, self.rv, end, total))
+            .expect("a serde_json::Value always serializes");
+        // The envelope ends with its empty `"items":[]}`: the page's items go between the brackets.
+        let head = envelope
+            .strip_suffix(b"]}")
+            .expect("a list envelope ends with its items");
+        let size: usize = self.items[start..end].iter().map(|i| i.len() + 1).sum();
+        let mut body = Vec::with_capacity(head.len() + size + 3);
+        body.extend_from_slice(head);
+        for (i, item) in self.items[start..end].iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item);
+        }
+        body.extend_from_slice(b"]}\n");
+        bytes_reply(StatusCode::OK, Bytes::from(body))
+    }
+}
+
+/// The encoded form of each shared list served so far, found by the list's address (the list is held here
+/// too, so that address is never reused).
+#[derive(Default)]
+pub(crate) struct EncodedLists(Mutex<Vec<EncodedEntry>>);
+
+struct EncodedEntry {
+    kind: &'static ResourceKind,
+    source: Arc<Vec<Value>>,
+    encoded: Arc<EncodedList>,
+}
+
+impl EncodedLists {
+    pub(crate) fn get(
+        &self,
+        kind: &'static ResourceKind,
+        items: &Arc<Vec<Value>>,
+    ) -> Arc<EncodedList> {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(entry) = held
+            .iter()
+            .find(|e| std::ptr::eq(e.kind, kind) && Arc::ptr_eq(&e.source, items))
+        {
+            return Arc::clone(&entry.encoded);
+        }
+        let encoded = Arc::new(EncodedList::new(kind, items));
+        if items.is_empty() {
+            // An absent list is a new empty one each time: nothing worth holding.
+            return encoded;
+        }
+        held.push(EncodedEntry {
+            kind,
+            source: Arc::clone(items),
+            encoded: Arc::clone(&encoded),
+        });
+        encoded
+    }
+}
+
+fn page_bounds(total: usize, offset: usize, page_size: Option<usize>) -> (usize, usize) {
+    let start = offset.min(total);
+    let end = page_size.map_or(total, |n| start.saturating_add(n).min(total));
+    (start, end)
+}
+
+/// A list without its items (an empty `items`, last): kind, apiVersion and the list metadata of the page
+/// that ends at `end` of `total` items.
+fn list_envelope(kind: &ResourceKind, rv: u64, end: usize, total: usize) -> Value {
     let mut metadata = Map::new();
     metadata.insert("resourceVersion".into(), rv.to_string().into());
     if end < total {
@@ -296,7 +405,7 @@ pub(crate) fn list_page(
         "kind": format!("{}List", kind.kind),
         "apiVersion": kind.api_version(),
         "metadata": metadata,
-        "items": page,
+        "items": [],
     })
 }
 
