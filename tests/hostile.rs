@@ -810,6 +810,30 @@ const CASES: &[Case] = &[
             "timed out after 2s",
         ]))
     }),
+    ("api_body_over_the_cap", || {
+        // A long time limit, so what ends the run is the cap on one answer's size, not the clock.
+        let s = Server::start(|mut s, stop| {
+            let _ = read_head(&mut s);
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4294967296\r\n\r\n";
+            let chunk = [b' '; 65536];
+            if s.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            while !stop.load(Ordering::Relaxed) && s.write_all(&chunk).is_ok() {}
+        });
+        let inv = Invocation::new();
+        let kc = inv.file("kubeconfig", kubeconfig_text(&s.http_url(), None));
+        inv.arg("doctor")
+            .args([
+                "--only",
+                "cluster.api-reachable",
+                "--timeout",
+                "120",
+                "--kubeconfig",
+            ])
+            .arg(kc)
+            .expect(fails("the answer is larger than 512 MiB"))
+    }),
     ("api_body_forever", || {
         let s = endless_body_server("application/json");
         doctor_against(&s.http_url(), None).expect(fails("no answer from http://127.0.0.1"))

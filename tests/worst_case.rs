@@ -1,8 +1,10 @@
 //! The worst case a run can meet: an API server that accepts connections and never answers (at the TCP
 //! level, and after completing TLS), with a DNS server that swallows every query. `preflight` must still
 //! end within the per-check timeout plus 2 s, with `error`/`skip` outcomes that say why and exit code 1
-//! (an unreachable cluster is a failed run, not a crash). This guards against a hang, not for speed: the
-//! bound carries slack for a loaded machine, and the measured time is printed.
+//! (an unreachable cluster is a failed run, not a crash). The bound is the contract itself, with no slack
+//! added: a run takes about one timeout here (the API's and the resolver's run side by side, and every
+//! request after an unanswered `/version` fails at once), so 2 s are left for process start and a busy
+//! machine. The measured time is printed.
 
 mod common;
 
@@ -20,8 +22,6 @@ use serde_json::Value;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// What the contract allows beyond it.
 const ALLOWED: Duration = Duration::from_secs(2);
-/// Slack for a machine busy with other work (process start, scheduling); a hang overshoots it by far.
-const SLACK: Duration = Duration::from_secs(6);
 
 /// A loopback peer that never answers, stopped (its thread joined) on drop.
 struct Silent {
@@ -155,14 +155,13 @@ fn assert_clear_outcomes(report: &Value) {
 
 fn assert_bounded(case: &str, took: Duration) {
     eprintln!(
-        "{case}: preflight took {:.1}s (bound {}s + {}s, slack {}s)",
+        "{case}: preflight took {:.1}s (bound {}s + {}s)",
         took.as_secs_f64(),
         CHECK_TIMEOUT.as_secs(),
         ALLOWED.as_secs(),
-        SLACK.as_secs()
     );
     assert!(
-        took <= CHECK_TIMEOUT + ALLOWED + SLACK,
+        took <= CHECK_TIMEOUT + ALLOWED,
         "{case}: preflight took {took:?}, beyond the per-check timeout plus {ALLOWED:?}"
     );
 }

@@ -59,6 +59,21 @@ pub const MAX_REQUESTS_IN_FLIGHT: usize = 8;
 /// The page size of every list, as kubectl's `--chunk-size` default.
 const PAGE_SIZE: u32 = 500;
 
+/// The most one answer of the API server may hold: far above a page of 500 objects or any single object
+/// (etcd stores at most 1.5 MiB per object), so only a server that is not what it claims reaches it, and
+/// it cannot make a run hold an endless body in memory until the request's time limit.
+const MAX_ANSWER_BYTES: usize = 512 << 20;
+
+/// kube's client, with every answer's body capped at [`MAX_ANSWER_BYTES`].
+fn bounded_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    let cap = tower::util::MapResponseLayer::new(|answer: http::Response<_>| {
+        answer.map(|body| http_body_util::Limited::new(body, MAX_ANSWER_BYTES))
+    });
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&cap)
+        .build())
+}
+
 /// One page of a list as the API sends it, decoded without a detour through typed objects: the items stay
 /// exactly as they came over the wire, as text until each is sanitized in turn (so a page is never held as
 /// `Value`s all at once: a `Value` takes several times the bytes of its JSON).
@@ -334,6 +349,7 @@ impl KubeSource for LiveKube {
         cell.get_or_init(|| async {
             let mut tally = Tally::default();
             let res = async {
+                self.answering().await?;
                 let (client, _) = self.client()?;
                 self.list_all_pages(client, kind, scope, &mut tally)
                     .await
@@ -360,6 +376,7 @@ impl KubeSource for LiveKube {
         let cell = memo_cell(&self.gets, &key);
         cell.get_or_init(|| async {
             let res = async {
+                self.answering().await?;
                 let (client, _) = self.client()?;
                 let api = dynamic_api(client, kind, namespace);
                 let what = format!("get {} {}", kind.resource_key(), name);
@@ -391,6 +408,7 @@ impl KubeSource for LiveKube {
         let cell = memo_cell(&self.access, &key);
         cell.get_or_init(|| async {
             let res = async {
+                self.answering().await?;
                 let (client, _) = self.client()?;
                 let review = SelfSubjectAccessReview {
                     spec: SelfSubjectAccessReviewSpec {
@@ -428,7 +446,19 @@ impl KubeSource for LiveKube {
 }
 
 impl LiveKube {
+    /// Every request first waits for the server's first answer (`/version`, asked once per run). When none
+    /// came in time, or the server cannot be reached, the request fails at once with that error instead of
+    /// waiting out a time limit of its own: a hung API server costs a run one timeout, not one for each
+    /// request a check makes after another (a remediation's distribution lookup after a DNS timeout, say).
+    async fn answering(&self) -> Result<(), EvidenceError> {
+        match self.version().await {
+            Err(e @ (EvidenceError::Timeout { .. } | EvidenceError::Unreachable { .. })) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     async fn fetch_log(&self, q: &LogQuery) -> Result<String, EvidenceError> {
+        self.answering().await?;
         let (client, _) = self.client()?;
         let api: Api<Pod> = Api::namespaced(client.clone(), &q.namespace);
         let params = LogParams {
@@ -628,7 +658,7 @@ async fn build_client(opts: &KubeOptions) -> Result<Built, EvidenceError> {
     let proxied = config.proxy_url.is_some();
     // Building the client runs an `exec` credential plugin, synchronously: bound it like a request.
     let limit = opts.request_timeout;
-    let building = tokio::task::spawn_blocking(move || kube::Client::try_from(config));
+    let building = tokio::task::spawn_blocking(move || bounded_client(config));
     let client = match tokio::time::timeout(limit, building).await {
         Ok(Ok(Ok(client))) => client,
         Ok(Ok(Err(e))) => return Err(bad(format!("kubeconfig {shown} cannot be used: {e}"))),
@@ -806,7 +836,7 @@ fn in_cluster(opts: &KubeOptions) -> Result<Built, EvidenceError> {
     tune(&mut config, opts);
     let server = config.cluster_url.to_string();
     let proxied = config.proxy_url.is_some();
-    let client = kube::Client::try_from(config)
+    let client = bounded_client(config)
         .map_err(|e| fail(format!("in-cluster config cannot be used: {e}")))?;
     Ok((
         client,
@@ -852,6 +882,16 @@ pub fn classify(err: &kube::Error, server: &str) -> EvidenceError {
         return EvidenceError::Decode {
             what: server.into(),
             message: e.to_string(),
+        };
+    }
+    if find_in_chain::<http_body_util::LengthLimitError>(err).is_some() {
+        return EvidenceError::Decode {
+            what: server.into(),
+            message: format!(
+                "the answer is larger than {} MiB, more than a Kubernetes API server sends for one page or \
+                 object; is {server} an API server?",
+                MAX_ANSWER_BYTES >> 20
+            ),
         };
     }
     let chain = error_chain(err);

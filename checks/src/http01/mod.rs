@@ -136,6 +136,15 @@ pub async fn addresses(ctx: &Context, host: &str) -> Result<Addresses, EvidenceE
     Ok(out)
 }
 
+/// [`addresses`] of every host, looked up at once: with a resolver that never answers, the run waits one
+/// DNS timeout for all of them, not one per host.
+pub async fn addresses_of_each(
+    ctx: &Context,
+    hosts: &[String],
+) -> Vec<Result<Addresses, EvidenceError>> {
+    futures::future::join_all(hosts.iter().map(|host| addresses(ctx, host))).await
+}
+
 /// The GET the validator would send, pinned to one address.
 pub fn probe(url: &str, ip: &IpAddr) -> HttpProbe {
     HttpProbe {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::{EvidenceError, ProbeFailure};
-use crate::http01::{addresses, challenge_url, hosts, probe, show_ip};
+use crate::http01::{addresses_of_each, challenge_url, hosts, probe, show_ip};
 use crate::model::{CheckMeta, Outcome};
 use mcp_doctor_remediations::Vars;
 
@@ -62,8 +62,9 @@ impl Check for Reachable {
         let mut passes: Vec<String> = Vec::new();
         let mut details = Map::new();
         let mut lookup_errors: Vec<(String, EvidenceError)> = Vec::new();
-        for host in &hosts {
-            let addrs = match addresses(ctx, host).await {
+        let looked_up = addresses_of_each(ctx, &hosts).await;
+        for (host, addrs) in hosts.iter().zip(looked_up) {
+            let addrs = match addrs {
                 Ok(a) => a,
                 Err(e) if e.is_absent() => {
                     return unreadable(&format!("the addresses of {host}"), &e);

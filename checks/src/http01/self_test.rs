@@ -13,7 +13,7 @@ use crate::evidence::probe_objects::{
     ObjectRef, PROBE_NAMESPACE, ProbeObjects, RUN_ID_LABEL, delete_these, forget, new_run_id,
     pod_waiting, probe_metadata, remember, restricted_pod,
 };
-use crate::http01::{addresses, hosts, show_ip, walk_url};
+use crate::http01::{addresses_of_each, hosts, show_ip, walk_url};
 use crate::model::{CheckMeta, Outcome, Status};
 
 declare_check! {
@@ -206,8 +206,9 @@ async fn probe(
     //    seconds: retry (a fresh query string each time, which routing ignores) until it serves or time is up.
     let mut failures: Vec<(String, String, &'static str, Vars)> = Vec::new();
     let mut served: Vec<String> = Vec::new();
-    for host in hosts {
-        let addrs = match addresses(ctx, host).await {
+    let looked_up = addresses_of_each(ctx, hosts).await;
+    for (host, addrs) in hosts.iter().zip(looked_up) {
+        let addrs = match addrs {
             Ok(a) => a,
             Err(e) => return unreadable(&format!("the addresses of {host}"), &e),
         };

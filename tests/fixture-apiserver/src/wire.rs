@@ -495,6 +495,55 @@ mod tests {
         assert!(last["metadata"].get("remainingItemCount").is_none());
     }
 
+    /// The pages cut from items serialized once are byte for byte what serializing the page would write,
+    /// for built-in and custom kinds, every page of a paged list and an unpaged one, and an empty list.
+    #[test]
+    fn encoded_pages_are_the_bytes_of_the_serialized_page() {
+        async fn body(reply: Reply) -> Vec<u8> {
+            use http_body_util::BodyExt;
+            reply
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec()
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let items: Vec<Value> = (0..5)
+            .map(|i| json!({"kind": "Node", "apiVersion": "v1", "metadata": {"name": format!("n{i}"), "resourceVersion": (300 - i).to_string(), "labels": {"k": "v\"\u{e9}"}}}))
+            .collect();
+        let refs: Vec<&Value> = items.iter().collect();
+        for kind in [&kinds::NODES, &kinds::MCP_SERVERS] {
+            for list in [&items[..], &[]] {
+                let refs = &refs[..list.len()];
+                let encoded = EncodedList::new(kind, list);
+                for (offset, page_size) in [
+                    (0, Some(2)),
+                    (2, Some(2)),
+                    (4, Some(2)),
+                    (0, None),
+                    (9, Some(2)),
+                ] {
+                    let cut = runtime.block_on(body(encoded.page(kind, offset, page_size)));
+                    let serialized = runtime.block_on(body(json_reply(
+                        StatusCode::OK,
+                        &list_page(kind, refs, offset, page_size),
+                    )));
+                    assert_eq!(
+                        String::from_utf8(cut).unwrap(),
+                        String::from_utf8(serialized).unwrap(),
+                        "{} offset {offset} page {page_size:?} of {}",
+                        kind.kind,
+                        list.len()
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn custom_resource_lists_keep_kind_and_an_empty_continue() {
         let list = list_page(
