@@ -661,6 +661,10 @@ impl State {
         if let Some(message) = params.unsupported() {
             return Ok(wire::bad_request(&message));
         }
+        let fields = match params.field_selector(kind) {
+            Ok(fields) => fields,
+            Err(message) => return Ok(wire::bad_request(&message)),
+        };
         let page_size = match params.limit() {
             Ok(limit) => limit.map(|n| self.opts.page_size_cap.map_or(n, |cap| n.min(cap.max(1)))),
             Err(message) => return Ok(wire::bad_request(&message)),
@@ -697,7 +701,12 @@ impl State {
         let created = self.store.list(kind, namespace, self.opts.pods.as_ref());
         let daemon_set_objects = self.created_by_daemon_sets(kind, namespace);
         let patched = self.overlay.touches(kind);
-        if !patched && selector.is_empty() && created.is_empty() && daemon_set_objects.is_empty() {
+        if !patched
+            && selector.is_empty()
+            && fields.is_empty()
+            && created.is_empty()
+            && daemon_set_objects.is_empty()
+        {
             // The fixture's list as it is: its pages are cut from items serialized once.
             return Ok(self.encoded.get(kind, &items).page(kind, offset, page_size));
         }
@@ -715,6 +724,9 @@ impl State {
                 selector.iter().all(|(k, v, eq)| {
                     let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
                     has == *eq
+                }) && fields.iter().all(|(field, v, eq)| {
+                    // Every field was checked against `field_pointer` when the selector was parsed.
+                    field_pointer(kind, field).is_some_and(|p| (field_value(item, p) == *v) == *eq)
                 })
             })
             .collect();
@@ -1007,46 +1019,117 @@ impl Params {
 
     /// An equality-based `labelSelector` (`k=v`, `k==v`, `k!=v`, comma-separated) as (key, value, equal);
     /// set-based selectors are refused rather than answered wrongly.
-    fn label_selector(&self) -> Result<Vec<(String, String, bool)>, String> {
-        let Some(sel) = self.get("labelSelector").filter(|s| !s.is_empty()) else {
-            return Ok(Vec::new());
-        };
-        sel.split(',')
-            .map(|term| {
-                let term = term.trim();
-                let (k, v, eq) = if let Some((k, v)) = term.split_once("!=") {
-                    (k, v, false)
-                } else if let Some((k, v)) = term.split_once("==") {
-                    (k, v, true)
-                } else if let Some((k, v)) = term.split_once('=') {
-                    (k, v, true)
-                } else {
-                    return Err(format!(
-                        "fixture-apiserver implements only equality-based labelSelector terms, not {term:?}"
-                    ));
-                };
-                if k.contains(' ') || v.contains(' ') || v.contains('(') {
-                    return Err(format!(
-                        "fixture-apiserver implements only equality-based labelSelector terms, not {term:?}"
-                    ));
-                }
-                Ok((k.trim().to_string(), v.trim().to_string(), eq))
-            })
-            .collect()
+    fn label_selector(&self) -> Result<Vec<SelectorTerm>, String> {
+        equality_terms(self.get("labelSelector"), "labelSelector")
+    }
+
+    /// A `fieldSelector` as (field, value, equal), each field one the real server selects `kind` by; any
+    /// other is the real server's 400 message.
+    fn field_selector(&self, kind: &ResourceKind) -> Result<Vec<SelectorTerm>, String> {
+        let terms = equality_terms(self.get("fieldSelector"), "fieldSelector")?;
+        for (field, _, _) in &terms {
+            if field_pointer(kind, field).is_none() {
+                return Err(unsupported_field_message(kind, field));
+            }
+        }
+        Ok(terms)
     }
 
     /// Why this list cannot be answered faithfully, if it asks for something the fixture server does not do.
     fn unsupported(&self) -> Option<String> {
-        if self.get("fieldSelector").is_some() {
-            return Some(
-                "fixture-apiserver does not implement fieldSelector: list without it and filter client-side"
-                    .into(),
-            );
-        }
         if let Err(message) = self.label_selector() {
             return Some(message);
         }
         matches!(self.get("watch"), Some("true" | "1"))
             .then(|| "fixture-apiserver does not serve watches: list instead".to_string())
+    }
+}
+
+/// One term of a label or field selector: key, value, and whether it asks for equality.
+type SelectorTerm = (String, String, bool);
+
+/// The terms of an equality-based selector (`k=v`, `k==v`, `k!=v`, comma-separated); set-based terms are
+/// refused rather than answered wrongly.
+fn equality_terms(selector: Option<&str>, what: &str) -> Result<Vec<SelectorTerm>, String> {
+    let Some(sel) = selector.filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    sel.split(',')
+        .map(|term| {
+            let term = term.trim();
+            let refused = || {
+                format!(
+                    "fixture-apiserver implements only equality-based {what} terms, not {term:?}"
+                )
+            };
+            let (k, v, eq) = if let Some((k, v)) = term.split_once("!=") {
+                (k, v, false)
+            } else if let Some((k, v)) = term.split_once("==") {
+                (k, v, true)
+            } else if let Some((k, v)) = term.split_once('=') {
+                (k, v, true)
+            } else {
+                return Err(refused());
+            };
+            if k.contains(' ') || v.contains(' ') || v.contains('(') {
+                return Err(refused());
+            }
+            Ok((k.trim().to_string(), v.trim().to_string(), eq))
+        })
+        .collect()
+}
+
+/// Where a field the real server selects `kind` by sits in the object: every kind by `metadata.name` and
+/// `metadata.namespace`, and some by more (the field label conversions of kube-apiserver's core/v1).
+fn field_pointer(kind: &ResourceKind, field: &str) -> Option<&'static str> {
+    let common = match field {
+        "metadata.name" => Some("/metadata/name"),
+        "metadata.namespace" => Some("/metadata/namespace"),
+        _ => None,
+    };
+    let specific = match (kind.group, kind.kind, field) {
+        ("", "Pod", "spec.nodeName") => Some("/spec/nodeName"),
+        ("", "Pod", "spec.restartPolicy") => Some("/spec/restartPolicy"),
+        ("", "Pod", "spec.schedulerName") => Some("/spec/schedulerName"),
+        ("", "Pod", "spec.serviceAccountName") => Some("/spec/serviceAccountName"),
+        ("", "Pod", "spec.hostNetwork") => Some("/spec/hostNetwork"),
+        ("", "Pod", "status.phase") => Some("/status/phase"),
+        ("", "Pod", "status.podIP") => Some("/status/podIP"),
+        ("", "Pod", "status.nominatedNodeName") => Some("/status/nominatedNodeName"),
+        ("", "Node", "spec.unschedulable") => Some("/spec/unschedulable"),
+        ("", "Namespace", "status.phase") => Some("/status/phase"),
+        ("", "Secret", "type") => Some("/type"),
+        ("", "Event", "involvedObject.kind") => Some("/involvedObject/kind"),
+        ("", "Event", "involvedObject.namespace") => Some("/involvedObject/namespace"),
+        ("", "Event", "involvedObject.name") => Some("/involvedObject/name"),
+        ("", "Event", "involvedObject.uid") => Some("/involvedObject/uid"),
+        ("", "Event", "reason") => Some("/reason"),
+        ("", "Event", "type") => Some("/type"),
+        _ => None,
+    };
+    common.or(specific)
+}
+
+/// The real server's 400 message for a field it cannot select `kind` by: core/v1 kinds with their own
+/// conversion say `field label not supported`, every other kind the generic message.
+fn unsupported_field_message(kind: &ResourceKind, field: &str) -> String {
+    match (kind.group, kind.kind) {
+        ("", "Pod" | "Node" | "Namespace" | "Secret" | "Event") => {
+            format!("field label not supported: {field}")
+        }
+        _ => format!(
+            "{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+        ),
+    }
+}
+
+/// An object's value of a selectable field as the server compares it: a string, or a bool or number as
+/// text, and "" when the field is absent (so `spec.nodeName=` selects unscheduled pods).
+fn field_value(item: &Value, pointer: &str) -> String {
+    match item.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
     }
 }

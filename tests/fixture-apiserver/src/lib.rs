@@ -12,8 +12,9 @@
 //! - Lists (`/api/v1/<plural>`, `.../namespaces/<ns>/<plural>`, `/apis/<g>/<v>/...`) as `<Kind>List` with
 //!   `limit`/`continue` paging. Built-in items lose `kind`/`apiVersion` as in the server's lists; custom
 //!   resources keep them. A garbled continue token is a 400 `BadRequest`. Equality-based `labelSelector`s
-//!   (`k=v`, `k!=v`) filter the items; set-based ones, `fieldSelector` and `watch` are refused with a 400,
-//!   rather than answered wrongly.
+//!   and `fieldSelector`s (`k=v`, `k!=v`) filter the items, fields being those the real server selects by
+//!   (`metadata.name`/`namespace`, and e.g. a pod's `spec.nodeName` and `status.phase`; any other is its
+//!   400); set-based selectors and `watch` are refused with a 400, rather than answered wrongly.
 //! - Single objects (`.../<plural>/<name>`), or a 404 `NotFound` Status.
 //! - `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`, answered by `Bundle::access` (201).
 //! - Recorded errors: `forbidden` → 403 (an empty message gets the server's wording for user

@@ -556,6 +556,57 @@ async fn wire_errors_match_the_real_server() {
 }
 
 #[tokio::test]
+async fn field_selectors_select_as_the_real_server_does() {
+    let fixture = fixture();
+    let server = start(&fixture, ServerOptions::default());
+    let client = client(&server).await;
+    let pods: Api<Pod> = Api::all(client.clone());
+    let selected = |fields: &'static str| {
+        let pods = pods.clone();
+        async move {
+            names(
+                &pods
+                    .list(&ListParams::default().fields(fields))
+                    .await
+                    .unwrap()
+                    .items,
+            )
+        }
+    };
+    assert_eq!(
+        selected("metadata.namespace=demo").await,
+        ["web-1", "web-2"]
+    );
+    assert_eq!(
+        selected("metadata.namespace!=demo,metadata.name!=web-1").await,
+        ["coredns-1"]
+    );
+    // An absent field compares as "": none of the fixture's pods is scheduled or has a phase.
+    assert_eq!(selected("spec.nodeName=").await.len(), 3);
+    assert!(selected("status.phase=Pending").await.is_empty());
+
+    // A field the server cannot select by is its 400, in the wording of the kind's conversion.
+    let err = pods
+        .list(&ListParams::default().fields("spec.containers=main"))
+        .await
+        .unwrap_err();
+    let status = api_status(err);
+    assert_eq!((status.code, status.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(status.message, "field label not supported: spec.containers");
+    let (code, _, body) = raw(
+        &client,
+        "GET",
+        "/apis/mcpruntime.org/v1alpha1/mcpservers?fieldSelector=spec.image%3Dx",
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["message"],
+        r#""spec.image" is not a known field selector: only "metadata.name", "metadata.namespace""#
+    );
+}
+
+#[tokio::test]
 async fn access_reviews_follow_the_recorded_lists() {
     let fixture = fixture();
     let server = start(&fixture, ServerOptions::default());
