@@ -13,6 +13,8 @@
 #   bench/scale.sh --kubeconfig K [--load] [--scale S]    a real API server; --load first creates the
 #                                                          synthetic objects there (server-side apply)
 #
+# --runs N (default 3) measures (a), (b) and (c) N times, interleaved, and reports each figure's median, so one
+# run disturbed by the machine does not decide a ratio.
 # --fixture DIR reuses a cluster generate.py wrote before instead of generating one. MCP_DOCTOR_BIN measures
 # another mcp-doctor binary (e.g. an older build) in (b); --skip-kubectl leaves (c) out.
 # --instructions also counts the instructions of (b) under valgrind (callgrind), which, unlike times, do not
@@ -28,6 +30,7 @@ instructions=false
 page=500
 fixture_dir=""
 skip_kubectl=false
+runs=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -36,7 +39,8 @@ while [ $# -gt 0 ]; do
     --instructions) instructions=true; shift ;;
     --fixture) fixture_dir=$2; shift 2 ;;
     --skip-kubectl) skip_kubectl=true; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --runs) runs=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "bench/scale.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -207,6 +211,7 @@ chmod +x "$work/kubectl.sh"
 
 # Runs one measured phase: wall, user+sys and peak RSS from GNU time; requests and bytes from the fixture
 # server's log over the phase's time window (on a real server: what the phase itself counted, if anything).
+# Each figure is appended to a space-separated list per phase; `median` reduces it.
 declare -A wall cpu rss reqs bytes
 measure() {
   local name=$1; shift
@@ -215,30 +220,45 @@ measure() {
   /usr/bin/time -v -o "$work/$name.time" "$@" >/dev/null 2>"$work/$name.err" || true
   local to; to=$(now_ms)
   sleep 0.5
-  wall[$name]=$(awk -v ms=$((to - from)) 'BEGIN{printf "%.2f", ms/1000}')
-  cpu[$name]=$(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.2f", u+s}' "$work/$name.time")
-  rss[$name]=$(awk -F': ' '/Maximum resident/{printf "%.1f", $2/1024}' "$work/$name.time")
+  wall[$name]+=" $(awk -v ms=$((to - from)) 'BEGIN{printf "%.2f", ms/1000}')"
+  cpu[$name]+=" $(awk -F': ' '/User time/{u=$2} /System time/{s=$2} END{printf "%.2f", u+s}' "$work/$name.time")"
+  rss[$name]+=" $(awk -F': ' '/Maximum resident/{printf "%.1f", $2/1024}' "$work/$name.time")"
   if [ -f "$log" ]; then
-    read -r reqs[$name] bytes[$name] < <(awk -v a="$from" -v b="$to" '$1>=a && $1<=b {n++; s+=$NF} END{print n+0, s+0}' "$log")
+    local n b
+    read -r n b < <(awk -v a="$from" -v b="$to" '$1>=a && $1<=b {n++; s+=$NF} END{print n+0, s+0}' "$log")
+    reqs[$name]+=" $n"; bytes[$name]+=" $b"
   else
-    reqs[$name]="n/a"; bytes[$name]="n/a"
+    reqs[$name]+=" n/a"; bytes[$name]+=" n/a"
   fi
 }
+median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{ if (NR==0) print "n/a"; else if (v[1]=="n/a") print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
 
-echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check ..." >&2
-measure a "$work/download.sh"
-if [ ! -f "$log" ]; then read -r reqs[a] bytes[a] <"$work/download.count"; fi
-measure b "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --timeout "$timeout" \
-  --format json --json "$work/report.json"
-if [ -n "$kubectl_bin" ]; then
-  measure c "$work/kubectl.sh"
-fi
+echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check, $runs time(s) each ..." >&2
+for _ in $(seq 1 "$runs"); do
+  measure a "$work/download.sh"
+  if [ ! -f "$log" ]; then
+    read -r n b <"$work/download.count"
+    reqs[a]=" $n"; bytes[a]=" $b"
+  fi
+  measure b "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --timeout "$timeout" \
+    --format json --json "$work/report.json"
+  if [ -n "$kubectl_bin" ]; then
+    measure c "$work/kubectl.sh"
+  fi
+done
+for phase in a b c; do
+  for figure in wall cpu rss reqs bytes; do
+    declare -n series=$figure
+    [ -n "${series[$phase]:-}" ] && series[$phase]=$(median "${series[$phase]}")
+    unset -n series
+  done
+done
 
 mb() { awk -v b="$1" 'BEGIN{ if (b=="n/a") print b; else printf "%.1f", b/1048576 }'; }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN{ if (y+0==0) print "n/a"; else printf "%.2f", x/y }'; }
 listed=${bytes[a]}
 echo
-echo "Scale $scale$( [ -f "$work/generated.json" ] && echo ": $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$work/generated.json")" ), page size $page, $(nproc) CPUs, server ${server}."
+echo "Scale $scale$( [ -f "$work/generated.json" ] && echo ": $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$work/generated.json")" ), page size $page, $(nproc) CPUs, server ${server}; medians of $runs run(s)."
 echo "The lists the doctor reads: $(wc -l <"$work/lists") (kind, scope) pairs, $(mb "$listed") MB."
 echo "Checks of (b) that ended in error: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join(c["id"] + " (" + c["message"][:80] + ")" for c in r["checks"] if c["status"] == "error") or "none")' "$work/report.json")."
 echo
@@ -253,7 +273,7 @@ echo
 echo "- b/a wall: $(ratio "${wall[b]}" "${wall[a]}") (target <= 1.5)"
 echo "- peak RSS of (b) / bytes listed: $(ratio "$(awk -v r="${rss[b]}" 'BEGIN{print r*1048576}')" "$listed") (target <= 2)"
 if [ -n "$kubectl_bin" ]; then
-  echo "- c/b wall: $(ratio "${wall[c]}" "${wall[b]}") (target >= 10)"
+  echo "- c/b wall: $(ratio "${wall[c]}" "${wall[b]}") (target >= 10); c/b CPU: $(ratio "${cpu[c]}" "${cpu[b]}")"
 fi
 if $instructions; then
   command -v valgrind >/dev/null || { echo "bench/scale.sh: --instructions needs valgrind" >&2; exit 2; }
