@@ -5,6 +5,7 @@
 #   (b) `mcp-doctor doctor` (release build) against the same server;
 #   (c) the kubectl-forking sequence of mcp-runtime's Go doctor: one kubectl call per check, as surveyed in
 #       shared/reference/mcp-runtime-doctor.md (nodes listed at least five times);
+#   (d) `mcp-doctor analyze` of a recording of (b)'s run: what the vendor replaying a support bundle pays;
 # and prints wall time, CPU (user+sys), peak RSS, requests and bytes, with the ratios b/a and c/b, as Markdown.
 #
 #   bench/scale.sh [--scale S] [--instructions]           synthetic cluster (S=1: 5,000 nodes, 150,000 pods,
@@ -233,7 +234,7 @@ measure() {
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{ if (NR==0) print "n/a"; else if (v[1]=="n/a") print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
 
-echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check, $runs time(s) each ..." >&2
+echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check, (d) analyze, $runs time(s) each ..." >&2
 for _ in $(seq 1 "$runs"); do
   measure a "$work/download.sh"
   if [ ! -f "$log" ]; then
@@ -245,8 +246,9 @@ for _ in $(seq 1 "$runs"); do
   if [ -n "$kubectl_bin" ]; then
     measure c "$work/kubectl.sh"
   fi
+  measure d "${doctor_env[@]}" "$doctor" analyze "$work/record" --format json --json "$work/analyzed.json"
 done
-for phase in a b c; do
+for phase in a b c d; do
   for figure in wall cpu rss reqs bytes; do
     declare -n series=$figure
     [ -n "${series[$phase]:-}" ] && series[$phase]=$(median "${series[$phase]}")
@@ -269,9 +271,10 @@ echo "| (b) mcp-doctor doctor | ${wall[b]} | ${cpu[b]} | ${rss[b]} | ${reqs[b]} 
 if [ -n "$kubectl_bin" ]; then
   echo "| (c) kubectl per check ($kubectl_note) | ${wall[c]} | ${cpu[c]} | ${rss[c]} | ${reqs[c]} | $(mb "${bytes[c]}") |"
 fi
+echo "| (d) mcp-doctor analyze of (b)'s recording ($(du -sm "$work/record" | cut -f1) MB) | ${wall[d]} | ${cpu[d]} | ${rss[d]} | 0 | 0 |"
 echo
 echo "- b/a wall: $(ratio "${wall[b]}" "${wall[a]}") (target <= 1.5)"
-echo "- peak RSS of (b) / bytes listed: $(ratio "$(awk -v r="${rss[b]}" 'BEGIN{print r*1048576}')" "$listed") (target <= 2)"
+echo "- peak RSS of (b) / bytes listed: $(ratio "$(awk -v r="${rss[b]}" 'BEGIN{print r*1048576}')" "$listed") (target <= 2); of (d): $(ratio "$(awk -v r="${rss[d]}" 'BEGIN{print r*1048576}')" "$listed")"
 if [ -n "$kubectl_bin" ]; then
   echo "- c/b wall: $(ratio "${wall[c]}" "${wall[b]}") (target >= 10); c/b CPU: $(ratio "${cpu[c]}" "${cpu[b]}")"
 fi

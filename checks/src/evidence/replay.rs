@@ -19,9 +19,9 @@ use serde_json::Value;
 use super::journal::keys;
 use super::live_host::read_facts_dir;
 use super::{
-    AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HostFacts,
-    HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, LogQuery, ResourceKind,
-    Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
+    AccessAnswer, AccessQuestion, DnsAnswer, DnsQuery, DnsSource, EvidenceError, HeldList,
+    HostFacts, HostSource, HttpAnswer, HttpProbe, HttpSource, KubeSource, KubeTarget, LogQuery,
+    ResourceKind, Scope, ServerVersion, TlsAnswer, TlsProbe, TlsSource,
 };
 
 /// A bundle or fixture directory opened for replay. Clones share one cache of parsed lists.
@@ -31,18 +31,96 @@ pub struct Bundle {
     lists: Arc<ListCache>,
 }
 
-/// Every list answered so far, by journal key: a bundle does not change while it is read, so each List file
-/// is parsed once however many checks (or, in the fixture API server, pages and access reviews) ask for it.
+/// Every list answered so far, by journal key, in each form asked for: a bundle does not change while it
+/// is read, so each List file is parsed once however many checks (or, in the fixture API server, pages and
+/// access reviews) ask for it.
 #[derive(Default)]
-struct ListCache(Mutex<HashMap<String, Listed>>);
+struct ListCache {
+    /// As `Value`s: what the fixture API server pages, filters and patches.
+    values: Memo<Value>,
+    /// As compact JSON text, a fraction of the memory of `Value`s: what `analyze`'s checks decode from.
+    json: Memo<Box<str>>,
+}
 
-type Listed = Result<Arc<Vec<Value>>, EvidenceError>;
+struct Memo<T>(Mutex<HashMap<String, Result<Arc<Vec<T>>, EvidenceError>>>);
+
+impl<T> Memo<T> {
+    fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or_default()
+    }
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(Mutex::default())
+    }
+}
 
 impl std::fmt::Debug for ListCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let held = self.0.lock().map(|m| m.len()).unwrap_or_default();
-        write!(f, "ListCache({held} lists)")
+        write!(
+            f,
+            "ListCache({} lists as values, {} as text)",
+            self.values.len(),
+            self.json.len()
+        )
     }
+}
+
+/// A form a bundle's list items are held in.
+trait ListItem: Sized + Clone {
+    /// The cache of this form.
+    fn memo(cache: &ListCache) -> &Memo<Self>;
+    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error>;
+    /// `metadata.namespace`, to serve a namespace from the all-namespaces list.
+    fn in_namespace(&self, namespace: &str) -> bool;
+}
+
+impl ListItem for Value {
+    fn memo(cache: &ListCache) -> &Memo<Self> {
+        &cache.values
+    }
+    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(raw.get())
+    }
+    fn in_namespace(&self, namespace: &str) -> bool {
+        self.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace)
+    }
+}
+
+impl ListItem for Box<str> {
+    fn memo(cache: &ListCache) -> &Memo<Self> {
+        &cache.json
+    }
+    /// Compact whatever the file's layout (a hand-written fixture is indented).
+    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
+        Ok(serde_json::from_str::<Value>(raw.get())?
+            .to_string()
+            .into_boxed_str())
+    }
+    fn in_namespace(&self, namespace: &str) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Object<'a> {
+            #[serde(borrow)]
+            metadata: Option<Metadata<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Metadata<'a> {
+            #[serde(borrow)]
+            namespace: Option<std::borrow::Cow<'a, str>>,
+        }
+        serde_json::from_str::<Object>(self)
+            .ok()
+            .and_then(|o| o.metadata?.namespace)
+            .is_some_and(|ns| ns == namespace)
+    }
+}
+
+/// A List file as written: its items left as text until each is turned into the form asked for.
+#[derive(serde::Deserialize)]
+struct ListFile {
+    #[serde(default)]
+    items: Option<Vec<Box<serde_json::value::RawValue>>>,
 }
 
 impl Bundle {
@@ -103,22 +181,24 @@ impl Bundle {
         })
     }
 
-    fn read_list_file(&self, rel: &str) -> Option<Result<Vec<Value>, EvidenceError>> {
+    fn read_list_file<T: ListItem>(&self, rel: &str) -> Option<Result<Vec<T>, EvidenceError>> {
         let path = self.root.join(rel);
         let text = std::fs::read_to_string(&path).ok()?;
-        let decode = |message: String| EvidenceError::Decode {
+        let decode = |e: serde_json::Error| EvidenceError::Decode {
             what: path.display().to_string(),
-            message,
+            message: e.to_string(),
         };
-        Some(match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(mut o)) => match o.remove("items") {
-                Some(Value::Array(items)) => Ok(items),
-                Some(Value::Null) | None => Ok(Vec::new()),
-                Some(_) => Err(decode("\"items\" is not an array".into())),
-            },
-            Ok(_) => Err(decode("expected a List object with \"items\"".into())),
-            Err(e) => Err(decode(e.to_string())),
-        })
+        Some(
+            serde_json::from_str::<ListFile>(&text)
+                .map_err(decode)
+                .and_then(|list| {
+                    list.items
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|raw| T::from_raw(raw).map_err(decode))
+                        .collect()
+                }),
+        )
     }
 
     /// The objects of a kind in a scope, by the rules in the module doc.
@@ -133,48 +213,51 @@ impl Bundle {
         kind: &ResourceKind,
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError> {
+        self.list_cached(kind, scope)
+    }
+
+    /// As [`Bundle::list_shared`], each object held as compact JSON text.
+    pub fn list_json(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<Box<str>>>, EvidenceError> {
+        self.list_cached(kind, scope)
+    }
+
+    fn list_cached<T: ListItem>(
+        &self,
+        kind: &ResourceKind,
+        scope: &Scope,
+    ) -> Result<Arc<Vec<T>>, EvidenceError> {
         let key = keys::list(kind, scope);
-        let cached = self
-            .lists
-            .0
-            .lock()
-            .expect("list cache lock")
-            .get(&key)
-            .cloned();
+        let memo = T::memo(&self.lists);
+        let cached = memo.0.lock().expect("list cache lock").get(&key).cloned();
         if let Some(found) = cached {
             return found;
         }
         let found = self.read_list(kind, scope);
-        self.lists
-            .0
+        memo.0
             .lock()
             .expect("list cache lock")
             .insert(key, found.clone());
         found
     }
 
-    fn read_list(
+    fn read_list<T: ListItem>(
         &self,
         kind: &ResourceKind,
         scope: &Scope,
-    ) -> Result<Arc<Vec<Value>>, EvidenceError> {
+    ) -> Result<Arc<Vec<T>>, EvidenceError> {
         if let Some(found) = self.list_exact(kind, scope) {
             return found.map(Arc::new);
         }
         if let Scope::Namespace(ns) = scope
             && self.list_exact_exists(kind, &Scope::AllNamespaces)
         {
-            return self.list_shared(kind, &Scope::AllNamespaces).map(|all| {
-                Arc::new(
-                    all.iter()
-                        .filter(|o| {
-                            o.pointer("/metadata/namespace").and_then(Value::as_str)
-                                == Some(ns.as_str())
-                        })
-                        .cloned()
-                        .collect(),
-                )
-            });
+            return self
+                .list_cached::<T>(kind, &Scope::AllNamespaces)
+                .map(|all| Arc::new(all.iter().filter(|o| o.in_namespace(ns)).cloned().collect()));
         }
         Err(EvidenceError::NotCollected {
             what: format!("list of {} in {}", kind.resource_key(), scope),
@@ -190,11 +273,11 @@ impl Bundle {
         entry.is_file() || self.root.join(keys::objects_file(kind, scope)).is_file()
     }
 
-    fn list_exact(
+    fn list_exact<T: ListItem>(
         &self,
         kind: &ResourceKind,
         scope: &Scope,
-    ) -> Option<Result<Vec<Value>, EvidenceError>> {
+    ) -> Option<Result<Vec<T>, EvidenceError>> {
         match self.entry(&keys::list(kind, scope)) {
             Some(Err(e)) => Some(Err(e)),
             Some(Ok(v)) => {
@@ -366,6 +449,14 @@ impl KubeSource for ReplaySource {
         scope: &Scope,
     ) -> Result<Arc<Vec<Value>>, EvidenceError> {
         self.bundle.list_shared(kind, scope)
+    }
+    /// Held as text, as live: replaying a big cluster's bundle takes about the memory of its lists.
+    async fn list_held(
+        &self,
+        kind: &'static ResourceKind,
+        scope: &Scope,
+    ) -> Result<HeldList, EvidenceError> {
+        self.bundle.list_json(kind, scope).map(HeldList::Json)
     }
     async fn get(
         &self,
