@@ -42,7 +42,10 @@ struct ListCache {
     json: Memo<Box<str>>,
 }
 
-struct Memo<T>(Mutex<HashMap<String, Result<Arc<Vec<T>>, EvidenceError>>>);
+/// A list's items in one form, or why it could not be read.
+type ListedAs<T> = Result<Arc<Vec<T>>, EvidenceError>;
+
+struct Memo<T>(Mutex<HashMap<String, ListedAs<T>>>);
 
 impl<T> Memo<T> {
     fn len(&self) -> usize {
@@ -225,11 +228,7 @@ impl Bundle {
         self.list_cached(kind, scope)
     }
 
-    fn list_cached<T: ListItem>(
-        &self,
-        kind: &ResourceKind,
-        scope: &Scope,
-    ) -> Result<Arc<Vec<T>>, EvidenceError> {
+    fn list_cached<T: ListItem>(&self, kind: &ResourceKind, scope: &Scope) -> ListedAs<T> {
         let key = keys::list(kind, scope);
         let memo = T::memo(&self.lists);
         let cached = memo.0.lock().expect("list cache lock").get(&key).cloned();
