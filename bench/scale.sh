@@ -260,7 +260,14 @@ mb() { awk -v b="$1" 'BEGIN{ if (b=="n/a") print b; else printf "%.1f", b/104857
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN{ if (y+0==0) print "n/a"; else printf "%.2f", x/y }'; }
 listed=${bytes[a]}
 echo
-echo "Scale $scale$( [ -f "$work/generated.json" ] && echo ": $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$work/generated.json")" ), page size $page, $(nproc) CPUs, server ${server}; medians of $runs run(s)."
+if [ -f "$work/generated.json" ]; then
+  cluster="Scale $scale: $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$work/generated.json")"
+elif [ -n "$fixture_dir" ]; then
+  cluster="The cluster in $fixture_dir"
+else
+  cluster="The cluster already on the server"
+fi
+echo "$cluster, page size $page, $(nproc) CPUs, server ${server}; medians of $runs run(s)."
 echo "The lists the doctor reads: $(wc -l <"$work/lists") (kind, scope) pairs, $(mb "$listed") MB."
 echo "Checks of (b) that ended in error: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join(c["id"] + " (" + c["message"][:80] + ")" for c in r["checks"] if c["status"] == "error") or "none")' "$work/report.json")."
 echo

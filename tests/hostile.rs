@@ -326,6 +326,19 @@ fn slow_headers_server() -> Server {
     })
 }
 
+/// Answers 200 declaring 4 GB of JSON, and sends whitespace towards it as fast as it is read.
+fn huge_body_server() -> Server {
+    Server::start(|mut s, stop| {
+        let _ = read_head(&mut s);
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4294967296\r\n\r\n";
+        let chunk = [b' '; 65536];
+        if s.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        while !stop.load(Ordering::Relaxed) && s.write_all(&chunk).is_ok() {}
+    })
+}
+
 /// Answers 200 with a chunked body that never ends.
 fn endless_body_server(content_type: &'static str) -> Server {
     Server::start(move |mut s, stop| {
@@ -795,16 +808,7 @@ const CASES: &[Case] = &[
             .expect(fails("did not answer /version: unexpected answer from"))
     }),
     ("api_huge_body", || {
-        // Declares 4 GB of JSON and sends whitespace towards it.
-        let s = Server::start(|mut s, stop| {
-            let _ = read_head(&mut s);
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4294967296\r\n\r\n";
-            let chunk = [b' '; 65536];
-            if s.write_all(head.as_bytes()).is_err() {
-                return;
-            }
-            while !stop.load(Ordering::Relaxed) && s.write_all(&chunk).is_ok() {}
-        });
+        let s = huge_body_server();
         doctor_against(&s.http_url(), None).expect(fails_saying_one_of(&[
             "no answer from http://127.0.0.1",
             "timed out after 2s",
@@ -812,15 +816,7 @@ const CASES: &[Case] = &[
     }),
     ("api_body_over_the_cap", || {
         // A long time limit, so what ends the run is the cap on one answer's size, not the clock.
-        let s = Server::start(|mut s, stop| {
-            let _ = read_head(&mut s);
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4294967296\r\n\r\n";
-            let chunk = [b' '; 65536];
-            if s.write_all(head.as_bytes()).is_err() {
-                return;
-            }
-            while !stop.load(Ordering::Relaxed) && s.write_all(&chunk).is_ok() {}
-        });
+        let s = huge_body_server();
         let inv = Invocation::new();
         let kc = inv.file("kubeconfig", kubeconfig_text(&s.http_url(), None));
         inv.arg("doctor")

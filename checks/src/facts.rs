@@ -18,6 +18,28 @@ pub struct DetectedDistribution {
     pub evidence: String,
 }
 
+/// At most this many names (or per-node lines) in a one-line message.
+const LISTED_IN_A_MESSAGE: usize = 10;
+
+/// Names (or per-node lines) joined for a one-line message: every one up to ten, else the first ten and how
+/// many more. On a 5,000-node cluster a message naming each node would be pages long; the check's details
+/// and remediation still carry every name.
+pub fn listed<S: AsRef<str>>(items: &[S], separator: &str) -> String {
+    let mut text = items
+        .iter()
+        .take(LISTED_IN_A_MESSAGE)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(separator);
+    if items.len() > LISTED_IN_A_MESSAGE {
+        text.push_str(&format!(
+            "{separator}and {} more",
+            items.len() - LISTED_IN_A_MESSAGE
+        ));
+    }
+    text
+}
+
 /// Reads the nodes (decoded once per run: [`Context::nodes`]).
 pub async fn nodes(ctx: &Context) -> Result<Arc<Vec<Node>>, EvidenceError> {
     ctx.nodes().await

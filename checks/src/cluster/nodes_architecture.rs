@@ -53,7 +53,7 @@ fn platform_arch(platform: &str) -> &str {
 fn describe_groups(by_arch: &BTreeMap<String, Vec<String>>) -> String {
     by_arch
         .iter()
-        .map(|(arch, nodes)| format!("{arch}: {}", nodes.join(", ")))
+        .map(|(arch, nodes)| format!("{arch}: {}", facts::listed(nodes, ", ")))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -154,7 +154,7 @@ impl Check for NodesArchitecture {
             let vars = Vars::from([("node", first.clone())]);
             return Outcome::warn(format!(
                 "node(s) {} lack the {ARCH_LABEL} label that setup reads to pick the image platform",
-                listed.join(", ")
+                facts::listed(&listed, ", ")
             ))
             .detail("architectures", &by_arch)
             .detail("unlabelled", &listed)

@@ -148,11 +148,10 @@ impl Check for NodesPressure {
             ("node", lead.node.to_string()),
             ("condition", format!("{}=True", lead.signal.condition)),
         ]);
-        let message = found
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let message = facts::listed(
+            &found.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(),
+            "; ",
+        );
         Outcome::fail(message)
             .detail(
                 "findings",

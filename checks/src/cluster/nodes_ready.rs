@@ -93,7 +93,7 @@ impl Check for NodesReady {
             n => format!(
                 "{n} of {} nodes are not Ready: {}",
                 nodes.len(),
-                messages.join("; ")
+                facts::listed(&messages, "; ")
             ),
         };
         let subjects: Vec<String> = details
@@ -122,6 +122,41 @@ mod tests {
         let out = NodesReady.run(&ctx).await;
         assert_eq!(out.status, Status::Pass, "{out:?}");
         assert_eq!(out.message, "every node is Ready (4 checked)");
+    }
+
+    /// A big cluster's message stays one line: ten nodes named, the rest counted; every node stays a subject.
+    #[tokio::test]
+    async fn a_message_about_many_nodes_names_ten_and_counts_the_rest() {
+        let nodes: Vec<_> = (0..25)
+            .map(|i| {
+                let mut n = node(&format!("bench-node-{i:02}"));
+                set_condition(
+                    &mut n,
+                    "Ready",
+                    "False",
+                    "KubeletNotReady",
+                    "PLEG is not healthy",
+                );
+                n
+            })
+            .collect();
+        let ctx = context(&[nodes_list(nodes)], &[]);
+        let out = NodesReady.run(&ctx).await;
+        assert_eq!(out.status, Status::Fail, "{out:?}");
+        assert!(
+            out.message
+                .starts_with("25 of 25 nodes are not Ready: node bench-node-00 is not Ready"),
+            "{}",
+            out.message
+        );
+        assert!(
+            out.message.contains("node bench-node-09 is not Ready"),
+            "{}",
+            out.message
+        );
+        assert!(!out.message.contains("bench-node-10"), "{}", out.message);
+        assert!(out.message.ends_with("; and 15 more"), "{}", out.message);
+        assert_eq!(out.subjects.len(), 25);
     }
 
     #[tokio::test]

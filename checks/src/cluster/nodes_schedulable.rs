@@ -79,7 +79,7 @@ impl Check for NodesSchedulable {
         if schedulable == 0 {
             let message = format!(
                 "every node is cordoned ({}): no new pod can be scheduled",
-                cordoned_names.join(", ")
+                facts::listed(&cordoned_names, ", ")
             );
             return with_fix(Outcome::fail(message), &cordoned_names);
         }
@@ -102,8 +102,8 @@ impl Check for NodesSchedulable {
         if !workers.is_empty() && workers.iter().all(|n| is_cordoned(n)) {
             problems.push(format!(
                 "every worker node is cordoned ({}): platform workloads can only land on the control plane ({})",
-                names(workers.iter().copied()).join(", "),
-                names(control_plane.iter().copied()).join(", ")
+                facts::listed(&names(workers.iter().copied()), ", "),
+                facts::listed(&names(control_plane.iter().copied()), ", ")
             ));
             for worker in names(workers.iter().copied()) {
                 if !affected.contains(&worker) {
@@ -117,7 +117,7 @@ impl Check for NodesSchedulable {
         Outcome::pass(format!(
             "{} cordoned node(s) ({}) take no new pods; {schedulable} node(s) remain schedulable",
             cordoned.len(),
-            cordoned_names.join(", ")
+            facts::listed(&cordoned_names, ", ")
         ))
         .detail("cordoned", &cordoned_names)
         .detail("schedulable", schedulable)

@@ -4,6 +4,7 @@ use mcp_doctor_remediations::Vars;
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::{kinds, parse_major_minor};
+use crate::facts;
 use crate::model::{CheckMeta, Outcome};
 
 /// The oldest API server minor this tool and the platform support.
@@ -103,7 +104,7 @@ impl Check for VersionSkew {
                 nodes.len()
             ))
         } else {
-            Outcome::fail(problems.join("; "))
+            Outcome::fail(facts::listed(&problems, "; "))
                 .detail("problems", &problems)
                 .remediate("rem.version-skew", distribution, &vars)
                 .subjects(skewed)

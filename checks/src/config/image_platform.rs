@@ -6,6 +6,7 @@ use super::{shown, vars};
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::kinds;
+use crate::facts;
 use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
@@ -115,7 +116,9 @@ impl Check for ImagePlatform {
             let others: Vec<String> = by_arch
                 .iter()
                 .filter(|(arch, _)| arch.as_str() != wanted)
-                .map(|(arch, names)| format!("{} ({ARCH_LABEL}={arch})", names.join(", ")))
+                .map(|(arch, names)| {
+                    format!("{} ({ARCH_LABEL}={arch})", facts::listed(names, ", "))
+                })
                 .collect();
             let archs: Vec<&String> = by_arch.keys().collect();
             let (fix, rem, rem_vars) = match archs.as_slice() {

@@ -4,7 +4,7 @@ use mcp_doctor_remediations::Vars;
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::{DnsQuery, kinds};
-use crate::facts::node_name;
+use crate::facts::{self, node_name};
 use crate::ingress::traefik::{service_name, service_ref};
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb;
@@ -148,8 +148,8 @@ impl Check for AddressMatch {
             } else {
                 format!(
                     "the ingress node {} has {}",
-                    ingress_names.join(", "),
-                    ingress_addrs.join(", ")
+                    facts::listed(&ingress_names, ", "),
+                    facts::listed(&ingress_addrs, ", ")
                 )
             };
             let lb = servicelb::lb_pods(&pods, &svc);
@@ -191,8 +191,8 @@ impl Check for AddressMatch {
         };
         let base = format!(
             "Service {name} advertises {}, the ingress node {}'s address{stale}",
-            advertised.join(", "),
-            ingress_names.join(", ")
+            facts::listed(&advertised, ", "),
+            facts::listed(&ingress_names, ", ")
         );
         match check_dns(ctx, &advertised).await {
             DnsVerdict::NotChecked(why) => {

@@ -4,7 +4,7 @@ use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
 use crate::facts::PUBLIC_INGRESS_LABELS;
-use crate::facts::node_name;
+use crate::facts::{self, node_name};
 use crate::model::{CheckMeta, Outcome};
 use crate::svclb::servicelb::{self, ENABLELB};
 use crate::svclb::servicelb_nodes;
@@ -68,7 +68,7 @@ impl Check for EnablelbLabels {
             .collect();
         Outcome::pass(format!(
             "ServiceLB is pinned to {} ({ENABLELB}=true, {}=true, {}=true); no other node is eligible",
-            pinned.join(", "),
+            facts::listed(&pinned, ", "),
             PUBLIC_INGRESS_LABELS[0],
             PUBLIC_INGRESS_LABELS[1]
         ))

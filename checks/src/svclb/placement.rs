@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
-use crate::facts::node_name;
+use crate::facts::{self, node_name};
 use crate::ingress::providers::pending;
 use crate::ingress::traefik::service_name;
 use crate::model::{CheckMeta, Outcome};
@@ -67,7 +67,7 @@ impl Check for Placement {
         let lb = servicelb::lb_pods(&pods, &svc);
         let lines = servicelb::node_lines(&nodes, &lb, &pods);
 
-        let by_node = format!("node by node: {}", lines.join("; "));
+        let by_node = format!("node by node: {}", facts::listed(&lines, "; "));
         if let Some(f) = servicelb::stuck_pod_finding(&svc, &lb, &pods) {
             let message = format!("{}; {by_node}", f.message);
             return f
@@ -105,11 +105,11 @@ impl Check for Placement {
         {
             let message = format!(
                 "svclb pods for Service {name} answer on 80/443 on {} (not only on the ingress node {}): {}",
-                answering.join(", "),
+                facts::listed(&answering, ", "),
                 if designated.is_empty() {
                     "<none labelled>".to_string()
                 } else {
-                    designated.join(", ")
+                    facts::listed(&designated, ", ")
                 },
                 f.message
             );
@@ -139,9 +139,9 @@ impl Check for Placement {
             return Outcome::warn(format!(
                 "svclb pods for Service {name} still answer on 80/443 on {}, which no longer carry {}=true \
                  (the ingress node is {}): the DaemonSet controller has not removed them yet; {by_node}",
-                elsewhere.join(", "),
+                facts::listed(&elsewhere, ", "),
                 servicelb::ENABLELB,
-                designated.join(", ")
+                facts::listed(&designated, ", ")
             ))
             .remediate("rem.svclb-pod-lingering", ctx.distribution().await, &vars)
             .subjects(lingering.iter().map(|p| p.reference()))
@@ -149,7 +149,7 @@ impl Check for Placement {
         }
         Outcome::pass(format!(
             "80/443 for Service {name} answer only on {}, where the svclb pods run; {by_node}",
-            answering.join(", "),
+            facts::listed(&answering, ", "),
         ))
         .detail("nodes", &lines)
     }

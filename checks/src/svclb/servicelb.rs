@@ -24,7 +24,7 @@ use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use mcp_doctor_remediations::Vars;
 
 use crate::check::Context;
-use crate::facts::{PUBLIC_INGRESS_LABELS, is_public_ingress, node_label, node_name};
+use crate::facts::{self, PUBLIC_INGRESS_LABELS, is_public_ingress, node_label, node_name};
 use crate::ingress::traefik::{lb_ingress, service_name, service_ref};
 use crate::model::{Outcome, Status};
 
@@ -616,7 +616,7 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         problems.push(format!(
             "no node carries {ENABLELB}: ServiceLB runs svclb pods on every node ({}), so 80 and 443 answer \
              on all {} of them",
-            eligible_nodes.join(", "),
+            facts::listed(&eligible_nodes, ", "),
             eligible_nodes.len()
         ));
     } else if enabled.is_empty() {
@@ -628,24 +628,23 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
         problems.push(format!(
             "no node has {ENABLELB}=true ({}): ServiceLB has no node to run on and LoadBalancer Services \
              stay <pending>",
-            labelled.join(", ")
+            facts::listed(&labelled, ", ")
         ));
     } else if enabled.len() > 1 {
         problems.push(format!(
             "{} nodes carry {ENABLELB}=true ({}): 80 and 443 are spread across them",
             enabled.len(),
-            enabled.join(", ")
+            facts::listed(&enabled, ", ")
         ));
     }
     if public.len() > 1 {
         problems.push(format!(
             "{} nodes are labelled the public ingress node ({})",
             public.len(),
-            public
-                .iter()
-                .map(|n| node_name(n))
-                .collect::<Vec<_>>()
-                .join(", ")
+            facts::listed(
+                &public.iter().map(|n| node_name(n)).collect::<Vec<_>>(),
+                ", "
+            )
         ));
     }
     if let Some(t) = target {
