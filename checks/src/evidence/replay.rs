@@ -74,7 +74,7 @@ impl std::fmt::Debug for ListCache {
 trait ListItem: Sized + Clone {
     /// The cache of this form.
     fn memo(cache: &ListCache) -> &Memo<Self>;
-    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error>;
+    fn from_value(value: Value) -> Self;
     /// `metadata.namespace`, to serve a namespace from the all-namespaces list.
     fn in_namespace(&self, namespace: &str) -> bool;
 }
@@ -83,8 +83,8 @@ impl ListItem for Value {
     fn memo(cache: &ListCache) -> &Memo<Self> {
         &cache.values
     }
-    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(raw.get())
+    fn from_value(value: Value) -> Self {
+        value
     }
     fn in_namespace(&self, namespace: &str) -> bool {
         self.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace)
@@ -95,11 +95,9 @@ impl ListItem for Box<str> {
     fn memo(cache: &ListCache) -> &Memo<Self> {
         &cache.json
     }
-    /// Compact whatever the file's layout (a hand-written fixture is indented).
-    fn from_raw(raw: &serde_json::value::RawValue) -> Result<Self, serde_json::Error> {
-        Ok(serde_json::from_str::<Value>(raw.get())?
-            .to_string()
-            .into_boxed_str())
+    /// Compact whatever the file's layout (recordings are indented for people to read).
+    fn from_value(value: Value) -> Self {
+        value.to_string().into_boxed_str()
     }
     fn in_namespace(&self, namespace: &str) -> bool {
         #[derive(serde::Deserialize)]
@@ -119,11 +117,39 @@ impl ListItem for Box<str> {
     }
 }
 
-/// A List file as written: its items left as text until each is turned into the form asked for.
+/// A List file as written; its items are turned into the form asked for one at a time as the file is
+/// read, so neither the file nor a tree of all its objects is ever held (a recorded pod list is as large
+/// as the cluster's pods, indented).
 #[derive(serde::Deserialize)]
-struct ListFile {
+#[serde(bound = "T: ListItem")]
+struct ListFile<T> {
     #[serde(default)]
-    items: Option<Vec<Box<serde_json::value::RawValue>>>,
+    items: Option<Items<T>>,
+}
+
+struct Items<T>(Vec<T>);
+
+impl<'de, T: ListItem> serde::Deserialize<'de> for Items<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Each<T>(std::marker::PhantomData<T>);
+        impl<'de, T: ListItem> serde::de::Visitor<'de> for Each<T> {
+            type Value = Items<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of objects")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Items<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(object) = seq.next_element::<Value>()? {
+                    items.push(T::from_value(object));
+                }
+                Ok(Items(items))
+            }
+        }
+        deserializer.deserialize_seq(Each(std::marker::PhantomData))
+    }
 }
 
 impl Bundle {
@@ -186,20 +212,14 @@ impl Bundle {
 
     fn read_list_file<T: ListItem>(&self, rel: &str) -> Option<Result<Vec<T>, EvidenceError>> {
         let path = self.root.join(rel);
-        let text = std::fs::read_to_string(&path).ok()?;
-        let decode = |e: serde_json::Error| EvidenceError::Decode {
-            what: path.display().to_string(),
-            message: e.to_string(),
-        };
+        let file = std::fs::File::open(&path).ok()?;
+        let read = std::io::BufReader::with_capacity(1 << 16, file);
         Some(
-            serde_json::from_str::<ListFile>(&text)
-                .map_err(decode)
-                .and_then(|list| {
-                    list.items
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|raw| T::from_raw(raw).map_err(decode))
-                        .collect()
+            serde_json::from_reader::<_, ListFile<T>>(read)
+                .map(|list| list.items.map(|items| items.0).unwrap_or_default())
+                .map_err(|e| EvidenceError::Decode {
+                    what: path.display().to_string(),
+                    message: e.to_string(),
                 }),
         )
     }
