@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{fixture, mcp_doctor, statuses, valid_report, workspace};
+use common::{fixture, live_on_fixture, mcp_doctor, statuses, valid_report, workspace};
 use fixture_apiserver::{FixtureServer, RbacPolicy, ServerOptions};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -113,18 +113,9 @@ fn rbac_only_narrows_the_role_to_the_selected_checks_and_unknown_ids_are_refused
 /// A `command` (doctor or preflight) run of `scenario` through `server` (the scenario's env file and host
 /// facts, as tests/fixtures.rs runs it), returning the report.
 fn run_through(server: &FixtureServer, command: &str, scenario: &str, home: &Path) -> Value {
-    let dir = fixture(scenario);
-    let mut cmd = mcp_doctor(home);
-    cmd.arg(command)
-        .arg("--kubeconfig")
-        .arg(server.kubeconfig_path())
-        .args(["--format", "json", "--timeout", "10"])
-        .arg("--env-file")
-        .arg(dir.join("config.env"));
-    if dir.join("host").is_dir() {
-        cmd.arg("--host-facts").arg(dir.join("host"));
-    }
-    let out = cmd.output().unwrap();
+    let out = live_on_fixture(home, command, server.kubeconfig_path(), scenario)
+        .output()
+        .unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",

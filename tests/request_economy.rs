@@ -53,21 +53,12 @@ fn doctor_recorded(
     kubeconfig: &std::path::Path,
     tmp: &std::path::Path,
 ) -> std::path::PathBuf {
-    let dir = fixture(name);
     let record = tmp.join("recording");
-    let mut cmd = mcp_doctor(tmp);
-    cmd.arg("doctor")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
+    let out = live_on_fixture(tmp, "doctor", kubeconfig, name)
         .arg("--record")
         .arg(&record)
-        .args(["--format", "json", "--timeout", "10"])
-        .arg("--env-file")
-        .arg(dir.join("config.env"));
-    if dir.join("host").is_dir() {
-        cmd.arg("--host-facts").arg(dir.join("host"));
-    }
-    let out = cmd.output().unwrap();
+        .output()
+        .unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "doctor {name}: {}",

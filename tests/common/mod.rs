@@ -55,6 +55,28 @@ pub fn mcp_doctor_process(home: &Path) -> std::process::Command {
     cmd
 }
 
+/// `mcp-doctor <command>` live against `kubeconfig`, with `scenario`'s settings (its env file, and its node
+/// facts when it has them), a JSON report on stdout and a 10 s timeout: a fixture run through the live path.
+pub fn live_on_fixture(
+    home: &Path,
+    command: &str,
+    kubeconfig: &Path,
+    scenario: &str,
+) -> assert_cmd::Command {
+    let dir = fixture(scenario);
+    let mut cmd = mcp_doctor(home);
+    cmd.arg(command)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--format", "json", "--timeout", "10"])
+        .arg("--env-file")
+        .arg(dir.join("config.env"));
+    if dir.join("host").is_dir() {
+        cmd.arg("--host-facts").arg(dir.join("host"));
+    }
+    cmd
+}
+
 /// Compares `actual` with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites the file instead.
 pub fn assert_golden(name: &str, actual: &str) {
     let path = workspace().join("tests/golden").join(name);

@@ -724,10 +724,9 @@ impl State {
                 selector.iter().all(|(k, v, eq)| {
                     let has = item["metadata"]["labels"][k.as_str()].as_str() == Some(v.as_str());
                     has == *eq
-                }) && fields.iter().all(|(field, v, eq)| {
-                    // Every field was checked against `field_pointer` when the selector was parsed.
-                    field_pointer(kind, field).is_some_and(|p| (field_value(item, p) == *v) == *eq)
-                })
+                }) && fields
+                    .iter()
+                    .all(|(pointer, v, eq)| (field_value(item, pointer) == *v) == *eq)
             })
             .collect();
         Ok(wire::json_reply(
@@ -1023,16 +1022,19 @@ impl Params {
         equality_terms(self.get("labelSelector"), "labelSelector")
     }
 
-    /// A `fieldSelector` as (field, value, equal), each field one the real server selects `kind` by; any
-    /// other is the real server's 400 message.
-    fn field_selector(&self, kind: &ResourceKind) -> Result<Vec<SelectorTerm>, String> {
-        let terms = equality_terms(self.get("fieldSelector"), "fieldSelector")?;
-        for (field, _, _) in &terms {
-            if field_pointer(kind, field).is_none() {
-                return Err(unsupported_field_message(kind, field));
-            }
-        }
-        Ok(terms)
+    /// A `fieldSelector` as (where the field sits in an object, value, equal), each field one the real
+    /// server selects `kind` by; any other is the real server's 400 message.
+    fn field_selector(
+        &self,
+        kind: &ResourceKind,
+    ) -> Result<Vec<(&'static str, String, bool)>, String> {
+        equality_terms(self.get("fieldSelector"), "fieldSelector")?
+            .into_iter()
+            .map(|(field, value, eq)| match field_pointer(kind, &field) {
+                Some(pointer) => Ok((pointer, value, eq)),
+                None => Err(unsupported_field_message(kind, &field)),
+            })
+            .collect()
     }
 
     /// Why this list cannot be answered faithfully, if it asks for something the fixture server does not do.

@@ -220,9 +220,9 @@ fn list_item(kind: &ResourceKind, item: Value) -> Value {
 }
 
 /// The list's `metadata.resourceVersion`: the newest object's, as etcd's revision is at least that.
-fn list_resource_version(items: &[&Value]) -> u64 {
+fn list_resource_version<'a>(items: impl IntoIterator<Item = &'a Value>) -> u64 {
     items
-        .iter()
+        .into_iter()
         .filter_map(|o| {
             o.pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)?
@@ -281,7 +281,12 @@ pub(crate) fn list_page(
     page_size: Option<usize>,
 ) -> Value {
     let (start, end) = page_bounds(items.len(), offset, page_size);
-    let mut page = list_envelope(kind, list_resource_version(items), end, items.len());
+    let mut page = list_envelope(
+        kind,
+        list_resource_version(items.iter().copied()),
+        end,
+        items.len(),
+    );
     page["items"] = items[start..end]
         .iter()
         .map(|o| list_item(kind, (*o).clone()))
@@ -298,7 +303,6 @@ pub(crate) struct EncodedList {
 
 impl EncodedList {
     pub(crate) fn new(kind: &ResourceKind, items: &[Value]) -> EncodedList {
-        let refs: Vec<&Value> = items.iter().collect();
         EncodedList {
             items: items
                 .iter()
@@ -309,7 +313,7 @@ impl EncodedList {
                     )
                 })
                 .collect(),
-            rv: list_resource_version(&refs),
+            rv: list_resource_version(items),
         }
     }
 
