@@ -64,10 +64,22 @@ const PAGE_SIZE: u32 = 500;
 /// it cannot make a run hold an endless body in memory until the request's time limit.
 const MAX_ANSWER_BYTES: usize = 512 << 20;
 
-/// kube's client, with every answer's body capped at [`MAX_ANSWER_BYTES`].
+/// kube's client, with every answer's body capped at [`MAX_ANSWER_BYTES`]. An answer that declares a
+/// larger `content-length` gets no allowance at all, so it fails at its first bytes rather than after
+/// downloading the cap's worth of them.
 fn bounded_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     let cap = tower::util::MapResponseLayer::new(|answer: http::Response<_>| {
-        answer.map(|body| http_body_util::Limited::new(body, MAX_ANSWER_BYTES))
+        let declared_too_long = answer
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|length| length > MAX_ANSWER_BYTES as u64);
+        let allowance = if declared_too_long {
+            0
+        } else {
+            MAX_ANSWER_BYTES
+        };
+        answer.map(|body| http_body_util::Limited::new(body, allowance))
     });
     Ok(kube::client::ClientBuilder::try_from(config)?
         .with_layer(&cap)
