@@ -3,7 +3,7 @@
 
 The base is fixtures/platform-healthy (a healthy MCP Runtime platform on k3s); onto it go, at --scale 1,
 5,000 nodes, 150,000 pods in 1,500 unrelated namespaces (plus the platform's), 10,000 services, 20,000
-events and 1,000 MCPServers (each with its Deployment, Pod, Service and two Events in mcp-servers). Objects
+events and 1,000 MCPServers (each with its Deployment, Pod, Service, Ingress and two Events in mcp-servers). Objects
 are clones of the scenario's own objects, which follow the v1.32 wire format, given fresh names, uids and
 addresses, and carrying `managedFields` as a real server sends them in lists (the scenario leaves them out
 for readability; a real list has them and they are a large part of its bytes).
@@ -141,6 +141,7 @@ def main():
     deployments = load("deployments.apps/_all.json")
     pods = load("pods/_all.json")
     services = load("services/_all.json")
+    ingresses = load("ingresses.networking.k8s.io/_all.json")
     events = {"kind": "EventList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": []}
     events_base = os.path.join(BASE, "..", "platform-image-pull-causes", "cluster", "events", "_all.json")
     with open(events_base) as f:
@@ -156,6 +157,7 @@ def main():
     dep_t = next(d for d in deployments["items"] if d["metadata"]["name"] == server_t["metadata"]["name"])
     pod_t = next(p for p in pods["items"] if p["metadata"]["namespace"] == "mcp-servers")
     svc_t = next(v for v in services["items"] if v["metadata"]["namespace"] == "mcp-servers")
+    ing_t = next(i for i in ingresses["items"] if i["metadata"]["name"] == server_t["metadata"]["name"])
     for i in range(n_servers):
         name = f"tool-{i:04d}"
         srv = clone(server_t, names, name)
@@ -172,6 +174,13 @@ def main():
         svc = clone(svc_t, names, name)
         svc["metadata"]["managedFields"] = managed(svc, "mcp-runtime-operator", "k3s", time)
         services["items"].append(svc)
+        ing = clone(ing_t, names, name)
+        ing["metadata"]["labels"]["app"] = name
+        path = ing["spec"]["rules"][0]["http"]["paths"][0]
+        path["path"] = f"/{name}"
+        path["backend"]["service"]["name"] = name
+        ing["metadata"]["managedFields"] = managed(ing, "mcp-runtime-operator", "traefik", time)
+        ingresses["items"].append(ing)
         events["items"].append(event("mcp-servers", pod, "Scheduled", f"Successfully assigned mcp-servers/{pod['metadata']['name']} to {node}", node))
         events["items"].append(event("mcp-servers", pod, "Started", f"Started container {name}", node))
 
@@ -204,6 +213,7 @@ def main():
     sizes["deployments"] = save(args.out, "deployments.apps/_all.json", deployments)
     sizes["pods"] = save(args.out, "pods/_all.json", pods)
     sizes["services"] = save(args.out, "services/_all.json", services)
+    sizes["ingresses"] = save(args.out, "ingresses.networking.k8s.io/_all.json", ingresses)
     os.makedirs(os.path.join(args.out, "cluster", "events"), exist_ok=True)
     sizes["events"] = save(args.out, "events/_all.json", events)
     counts = {

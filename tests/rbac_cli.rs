@@ -113,7 +113,7 @@ fn rbac_only_narrows_the_role_to_the_selected_checks_and_unknown_ids_are_refused
 /// A `command` (doctor or preflight) run of `scenario` through `server` (the scenario's env file and host
 /// facts, as tests/fixtures.rs runs it), returning the report.
 fn run_through(server: &FixtureServer, command: &str, scenario: &str, home: &Path) -> Value {
-    let out = live_on_fixture(home, command, server.kubeconfig_path(), scenario)
+    let out = live_on_fixture(home, command, server.kubeconfig_path(), &fixture(scenario))
         .output()
         .unwrap();
     assert!(

@@ -16,6 +16,10 @@ use mcp_doctor_checks::evidence::{ResourceKind, Scope};
 use serde_json::Value;
 
 const PAGE: usize = 2;
+/// kubectl's page size, for the generated cluster.
+const BIG_PAGE: usize = 500;
+/// How many names a message lists before it counts the rest (`facts::listed`).
+const LISTED_IN_A_MESSAGE: usize = 10;
 const ACCESS_REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
 /// (list path, objects listed) of every list the recording holds.
@@ -48,29 +52,33 @@ fn recorded_lists(record: &std::path::Path) -> BTreeMap<String, usize> {
     lists
 }
 
+/// Runs `doctor` live on the scenario in `dir` with `--record`; the recording and the JSON report.
 fn doctor_recorded(
-    name: &str,
+    dir: &std::path::Path,
     kubeconfig: &std::path::Path,
     tmp: &std::path::Path,
-) -> std::path::PathBuf {
+) -> (std::path::PathBuf, Value) {
     let record = tmp.join("recording");
-    let out = live_on_fixture(tmp, "doctor", kubeconfig, name)
+    let out = live_on_fixture(tmp, "doctor", kubeconfig, dir)
         .arg("--record")
         .arg(&record)
         .output()
         .unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
-        "doctor {name}: {}",
+        "doctor {}: {}",
+        dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    record
+    (record, valid_report(&String::from_utf8_lossy(&out.stdout)))
 }
 
-/// What is wrong with a run's requests, given the lists its recording holds; empty when nothing is.
+/// What is wrong with a run's requests, given the lists its recording holds and the server's page size;
+/// empty when nothing is.
 fn economy_violations(
     requests: &[RequestLogEntry],
     lists: &BTreeMap<String, usize>,
+    page: usize,
 ) -> Vec<String> {
     let mut wrong = Vec::new();
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
@@ -104,11 +112,11 @@ fn economy_violations(
         }
     }
     for (path, count) in lists {
-        let want = count.div_ceil(PAGE).max(1);
+        let want = count.div_ceil(page).max(1);
         let got = pages.get(path.as_str()).copied().unwrap_or_default();
         if got != want {
             wrong.push(format!(
-                "{path}: {got} pages for {count} objects in pages of {PAGE} (want {want})"
+                "{path}: {got} pages for {count} objects in pages of {page} (want {want})"
             ));
         }
     }
@@ -128,14 +136,14 @@ fn doctor_only_reads_and_lists_each_kind_and_scope_once() {
             ..Default::default()
         };
         let server = FixtureServer::start(&fixture(&name), opts).unwrap();
-        let record = doctor_recorded(&name, server.kubeconfig_path(), tmp.path());
+        let (record, _) = doctor_recorded(&fixture(&name), server.kubeconfig_path(), tmp.path());
         let lists = recorded_lists(&record);
         let requests = server.requests();
         assert!(
             !requests.is_empty(),
             "{name}: no request reached the server"
         );
-        let wrong = economy_violations(&requests, &lists);
+        let wrong = economy_violations(&requests, &lists, PAGE);
         assert!(
             wrong.is_empty(),
             "fixtures/{name}:\n  {}",
@@ -144,6 +152,80 @@ fn doctor_only_reads_and_lists_each_kind_and_scope_once() {
         checked += 1;
     }
     assert!(checked > 50, "only {checked} scenarios ran");
+}
+
+/// A cluster many times the scenarios' size, from the benchmark's generator (bench/generate.py at scale
+/// 0.02: 104 nodes, 3,033 pods, 31 unrelated namespaces, 21 MCPServers): still each (kind, scope) listed
+/// once, and no message grows with the cluster: where a check names nodes, pods or servers it names ten
+/// and counts the rest, while its details keep them all.
+#[test]
+fn a_generated_big_cluster_is_listed_once_and_its_messages_stay_short() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = tmp.path().join("cluster");
+    let generated = std::process::Command::new("python3")
+        .arg(workspace().join("bench/generate.py"))
+        .arg(&cluster)
+        .args(["--scale", "0.02"])
+        .output()
+        .expect("python3 runs bench/generate.py");
+    assert!(
+        generated.status.success(),
+        "bench/generate.py: {}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let opts = ServerOptions {
+        page_size_cap: Some(BIG_PAGE),
+        ..Default::default()
+    };
+    let server = FixtureServer::start(&cluster, opts).unwrap();
+    let (record, report) = doctor_recorded(&cluster, server.kubeconfig_path(), tmp.path());
+    let wrong = economy_violations(&server.requests(), &recorded_lists(&record), BIG_PAGE);
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    let results = report["checks"].as_array().unwrap();
+    let long: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            generated_names_in(r["message"].as_str().unwrap_or_default()) > LISTED_IN_A_MESSAGE
+        })
+        .map(|r| format!("{}: {}", r["id"], r["message"]))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "messages naming more than {LISTED_IN_A_MESSAGE} of the generated objects:\n{}",
+        long.join("\n")
+    );
+    let servers = results
+        .iter()
+        .find(|r| r["id"] == "platform.mcpservers")
+        .expect("platform.mcpservers ran");
+    assert_eq!(servers["status"], "pass", "{servers}");
+    assert!(
+        servers["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(", and 11 more"),
+        "{servers}"
+    );
+    assert_eq!(
+        servers["details"]["mcpservers"].as_array().map(Vec::len),
+        Some(21),
+        "{servers}"
+    );
+}
+
+/// How many objects a message names, of those bench/generate.py makes (nodes `bench-node-*`, MCPServers
+/// `tool-*`, namespaces `team-*`, Services `svc-*`, pods `app-*`), each counted once.
+fn generated_names_in(message: &str) -> usize {
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| {
+            ["bench-node-", "tool-", "team-", "svc-", "app-"]
+                .iter()
+                .any(|prefix| word.starts_with(prefix))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// The assertion itself catches what it is for: a repeated list, a write, a page too few.
@@ -159,11 +241,11 @@ fn the_economy_assertion_fails_on_waste() {
         get("/api/v1/nodes", Some("&limit=500")),
         get("/api/v1/nodes", Some("&continue=abc&limit=500")),
     ];
-    assert!(economy_violations(&good, &lists).is_empty());
+    assert!(economy_violations(&good, &lists, PAGE).is_empty());
 
     let mut repeated = good.clone();
     repeated.push(get("/api/v1/nodes", Some("&limit=500")));
-    assert!(!economy_violations(&repeated, &lists).is_empty());
+    assert!(!economy_violations(&repeated, &lists, PAGE).is_empty());
 
     let mut write = good.clone();
     write.push(RequestLogEntry {
@@ -171,10 +253,10 @@ fn the_economy_assertion_fails_on_waste() {
         path: "/api/v1/namespaces/a/pods/p".into(),
         query: None,
     });
-    assert!(!economy_violations(&write, &lists).is_empty());
+    assert!(!economy_violations(&write, &lists, PAGE).is_empty());
 
     assert!(
-        !economy_violations(&good[..1], &lists).is_empty(),
+        !economy_violations(&good[..1], &lists, PAGE).is_empty(),
         "a page short"
     );
 }

@@ -19,7 +19,7 @@ pub struct DetectedDistribution {
 }
 
 /// At most this many names (or per-node lines) in a one-line message.
-const LISTED_IN_A_MESSAGE: usize = 10;
+pub const LISTED_IN_A_MESSAGE: usize = 10;
 
 /// Names (or per-node lines) joined for a one-line message: every one up to ten, else the first ten and how
 /// many more. On a 5,000-node cluster a message naming each node would be pages long; the check's details

@@ -55,15 +55,15 @@ pub fn mcp_doctor_process(home: &Path) -> std::process::Command {
     cmd
 }
 
-/// `mcp-doctor <command>` live against `kubeconfig`, with `scenario`'s settings (its env file, and its node
-/// facts when it has them), a JSON report on stdout and a 10 s timeout: a fixture run through the live path.
+/// `mcp-doctor <command>` live against `kubeconfig`, with the settings of the scenario in `dir` (its env
+/// file, and its node facts when it has them), a JSON report on stdout and a 10 s timeout: a fixture run
+/// through the live path.
 pub fn live_on_fixture(
     home: &Path,
     command: &str,
     kubeconfig: &Path,
-    scenario: &str,
+    dir: &Path,
 ) -> assert_cmd::Command {
-    let dir = fixture(scenario);
     let mut cmd = mcp_doctor(home);
     cmd.arg(command)
         .arg("--kubeconfig")

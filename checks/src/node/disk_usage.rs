@@ -5,6 +5,7 @@ use serde_json::json;
 use crate::check::{Check, Context, unreadable};
 use crate::declare_check;
 use crate::evidence::host::{DiskUsage, HostFacts};
+use crate::facts;
 use crate::model::{CheckMeta, Outcome, Status};
 
 declare_check! {
@@ -206,7 +207,10 @@ impl Check for NodeDiskUsage {
         let Some(lead) = findings.first() else {
             let gap = match not_measured.as_slice() {
                 [] => String::new(),
-                nodes => format!(" (no disk usage collected for {})", nodes.join(", ")),
+                nodes => format!(
+                    " (no disk usage collected for {})",
+                    facts::listed(nodes, ", ")
+                ),
             };
             return Outcome::pass(format!(
                 "{} node(s) have free space and inodes at least {} points above the kubelet's eviction \

@@ -9,6 +9,7 @@ use super::{is_pull_failure, list_in, pod_problem, pods_of};
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
+use crate::facts;
 use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
@@ -150,15 +151,13 @@ impl Check for McpServers {
             }
         }
         if findings.is_empty() {
+            let ready: Vec<String> = servers.iter().map(|(ns, n)| format!("{ns}/{n}")).collect();
             return Outcome::pass(format!(
                 "{} MCPServer(s) reconciled and ready: {}",
                 servers.len(),
-                servers
-                    .iter()
-                    .map(|(ns, n)| format!("{ns}/{n}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+                facts::listed(&ready, ", ")
+            ))
+            .detail("mcpservers", ready);
         }
         let mut vars = Vars::new();
         vars.insert("namespace", namespaces[0].clone());
@@ -168,7 +167,7 @@ impl Check for McpServers {
         } else {
             "rem.platform-mcpserver-not-reconciled"
         };
-        Outcome::fail(findings.join("; "))
+        Outcome::fail(facts::listed(&findings, "; "))
             .remediate(rem, ctx.distribution().await, &vars)
             .subjects(subjects)
     }

@@ -6,6 +6,7 @@ use super::list_in;
 use crate::check::{Check, Context};
 use crate::declare_check;
 use crate::evidence::kinds;
+use crate::facts;
 use crate::model::{CheckMeta, Outcome};
 
 declare_check! {
@@ -75,8 +76,8 @@ impl Check for StalePods {
         let list = failed
             .iter()
             .map(|(ns, n, why)| format!("{ns}/{n} ({why})"))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect::<Vec<_>>();
+        let list = facts::listed(&list, ", ");
         let mut vars = Vars::new();
         vars.insert("namespace", failed[0].0.clone());
         Outcome::warn(format!(

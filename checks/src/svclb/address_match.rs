@@ -155,7 +155,7 @@ impl Check for AddressMatch {
             let lb = servicelb::lb_pods(&pods, &svc);
             let message = format!(
                 "Service {name} advertises {}, which is not an address of the ingress node ({ingress})",
-                foreign.join(", ")
+                facts::listed(&foreign, ", ")
             );
             if let Some(f) = servicelb::pin_finding(&nodes) {
                 return f

@@ -453,7 +453,7 @@ pub fn disabled_finding(server: &str, arg: &str, pending: &[String]) -> Finding 
     let stays = match names.as_slice() {
         [] => "LoadBalancer Services will stay <pending>".to_string(),
         [one] => format!("Service {one} stays <pending>"),
-        many => format!("Services {} stay <pending>", many.join(", ")),
+        many => format!("Services {} stay <pending>", facts::listed(many, ", ")),
     };
     let message = format!(
         "k3s ServiceLB is disabled ({arg} on {server}) and no other LoadBalancer provider runs: {stays}"
@@ -699,7 +699,7 @@ pub fn pin_finding(nodes: &[Node]) -> Option<Finding> {
     }
     Some(Finding {
         status,
-        message: problems.join("; "),
+        message: facts::listed(&problems, "; "),
         remediation: "rem.svclb-pin-ingress-node",
         vars: Vars::from([("node", ingress), ("commands", commands.join("\n"))]),
         subjects,

@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use x509_parser::prelude::*;
 
+use crate::facts;
+
 /// The subject CN of the certificate Traefik serves when no TLS Secret matches the host.
 pub const TRAEFIK_DEFAULT_CN: &str = "TRAEFIK DEFAULT CERT";
 /// Expiry closer than this many days warns.
@@ -297,11 +299,16 @@ pub fn csr_dns_names(request_b64: &str) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// `a`, `a and b`, `a, b and c`.
+/// `a`, `a and b`, `a, b and c`; past ten items, the first ten `and N more` (as [`facts::listed`]).
 pub fn and_list(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
+        many if many.len() > facts::LISTED_IN_A_MESSAGE => format!(
+            "{} and {} more",
+            many[..facts::LISTED_IN_A_MESSAGE].join(", "),
+            many.len() - facts::LISTED_IN_A_MESSAGE
+        ),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
@@ -309,6 +316,27 @@ pub fn and_list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn and_list_names_ten_and_counts_the_rest() {
+        let names = |n: usize| (1..=n).map(|i| format!("n{i}")).collect::<Vec<_>>();
+        assert_eq!(and_list(&names(0)), "");
+        assert_eq!(and_list(&names(1)), "n1");
+        assert_eq!(and_list(&names(3)), "n1, n2 and n3");
+        assert_eq!(
+            and_list(&names(10)),
+            "n1, n2, n3, n4, n5, n6, n7, n8, n9 and n10"
+        );
+        assert_eq!(
+            and_list(&names(5000)),
+            "n1, n2, n3, n4, n5, n6, n7, n8, n9, n10 and 4990 more"
+        );
+        assert_eq!(
+            facts::listed(&names(11), "; "),
+            "n1; n2; n3; n4; n5; n6; n7; n8; n9; n10; and 1 more"
+        );
+        assert_eq!(facts::listed(&names(2), ", "), "n1, n2");
+    }
 
     #[test]
     fn wildcards_cover_one_label_and_ports_are_ignored() {
