@@ -1,5 +1,6 @@
 //! Command-line flags. Parsing only: what the flags mean is wired in `main.rs`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -606,6 +607,42 @@ pub fn command(argv0: Option<&std::ffi::OsStr>) -> clap::Command {
         .long_about(long_about)
 }
 
+/// Flags that kubectl users put before the subcommand (`kubectl mcp-doctor --context prod doctor`), the way
+/// kubectl's own global flags go; each takes a value.
+const CLUSTER_FLAGS: [&str; 2] = ["--kubeconfig", "--context"];
+
+/// The command line with `--kubeconfig`/`--context` given before the subcommand moved after it, where the
+/// subcommands that reach a cluster define them; anything else is left as it is for clap to judge (so a
+/// subcommand without such a flag still gets clap's error naming it).
+pub fn cluster_flags_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
+    let mut rest = args.into_iter();
+    let mut out: Vec<OsString> = rest.next().into_iter().collect();
+    let mut moved = Vec::new();
+    while let Some(arg) = rest.next() {
+        let text = arg.to_string_lossy();
+        let with_value = CLUSTER_FLAGS
+            .iter()
+            .any(|flag| text.strip_prefix(flag).is_some_and(|v| v.starts_with('=')));
+        if with_value {
+            moved.push(arg);
+        } else if CLUSTER_FLAGS.contains(&text.as_ref()) {
+            moved.push(arg);
+            moved.extend(rest.next());
+        } else {
+            let subcommand = !text.starts_with('-');
+            out.push(arg);
+            if subcommand {
+                out.append(&mut moved);
+            }
+            out.extend(rest);
+            break;
+        }
+    }
+    // Flags with no subcommand after them: put back, so clap reports what is missing.
+    out.append(&mut moved);
+    out
+}
+
 /// How `install` and `fix` reach the cluster and host, and whether they may change them.
 #[derive(Args, Debug, Clone)]
 pub struct ApplyArgs {
@@ -677,7 +714,42 @@ pub struct HostFactsArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_since;
+    use super::{cluster_flags_after_subcommand, parse_since};
+
+    #[test]
+    fn cluster_flags_before_the_subcommand_move_after_it() {
+        let moved = |line: &str| {
+            let args = line.split(' ').map(std::ffi::OsString::from).collect();
+            let out: Vec<String> = cluster_flags_after_subcommand(args)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect();
+            out.join(" ")
+        };
+        assert_eq!(
+            moved("m --context prod doctor --only x"),
+            "m doctor --context prod --only x"
+        );
+        assert_eq!(
+            moved("m --kubeconfig=k --context c preflight"),
+            "m preflight --kubeconfig=k --context c"
+        );
+        for unchanged in [
+            "m doctor --context prod",
+            "m --version",
+            "m explain nodes.ready",
+            "m --help doctor",
+        ] {
+            assert_eq!(moved(unchanged), unchanged);
+        }
+        // No subcommand, or a flag clap must judge first: nothing is lost, nothing reordered past it.
+        assert_eq!(moved("m --context prod"), "m --context prod");
+        assert_eq!(moved("m --context"), "m --context");
+        assert_eq!(
+            moved("m --context prod --bogus doctor"),
+            "m --bogus doctor --context prod"
+        );
+    }
 
     #[test]
     fn since_takes_seconds_minutes_hours_and_days() {

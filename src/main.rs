@@ -45,7 +45,8 @@ fn main() -> ExitCode {
     // and completions name it so.
     let argv0 = std::env::args_os().next();
     let cmd = cli::command(argv0.as_deref());
-    let cli = match Cli::from_arg_matches(&cmd.clone().get_matches()) {
+    let args = cli::cluster_flags_after_subcommand(std::env::args_os().collect());
+    let cli = match Cli::from_arg_matches(&cmd.clone().get_matches_from(args)) {
         Ok(cli) => cli,
         Err(e) => e.format(&mut cmd.clone()).exit(),
     };

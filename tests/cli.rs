@@ -825,3 +825,48 @@ fn every_flag_config_shows_is_accepted_by_config_and_doctor() {
         }
     }
 }
+
+/// As with kubectl's own flags, `--kubeconfig` and `--context` may come before the subcommand
+/// (`kubectl mcp-doctor --context prod doctor`): the run reaches the cluster they name, and a context the
+/// kubeconfig lacks is refused by name.
+#[test]
+fn cluster_flags_before_the_subcommand_reach_the_cluster() {
+    let server = fixture_apiserver::FixtureServer::start(
+        &fixture("k3s-4node-healthy"),
+        fixture_apiserver::ServerOptions::default(),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = mcp_doctor(home.path())
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .args(["--context", server.context()])
+        .args([
+            "doctor",
+            "--only",
+            "cluster.api-reachable",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report = valid_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        statuses(&report)["cluster.api-reachable"],
+        "pass",
+        "{report}"
+    );
+    assert!(
+        !server.requests().is_empty(),
+        "no request reached the server"
+    );
+
+    mcp_doctor(home.path())
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig_path())
+        .args(["--context=no-such-context", "doctor"])
+        .args(["--only", "cluster.api-reachable"])
+        .assert()
+        .code(predicate::in_iter([1, 2]))
+        .stdout(predicate::str::contains("no-such-context"));
+}
