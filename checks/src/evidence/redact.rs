@@ -250,37 +250,157 @@ static CONFIG_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the config entry pattern is valid")
 });
 
+/// A YAML key alone on its line (`password:`, maybe with a comment): its value is on the lines below.
+static CONFIG_KEY_ALONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(?:-\s+)?["']?([A-Za-z0-9_.\-]+)["']?\s*:\s*(?:#.*)?$"#)
+        .expect("the key-alone pattern is valid")
+});
+
+/// A YAML block scalar's header (`|`, `>-`, `|2+`, maybe with a comment): the value is the lines below.
+static BLOCK_SCALAR_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[|>](?:[1-9][+-]?|[+-][1-9]?)?(?:\s+#.*)?$")
+        .expect("the block scalar pattern is valid")
+});
+
+/// A secret value that goes on past the line of its key.
+#[derive(Clone, Copy)]
+enum SecretSpan {
+    /// The lines indented deeper than the key's column: a YAML block scalar (`block`: every such line is
+    /// the value), or what sits under a key alone on its line (a scalar on the next lines or a list of
+    /// scalars; nested `key: value` entries there are judged by their own keys).
+    Indented { column: usize, block: bool },
+    /// A TOML multi-line string, up to its closing delimiter (`"""` or `'''`).
+    TomlMultiline(&'static str),
+}
+
+/// Where a line's key starts: past its indentation and a list item's dash.
+fn key_column(line: &str) -> usize {
+    line.find(|c: char| !(c.is_whitespace() || c == '-'))
+        .unwrap_or(line.len())
+}
+
+/// `body` with everything after its indentation replaced by the marker of that text, then `end`.
+fn marked_line(body: &str, end: &str) -> String {
+    let content = body.trim_start();
+    let indent = &body[..body.len() - content.len()];
+    format!("{indent}{}{end}", marker(content.trim_end().as_bytes()))
+}
+
 /// A node configuration file's text (YAML or TOML) with the value of every secret-looking key replaced by
 /// its marker (quotes kept, so the file still parses), then every line through the free-text redactors.
-/// Absolute paths are kept (`key_file = "/etc/..."` names a file, it holds no secret).
+/// A value may span lines: a YAML block scalar (`password: |`), the scalar or list under a key alone on
+/// its line, or a TOML multi-line string; each of its lines becomes a marker. Absolute paths are kept
+/// (`key_file = "/etc/..."` names a file, it holds no secret).
 pub fn config_text(input: &str, tally: &mut Tally) -> String {
     let mut n = 0;
-    let lines: Vec<String> = input
-        .split_inclusive('\n')
-        .map(|line| {
-            let (body, end) = match line.strip_suffix('\n') {
-                Some(b) => (b, "\n"),
-                None => (line, ""),
-            };
-            let Some(c) = CONFIG_ENTRY.captures(body) else {
-                return line.to_string();
-            };
-            let value = &c[3];
-            let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'');
-            let bare = match quote {
-                Some(q) => value.trim_start_matches(q).trim_end_matches(q),
-                None => value,
-            };
-            if !looks_secret(&c[2]) || bare.starts_with('/') || is_marker(bare) {
-                return line.to_string();
+    let mut span: Option<SecretSpan> = None;
+    let mut out = String::with_capacity(input.len());
+    for line in input.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        match span {
+            Some(SecretSpan::TomlMultiline(delimiter)) => {
+                match body.find(delimiter) {
+                    Some(close) => {
+                        if close > 0 {
+                            out.push_str(&marker(body[..close].as_bytes()));
+                        }
+                        out.push_str(&line[close..]);
+                        span = None;
+                    }
+                    None => out.push_str(&marked_line(body, end)),
+                }
+                continue;
             }
+            Some(SecretSpan::Indented { column, block }) => {
+                let content = body.trim_start();
+                let indent = body.len() - content.len();
+                if content.is_empty() || (content.starts_with('#') && !block) {
+                    out.push_str(line);
+                    continue;
+                }
+                if indent <= column {
+                    span = None;
+                } else if block {
+                    out.push_str(&marked_line(body, end));
+                    continue;
+                } else if !CONFIG_ENTRY.is_match(body) && !CONFIG_KEY_ALONE.is_match(body) {
+                    // A scalar continued on this line, or a list item's scalar (`- value`).
+                    n += 1;
+                    match content.strip_prefix("- ") {
+                        Some(item) => {
+                            let dash = &body[..body.len() - item.len()];
+                            out.push_str(dash);
+                            out.push_str(&marker(item.trim_end().as_bytes()));
+                            out.push_str(end);
+                        }
+                        None => out.push_str(&marked_line(body, end)),
+                    }
+                    continue;
+                }
+            }
+            None => {}
+        }
+        if let Some(c) = CONFIG_KEY_ALONE.captures(body) {
+            if looks_secret(&c[1]) {
+                span = Some(SecretSpan::Indented {
+                    column: key_column(body),
+                    block: false,
+                });
+            }
+            out.push_str(line);
+            continue;
+        }
+        let Some(c) = CONFIG_ENTRY.captures(body) else {
+            out.push_str(line);
+            continue;
+        };
+        let value = &c[3];
+        if !looks_secret(&c[2]) {
+            out.push_str(line);
+            continue;
+        }
+        if BLOCK_SCALAR_HEADER.is_match(value) {
             n += 1;
-            let q = quote.map(String::from).unwrap_or_default();
-            format!("{}{q}{}{q}{end}", &c[1], marker(bare.as_bytes()))
-        })
-        .collect();
+            span = Some(SecretSpan::Indented {
+                column: key_column(body),
+                block: true,
+            });
+            out.push_str(line);
+            continue;
+        }
+        let multiline = ["\"\"\"", "'''"]
+            .into_iter()
+            .find(|d| value.starts_with(d) && value.matches(d).count() == 1);
+        if let Some(delimiter) = multiline {
+            n += 1;
+            span = Some(SecretSpan::TomlMultiline(delimiter));
+            let first = &value[delimiter.len()..];
+            out.push_str(&c[1]);
+            out.push_str(delimiter);
+            if !first.is_empty() {
+                out.push_str(&marker(first.as_bytes()));
+            }
+            out.push_str(end);
+            continue;
+        }
+        let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'');
+        let bare = match quote {
+            Some(q) => value.trim_start_matches(q).trim_end_matches(q),
+            None => value,
+        };
+        if bare.starts_with('/') || is_marker(bare) {
+            out.push_str(line);
+            continue;
+        }
+        n += 1;
+        let q = quote.map(String::from).unwrap_or_default();
+        out.push_str(&format!("{}{q}{}{q}{end}", &c[1], marker(bare.as_bytes())));
+    }
     tally.add(redactor::CONFIG_SECRET_VALUE, n);
-    text(&lines.concat(), tally)
+    text(&out, tally)
 }
 
 /// A node's host facts as they may leave the site: every collected file's text through [`config_text`].
@@ -566,6 +686,53 @@ mod config_tests {
             "{out}"
         );
         assert_eq!(tally.get(redactor::BASIC_AUTH_URL), 1);
+    }
+    /// Values that span lines: a YAML block scalar, the scalar or list under a key alone on its line, a
+    /// TOML multi-line string. Each line of the value is replaced and the file still parses as before.
+    #[test]
+    fn secret_values_spanning_lines_are_redacted_and_the_files_still_parse() {
+        let registries = "configs:\n  \"registry.example.com\":\n    auth:\n      username: robot\n      password: |\n        block-canary-1\n\n        block-canary-2\n      identity_token: >-\n        folded-canary\n    tls:\n      ca_file: /etc/ca.pem\n  \"other.example.com\":\n    auth:\n      password:\n        plain-canary\n      token:\n        - list-canary-1\n        - list-canary-2\n      username: robot2\n";
+        let mut tally = Tally::default();
+        let out = config_text(registries, &mut tally);
+        assert!(!out.contains("canary"), "{out}");
+        // The block scalar and the folded one, the plain scalar and two list items.
+        assert_eq!(tally.get(redactor::CONFIG_SECRET_VALUE), 5, "{out}");
+        let parsed = crate::containerd::config::parse_registries_yaml(&out).unwrap();
+        let auth = |host: &str| {
+            let auth = parsed.configs[host].auth.as_ref().unwrap();
+            (auth.username.clone(), auth.password.clone())
+        };
+        assert_eq!(auth("registry.example.com").0.as_deref(), Some("robot"));
+        assert_eq!(auth("other.example.com").0.as_deref(), Some("robot2"));
+        assert!(
+            auth("registry.example.com")
+                .1
+                .is_some_and(|p| p.contains("<redacted sha256:")),
+            "{out}"
+        );
+        assert!(parsed.configs["registry.example.com"].tls.is_some());
+
+        let toml = "[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.\"r.example.com\".auth]\n  password = \"\"\"\nml-canary-1\nml-canary-2\"\"\"\n  token = '''lit-canary\nlit-canary-2\n'''\n  username = \"robot\"\n";
+        let mut tally = Tally::default();
+        let out = config_text(toml, &mut tally);
+        assert!(!out.contains("canary"), "{out}");
+        assert_eq!(tally.get(redactor::CONFIG_SECRET_VALUE), 2, "{out}");
+        let table: toml::Table = out.parse().unwrap_or_else(|e| panic!("{e}\n{out}"));
+        let auth = &table["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["configs"]["r.example.com"]
+            ["auth"];
+        assert_eq!(auth["username"].as_str(), Some("robot"));
+        assert!(
+            auth["password"]
+                .as_str()
+                .unwrap()
+                .contains("<redacted sha256:")
+        );
+
+        // A key alone on its line whose value is a mapping: only the secret-looking entries change.
+        let k3s = "kubelet-arg:\n  - max-pods=200\nauth:\n  # the cluster's join secret\n  method: token\n";
+        let mut tally = Tally::default();
+        assert_eq!(config_text(k3s, &mut tally), k3s);
+        assert!(tally.is_empty());
     }
 }
 
