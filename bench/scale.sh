@@ -99,8 +99,12 @@ if [ -z "$kubeconfig" ]; then
 elif $load; then
   [ -n "$kubectl_bin" ] || { echo "bench/scale.sh: --load needs kubectl" >&2; exit 2; }
   echo "loading the synthetic objects into $(kubectl --kubeconfig "$kubeconfig" config view --minify -o jsonpath='{.clusters[0].cluster.server}') ..." >&2
-  python3 "$here/load.py" "$fixture" "$work/load" 
-  for f in "$work"/load/*.json; do
+  python3 "$here/load.py" "$fixture" "$work/load"
+  if ! "$kubectl_bin" --kubeconfig "$kubeconfig" get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
+    "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --field-manager=mcp-doctor-bench -f "$work/load/crd.json" >/dev/null
+    "$kubectl_bin" --kubeconfig "$kubeconfig" wait --for=condition=Established --timeout=60s crd/mcpservers.mcpruntime.org >/dev/null
+  fi
+  for f in "$work"/load/[0-9]*.json; do
     "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts --field-manager=mcp-doctor-bench -f "$f" >/dev/null
   done
 fi
