@@ -305,7 +305,7 @@ pub fn config_text(input: &str, tally: &mut Tally) -> String {
                 match body.find(delimiter) {
                     Some(close) => {
                         if close > 0 {
-                            out.push_str(&marker(body[..close].as_bytes()));
+                            out.push_str(&marker(&body.as_bytes()[..close]));
                         }
                         out.push_str(&line[close..]);
                         span = None;
