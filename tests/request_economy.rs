@@ -214,6 +214,55 @@ fn a_generated_big_cluster_is_listed_once_and_its_messages_stay_short() {
     );
 }
 
+/// A continue token that expires mid-list (the 410 `Expired` kube-apiserver answers once etcd has
+/// compacted its revision) starts that list over once from its first page, and the verdicts are those of a
+/// run where nothing expired. When every continue token expires, the checks that need a paged list end in
+/// `error` naming the expiry, and the run still ends with a report.
+#[test]
+fn an_expired_continue_token_starts_its_list_over_once() {
+    let name = "k3s-4node-healthy";
+    let run = |expire_continue_tokens: usize| {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ServerOptions {
+            page_size_cap: Some(PAGE),
+            expire_continue_tokens,
+            ..Default::default()
+        };
+        let server = FixtureServer::start(&fixture(name), opts).unwrap();
+        let (_, report) = doctor_recorded(&fixture(name), server.kubeconfig_path(), tmp.path());
+        (report, server.requests())
+    };
+    let (clean, _) = run(0);
+    let (restarted, requests) = run(1);
+    assert_eq!(statuses(&restarted), statuses(&clean), "{restarted}");
+    let mut first_pages: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in requests.iter().filter(|r| r.method == "GET") {
+        if !r.query.as_deref().unwrap_or("").contains("continue=") {
+            *first_pages.entry(r.path.as_str()).or_default() += 1;
+        }
+    }
+    let started_over: Vec<_> = first_pages.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(started_over.len(), 1, "{first_pages:?}");
+    assert_eq!(*started_over[0].1, 2, "{first_pages:?}");
+
+    let (expiring, _) = run(usize::MAX);
+    let errors: Vec<&Value> = expiring["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .collect();
+    assert!(!errors.is_empty(), "{expiring}");
+    for c in errors {
+        let message = c["message"].as_str().unwrap();
+        assert!(
+            message.contains("too old to display a consistent list result")
+                && message.contains("started over once and expired again"),
+            "{c}"
+        );
+    }
+}
+
 /// How many objects a message names, of those bench/generate.py makes (nodes `bench-node-*`, MCPServers
 /// `tool-*`, namespaces `team-*`, Services `svc-*`, pods `app-*`), each counted once.
 fn generated_names_in(message: &str) -> usize {

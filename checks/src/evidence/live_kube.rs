@@ -363,9 +363,34 @@ impl KubeSource for LiveKube {
             let res = async {
                 self.answering().await?;
                 let (client, _) = self.client()?;
-                self.list_all_pages(client, kind, scope, &mut tally)
-                    .await
-                    .map(Arc::new)
+                let mut listed = self.list_all_pages(client, kind, scope, &mut tally).await;
+                if is_expired(&listed) {
+                    // etcd compacted away the revision of the list's continue token (a list paged more
+                    // slowly than the compaction interval, five minutes by default): start over once from
+                    // the first page, for one consistent snapshot, as client-go's pager does. What the
+                    // first attempt redacted is not counted.
+                    tally = Tally::default();
+                    listed = self
+                        .list_all_pages(client, kind, scope, &mut tally)
+                        .await
+                        .map_err(|e| match e {
+                            EvidenceError::Api {
+                                code: 410,
+                                reason,
+                                message,
+                            } => EvidenceError::Api {
+                                code: 410,
+                                reason,
+                                message: format!(
+                                    "{message} (the list was started over once and expired again \
+                                     before its last page: the API server compacts faster than it \
+                                     answers the pages)"
+                                ),
+                            },
+                            other => other,
+                        });
+                }
+                listed.map(Arc::new)
             }
             .await;
             self.journal.record_list_json(kind, scope, &res);
@@ -529,6 +554,11 @@ impl LiveKube {
         }
         Ok(items)
     }
+}
+
+/// Whether a list ended on the 410 `Expired` a continue token gets once its revision is compacted away.
+fn is_expired<T>(listed: &Result<T, EvidenceError>) -> bool {
+    matches!(listed, Err(EvidenceError::Api { code: 410, .. }))
 }
 
 /// A page's items sanitized and held as compact JSON, with what was redacted.

@@ -56,6 +56,8 @@ pub(crate) struct State {
     pub(crate) daemon_sets: Arc<crate::daemonset::DaemonSets>,
     pub(crate) overlay: Arc<crate::patch::Overlay>,
     pub(crate) encoded: crate::wire::EncodedLists,
+    /// How many more continue tokens to answer with 410 `Expired` ([`ServerOptions::expire_continue_tokens`]).
+    pub(crate) continue_tokens_to_expire: std::sync::atomic::AtomicUsize,
 }
 
 /// What a path addresses.
@@ -652,6 +654,16 @@ impl State {
         })
     }
 
+    /// Whether this continue token is one of those to expire; counts it down.
+    fn expire_a_continue_token(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.continue_tokens_to_expire
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+    }
+
     async fn list(
         &self,
         kind: &'static ResourceKind,
@@ -671,6 +683,9 @@ impl State {
         };
         let offset = match params.get("continue") {
             Some(token) => match wire::decode_continue(token) {
+                Ok(offset) if self.expire_a_continue_token() => {
+                    return Ok(wire::continue_expired(offset));
+                }
                 Ok(offset) => offset,
                 Err(message) => return Ok(wire::bad_request(&message)),
             },

@@ -11,7 +11,8 @@
 //!   `selfsubjectaccessreviews`. Aggregated discovery (v2) is not served; clients fall back, as with 1.26.
 //! - Lists (`/api/v1/<plural>`, `.../namespaces/<ns>/<plural>`, `/apis/<g>/<v>/...`) as `<Kind>List` with
 //!   `limit`/`continue` paging. Built-in items lose `kind`/`apiVersion` as in the server's lists; custom
-//!   resources keep them. A garbled continue token is a 400 `BadRequest`. Equality-based `labelSelector`s
+//!   resources keep them. A garbled continue token is a 400 `BadRequest`; with
+//!   `expire_continue_tokens`, valid ones get the 410 `Expired` of a compacted revision. Equality-based `labelSelector`s
 //!   and `fieldSelector`s (`k=v`, `k!=v`) filter the items, fields being those the real server selects by
 //!   (`metadata.name`/`namespace`, and e.g. a pod's `spec.nodeName` and `status.phase`; any other is its
 //!   400); set-based selectors and `watch` are refused with a 400, rather than answered wrongly.
@@ -96,6 +97,10 @@ pub struct ServerOptions {
     pub daemonset_controller: Option<Duration>,
     /// Serve on this many threads; None: one, which is all a test needs.
     pub threads: Option<usize>,
+    /// Answer this many requests that carry a continue token with the 410 `Expired` Status, as the real
+    /// server does once etcd has compacted the revision the token points at (a list paged more slowly than
+    /// the compaction interval, five minutes by default); 0: tokens never expire.
+    pub expire_continue_tokens: usize,
 }
 
 impl Default for ServerOptions {
@@ -110,6 +115,7 @@ impl Default for ServerOptions {
             patches: false,
             daemonset_controller: None,
             threads: None,
+            expire_continue_tokens: 0,
         }
     }
 }
@@ -208,6 +214,7 @@ impl FixtureServer {
         let store = Arc::new(probe::Store::default());
         let daemon_sets = Arc::new(daemonset::DaemonSets::default());
         let overlay = Arc::new(patch::Overlay::default());
+        let opts_expiring = opts.expire_continue_tokens;
         let state = Arc::new(api::State {
             bundle,
             opts,
@@ -218,6 +225,7 @@ impl FixtureServer {
             daemon_sets: Arc::clone(&daemon_sets),
             overlay: Arc::clone(&overlay),
             encoded: Default::default(),
+            continue_tokens_to_expire: std::sync::atomic::AtomicUsize::new(opts_expiring),
         });
         let answered = Arc::new(Mutex::new(Vec::new()));
         let acceptor = TlsAcceptor::from(identity.server_config);

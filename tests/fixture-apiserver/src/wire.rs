@@ -233,17 +233,42 @@ fn list_resource_version<'a>(items: impl IntoIterator<Item = &'a Value>) -> u64 
         .unwrap_or(1)
 }
 
-/// What a continue token encodes: the real server's fields (`v`, `rv`), with an offset in place of its etcd key.
+/// What a continue token encodes: the real server's fields (`v`, `rv`), with an offset in place of its etcd
+/// key. `rv` is -1 in the token of an expired list's answer: continuing with it reads the latest revision.
 #[derive(Debug, Serialize, Deserialize)]
 struct ContinueToken {
     v: String,
-    rv: u64,
+    rv: i64,
     offset: usize,
 }
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 
 pub(crate) fn encode_continue(rv: u64, offset: usize) -> String {
+    continue_token(rv.try_into().unwrap_or(i64::MAX), offset)
+}
+
+/// The 410 `Expired` Status kube-apiserver answers for a continue token whose revision etcd has compacted
+/// away (`apierrors.NewResourceExpired` in the storage layer), carrying a token that continues from the
+/// same place without the consistency guarantee.
+pub(crate) fn continue_expired(offset: usize) -> Reply {
+    let body = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {"continue": continue_token(-1, offset)},
+        "status": "Failure",
+        "message": "The provided continue parameter is too old to display a consistent list result. You can \
+            start a new list without the continue parameter, or use the continue token in this response to \
+            retrieve the remainder of the results. Continuing with the provided token results in an \
+            inconsistent list - objects that were created, modified, or deleted between the time the first \
+            chunk was returned and now may show up in the list.",
+        "reason": "Expired",
+        "code": 410,
+    });
+    json_reply(StatusCode::GONE, &body)
+}
+
+fn continue_token(rv: i64, offset: usize) -> String {
     let token = ContinueToken {
         v: TOKEN_VERSION.into(),
         rv,
@@ -472,6 +497,37 @@ mod tests {
                 .unwrap_err()
                 .contains("illegal base64 data at input byte 0")
         );
+    }
+
+    /// An expired token's answer is kube-apiserver's: 410 `Expired` with the storage layer's message, and a
+    /// token (rv -1) that continues where the expired one pointed.
+    #[test]
+    fn an_expired_continue_token_gets_the_servers_410() {
+        use http_body_util::BodyExt;
+        let reply = continue_expired(4);
+        assert_eq!(reply.status(), StatusCode::GONE);
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(reply.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        let status: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(status["kind"], "Status");
+        assert_eq!(status["reason"], "Expired");
+        assert_eq!(status["code"], 410);
+        assert!(
+            status["message"].as_str().unwrap().starts_with(
+                "The provided continue parameter is too old to display a consistent list result. You \
+                 can start a new list without the continue parameter, or use the continue token"
+            ),
+            "{status}"
+        );
+        let token = status["metadata"]["continue"].as_str().unwrap();
+        assert_eq!(decode_continue(token), Ok(4));
+        let decoded: ContinueToken =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token).unwrap()).unwrap();
+        assert_eq!(decoded.rv, -1);
     }
 
     #[test]
