@@ -13,13 +13,12 @@ use std::collections::BTreeMap;
 use common::*;
 use fixture_apiserver::{FixtureServer, RequestLogEntry, ServerOptions};
 use mcp_doctor_checks::evidence::{ResourceKind, Scope};
+use mcp_doctor_checks::facts::LISTED_IN_A_MESSAGE;
 use serde_json::Value;
 
 const PAGE: usize = 2;
 /// kubectl's page size, for the generated cluster.
 const BIG_PAGE: usize = 500;
-/// How many names a message lists before it counts the rest (`facts::listed`).
-const LISTED_IN_A_MESSAGE: usize = 10;
 const ACCESS_REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
 
 /// (list path, objects listed) of every list the recording holds.

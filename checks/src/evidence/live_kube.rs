@@ -373,21 +373,18 @@ impl KubeSource for LiveKube {
                     listed = self
                         .list_all_pages(client, kind, scope, &mut tally)
                         .await
-                        .map_err(|e| match e {
-                            EvidenceError::Api {
-                                code: 410,
-                                reason,
-                                message,
-                            } => EvidenceError::Api {
-                                code: 410,
-                                reason,
-                                message: format!(
-                                    "{message} (the list was started over once and expired again \
-                                     before its last page: the API server compacts faster than it \
-                                     answers the pages)"
-                                ),
-                            },
-                            other => other,
+                        .map_err(|mut e| {
+                            if let EvidenceError::Api {
+                                code: 410, message, ..
+                            } = &mut e
+                            {
+                                message.push_str(
+                                    " (the list was started over once and expired again before its \
+                                     last page: the API server compacts faster than it answers the \
+                                     pages)",
+                                );
+                            }
+                            e
                         });
                 }
                 listed.map(Arc::new)

@@ -58,6 +58,7 @@ pub use rbac::RbacPolicy;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -214,9 +215,9 @@ impl FixtureServer {
         let store = Arc::new(probe::Store::default());
         let daemon_sets = Arc::new(daemonset::DaemonSets::default());
         let overlay = Arc::new(patch::Overlay::default());
-        let opts_expiring = opts.expire_continue_tokens;
         let state = Arc::new(api::State {
             bundle,
+            continue_tokens_to_expire: AtomicUsize::new(opts.expire_continue_tokens),
             opts,
             addr,
             log: Arc::clone(&log),
@@ -225,7 +226,6 @@ impl FixtureServer {
             daemon_sets: Arc::clone(&daemon_sets),
             overlay: Arc::clone(&overlay),
             encoded: Default::default(),
-            continue_tokens_to_expire: std::sync::atomic::AtomicUsize::new(opts_expiring),
         });
         let answered = Arc::new(Mutex::new(Vec::new()));
         let acceptor = TlsAcceptor::from(identity.server_config);
