@@ -12,12 +12,14 @@
 #                                                          10,000 services, 20,000 events, 1,000 MCPServers)
 #                                                          served by tests/fixture-apiserver on 127.0.0.1
 #   bench/scale.sh --kubeconfig K [--load] [--scale S]    a real API server; --load first creates the
-#                                                          synthetic objects there (server-side apply)
+#                                                          synthetic objects there (server-side apply;
+#                                                          tests/bench_load.rs does it against the fixture
+#                                                          API server, `fixture-apiserver --writable`)
 #
 # --runs N (default 3) measures (a), (b) and (c) N times, interleaved, and reports each figure's median, so one
 # run disturbed by the machine does not decide a ratio.
 # --fixture DIR reuses a cluster generate.py wrote before instead of generating one. MCP_DOCTOR_BIN measures
-# another mcp-doctor binary (e.g. an older build) in (b); --skip-kubectl leaves (c) out.
+# another mcp-doctor binary (e.g. an older build) in (b); --skip-kubectl leaves (c) out (--load still uses kubectl).
 # --instructions also counts the instructions of (b) under valgrind (callgrind), which, unlike times, do not
 # depend on what else the machine is doing.
 set -euo pipefail
@@ -50,7 +52,8 @@ for tool in curl python3 /usr/bin/time; do
 done
 
 target=${CARGO_TARGET_DIR:-$repo/target}
-if [ -z "${MCP_DOCTOR_BIN:-}" ] || [ ! -x "$target/release/fixture-apiserver" ]; then
+# The fixture API server is needed only when no kubeconfig is given.
+if [ -z "${MCP_DOCTOR_BIN:-}" ] || { [ -z "$kubeconfig" ] && [ ! -x "$target/release/fixture-apiserver" ]; }; then
   (cd "$repo" && cargo build --release --quiet -p mcp-doctor -p fixture-apiserver)
 fi
 doctor=${MCP_DOCTOR_BIN:-$target/release/mcp-doctor}
@@ -67,19 +70,20 @@ trap cleanup EXIT
 kubectl_bin=""
 kubectl_note=""
 kdir=${XDG_CACHE_HOME:-$HOME/.cache}/mcp-doctor-bench/kubernetes-client
-if [ ! -x "$kdir/usr/bin/kubectl" ] && command -v apt-get >/dev/null; then
+if [ ! -x "$kdir/usr/bin/kubectl" ] && ! $skip_kubectl && command -v apt-get >/dev/null; then
   mkdir -p "$kdir"
   (cd "$work" && apt-get download kubernetes-client >/dev/null 2>&1 && dpkg-deb -x kubernetes-client_*.deb "$kdir") || true
 fi
-if $skip_kubectl; then
-  :
-elif [ -x "$kdir/usr/bin/kubectl" ]; then
+if [ -x "$kdir/usr/bin/kubectl" ]; then
   kubectl_bin=$kdir/usr/bin/kubectl
   kubectl_note="Debian kubernetes-client $("$kubectl_bin" version --client --short 2>/dev/null | sed 's/Client Version: //')"
 elif command -v kubectl >/dev/null; then
   kubectl_bin=$(command -v kubectl)
   kubectl_note="kubectl on PATH ($kubectl_bin; Debian's kubernetes-client could not be fetched)"
 fi
+# Phase (c) runs when there is a kubectl and it is not left out; --load uses kubectl either way.
+compare_kubectl=false
+if [ -n "$kubectl_bin" ] && ! $skip_kubectl; then compare_kubectl=true; fi
 
 log=$work/requests.log
 fixture=""
@@ -100,12 +104,21 @@ elif $load; then
   [ -n "$kubectl_bin" ] || { echo "bench/scale.sh: --load needs kubectl" >&2; exit 2; }
   echo "loading the synthetic objects into $(kubectl --kubeconfig "$kubeconfig" config view --minify -o jsonpath='{.clusters[0].cluster.server}') ..." >&2
   python3 "$here/load.py" "$fixture" "$work/load"
-  if ! "$kubectl_bin" --kubeconfig "$kubeconfig" get crd mcpservers.mcpruntime.org >/dev/null 2>&1; then
-    "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --field-manager=mcp-doctor-bench -f "$work/load/crd.json" >/dev/null
-    "$kubectl_bin" --kubeconfig "$kubeconfig" wait --for=condition=Established --timeout=60s crd/mcpservers.mcpruntime.org >/dev/null
+  # Full resource names (no short names from discovery), no client-side validation (the server validates
+  # what it is applied; skipping it spares each call a download of the OpenAPI schema), and polling rather than
+  # `kubectl wait` (no watch): the few things asked of the server.
+  crd=customresourcedefinitions.apiextensions.k8s.io/mcpservers.mcpruntime.org
+  if ! "$kubectl_bin" --kubeconfig "$kubeconfig" get "$crd" >/dev/null 2>&1; then
+    "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --validate=false --field-manager=mcp-doctor-bench -f "$work/load/crd.json" >/dev/null
+    for _ in $(seq 1 60); do
+      established=$("$kubectl_bin" --kubeconfig "$kubeconfig" get "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}')
+      [ "$established" = True ] && break
+      sleep 1
+    done
+    [ "$established" = True ] || { echo "bench/scale.sh: the MCPServer CRD was not Established within 60 s" >&2; exit 1; }
   fi
   for f in "$work"/load/[0-9]*.json; do
-    "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts --field-manager=mcp-doctor-bench -f "$f" >/dev/null
+    "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts --validate=false --field-manager=mcp-doctor-bench -f "$f" >/dev/null
   done
 fi
 
@@ -238,7 +251,9 @@ measure() {
 }
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{ if (NR==0) print "n/a"; else if (v[1]=="n/a") print "n/a"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
 
-echo "measuring (a) curl, (b) mcp-doctor, (c) kubectl per check, (d) analyze, $runs time(s) each ..." >&2
+phases="(a) curl, (b) mcp-doctor, (d) analyze"
+if $compare_kubectl; then phases="(a) curl, (b) mcp-doctor, (c) kubectl per check, (d) analyze"; fi
+echo "measuring $phases, $runs time(s) each ..." >&2
 for _ in $(seq 1 "$runs"); do
   measure a "$work/download.sh"
   if [ ! -f "$log" ]; then
@@ -247,7 +262,7 @@ for _ in $(seq 1 "$runs"); do
   fi
   measure b "${doctor_env[@]}" "$doctor" doctor --kubeconfig "$kubeconfig" --env-file "$env_file" --timeout "$timeout" \
     --format json --json "$work/report.json"
-  if [ -n "$kubectl_bin" ]; then
+  if $compare_kubectl; then
     measure c "$work/kubectl.sh"
   fi
   measure d "${doctor_env[@]}" "$doctor" analyze "$work/record" --format json --json "$work/analyzed.json"
@@ -279,14 +294,14 @@ echo "| run | wall s | CPU s (user+sys) | peak RSS MB | requests | MB received |
 echo "|---|---:|---:|---:|---:|---:|"
 echo "| (a) curl, the doctor's lists | ${wall[a]} | ${cpu[a]} | ${rss[a]} | ${reqs[a]} | $(mb "${bytes[a]}") |"
 echo "| (b) mcp-doctor doctor | ${wall[b]} | ${cpu[b]} | ${rss[b]} | ${reqs[b]} | $(mb "${bytes[b]}") |"
-if [ -n "$kubectl_bin" ]; then
+if $compare_kubectl; then
   echo "| (c) kubectl per check ($kubectl_note) | ${wall[c]} | ${cpu[c]} | ${rss[c]} | ${reqs[c]} | $(mb "${bytes[c]}") |"
 fi
 echo "| (d) mcp-doctor analyze of (b)'s recording ($(du -sm "$work/record" | cut -f1) MB) | ${wall[d]} | ${cpu[d]} | ${rss[d]} | 0 | 0 |"
 echo
 echo "- b/a wall: $(ratio "${wall[b]}" "${wall[a]}") (target <= 1.5)"
 echo "- peak RSS of (b) / bytes listed: $(ratio "$(awk -v r="${rss[b]}" 'BEGIN{print r*1048576}')" "$listed") (target <= 2); of (d): $(ratio "$(awk -v r="${rss[d]}" 'BEGIN{print r*1048576}')" "$listed")"
-if [ -n "$kubectl_bin" ]; then
+if $compare_kubectl; then
   echo "- c/b wall: $(ratio "${wall[c]}" "${wall[b]}") (target >= 10); c/b CPU: $(ratio "${cpu[c]}" "${cpu[b]}")"
 fi
 if $instructions; then

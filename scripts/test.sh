@@ -48,6 +48,9 @@ command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+# tests/bench_load.rs runs bench/scale.sh --load, which measures with curl and GNU time and loads with kubectl.
+command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
 # tests/metrics_cli.rs: promtool checks the --metrics files, and a real Prometheus (started by the test on a
 # loopback port, its own config and storage in a temporary directory) scrapes `mcp-doctor serve`.
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -81,10 +84,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   # hostile-input suite).
   # assert_cmd runs the binary of the test's own profile, i.e. target/release/mcp-doctor (fixtures.rs
   # asserts it).
-  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --no-fail-fast ||
+  cargo nextest run --cargo-profile release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --test bench_load --no-fail-fast ||
     status=$?
 else
   cargo test --workspace --no-fail-fast || status=$?
-  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --no-fail-fast || status=$?
+  cargo test --release -p mcp-doctor --test fixtures --test cli --test dns_cli --test front_door_cli --test registry_cli --test platform_endpoints_cli --test probe_pods_cli --test tls --test ci_output --test rbac_cli --test metrics_cli --test hostile --test install --test bundle --test bundle_nodes --test diff --test worst_case --test request_economy --test bench_load --no-fail-fast || status=$?
 fi
 exit "$status"

@@ -517,22 +517,30 @@ impl State {
     }
 
     /// Whether the server serves a kind: built-in kinds always; a custom resource when the fixture's CRD list
-    /// names its CRD, or when the fixture says anything (objects or an error) about its whole-cluster list.
+    /// names its CRD, when its CRD was applied through the server, or when the fixture says anything (objects or an error) about its whole-cluster list.
     fn installed(&self, kind: &ResourceKind) -> bool {
         if wire::is_built_in(kind) {
             return true;
         }
-        let crd_name = kind.resource_key();
-        let crd_listed = self
-            .bundle
-            .list_shared(&kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster)
-            .is_ok_and(|crds| {
-                crds.iter().any(|c| {
-                    c.pointer("/metadata/name").and_then(Value::as_str) == Some(crd_name.as_str())
-                })
-            });
-        crd_listed
+        self.crd(kind).is_some()
             || !matches!(self.bundle.list_shared(kind, &Scope::everywhere(kind)), Err(e) if e.is_absent())
+    }
+
+    /// The CustomResourceDefinition of a custom resource: applied through the server, else the fixture's.
+    fn crd(&self, kind: &ResourceKind) -> Option<Value> {
+        let name = kind.resource_key();
+        if let Some(applied) =
+            self.overlay
+                .current(&kinds::CUSTOM_RESOURCE_DEFINITIONS, None, &name)
+        {
+            return applied;
+        }
+        self.bundle
+            .list_shared(&kinds::CUSTOM_RESOURCE_DEFINITIONS, &Scope::Cluster)
+            .ok()?
+            .iter()
+            .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str()))
+            .cloned()
     }
 
     fn served(&self, group: &str, version: &str) -> Vec<&'static ResourceKind> {
@@ -621,13 +629,8 @@ impl State {
             .served(group, version)
             .into_iter()
             .map(|k| {
-                json!({
-                    "name": k.plural,
-                    "singularName": k.kind.to_lowercase(),
-                    "namespaced": k.namespaced,
-                    "kind": k.kind,
-                    "verbs": ["get", "list"],
-                })
+                let crd = (!wire::is_built_in(k)).then(|| self.crd(k)).flatten();
+                wire::discovery_entry(k, crd.as_ref().and_then(|c| c.pointer("/spec/names")))
             })
             .collect();
         if group == AUTHZ_GROUP && version == AUTHZ_VERSION {

@@ -7,7 +7,8 @@
 //!
 //! - `GET /version`: the fixture's version, or `v1.32.0` when it holds none (a real server always answers).
 //! - Legacy discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`) built from
-//!   [`kinds::ALL`](mcp_doctor_checks::evidence::kinds::ALL) with verbs `get`/`list`, plus
+//!   [`kinds::ALL`](mcp_doctor_checks::evidence::kinds::ALL) with the real server's verbs, short names and
+//!   categories (a custom resource's from its CRD, in the fixture or applied through the server), plus
 //!   `selfsubjectaccessreviews`. Aggregated discovery (v2) is not served; clients fall back, as with 1.26.
 //! - Lists (`/api/v1/<plural>`, `.../namespaces/<ns>/<plural>`, `/apis/<g>/<v>/...`) as `<Kind>List` with
 //!   `limit`/`continue` paging. Built-in items lose `kind`/`apiVersion` as in the server's lists; custom

@@ -1,4 +1,4 @@
-//! `fixture-apiserver <fixture-dir> [--latency-ms N] [--page-size N] [--request-log FILE]`: serves a fixture
+//! `fixture-apiserver <fixture-dir> [--latency-ms N] [--page-size N] [--request-log FILE] [--writable]`: serves a fixture
 //! over HTTPS until Ctrl-C (or SIGTERM), for trying the tool by hand or benchmarking it (`bench/scale.sh`). It
 //! prints `KUBECONFIG=<path>` on stdout; export that in another shell.
 
@@ -28,6 +28,10 @@ struct Args {
     /// Serve on N threads (default: one per CPU), so a client's concurrent requests are answered in parallel.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Accept PATCHes and server-side applies (kept in memory, listed beside the fixture's objects), as
+    /// `bench/scale.sh --load` sends; without it a write gets the 403 of a read-only user.
+    #[arg(long)]
+    writable: bool,
     /// The bearer token to accept (written into the kubeconfig).
     #[arg(long, default_value = "fixture-token")]
     token: String,
@@ -40,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         token: args.token,
         latency: args.latency_ms.map(Duration::from_millis),
         page_size_cap: args.page_size,
+        patches: args.writable,
         threads: Some(args.threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         })),

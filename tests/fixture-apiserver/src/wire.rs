@@ -33,6 +33,92 @@ pub(crate) fn is_built_in(kind: &ResourceKind) -> bool {
     BUILT_IN_GROUPS.contains(&kind.group)
 }
 
+/// A resource's entry in an `APIResourceList`, as kube-apiserver lists it: every verb the resource supports
+/// whoever asks (RBAC does not narrow discovery), with its short names and categories. Those of a built-in
+/// kind are the server's own; a custom resource's come from its CRD's `spec.names` (`crd_names`).
+pub(crate) fn discovery_entry(kind: &ResourceKind, crd_names: Option<&Value>) -> Value {
+    const BUILT_IN_VERBS: &[&str] = &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ];
+    // A namespace is deleted one at a time (its finalizer empties it first).
+    const NAMESPACE_VERBS: &[&str] = &[
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ];
+    // The apiextensions server's order.
+    const CUSTOM_VERBS: &[&str] = &[
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "create",
+        "update",
+        "watch",
+    ];
+    let (verbs, short_names, categories): (&[&str], Vec<Value>, Vec<Value>) = if is_built_in(kind) {
+        let short: &[&str] = match kind.plural {
+            "nodes" => &["no"],
+            "namespaces" => &["ns"],
+            "pods" => &["po"],
+            "services" => &["svc"],
+            "configmaps" => &["cm"],
+            "events" => &["ev"],
+            "persistentvolumeclaims" => &["pvc"],
+            "deployments" => &["deploy"],
+            "daemonsets" => &["ds"],
+            "statefulsets" => &["sts"],
+            "storageclasses" => &["sc"],
+            "ingresses" => &["ing"],
+            "customresourcedefinitions" => &["crd", "crds"],
+            _ => &[],
+        };
+        let all = matches!(
+            kind.plural,
+            "pods" | "services" | "deployments" | "daemonsets" | "statefulsets"
+        );
+        let verbs = if kind.plural == "namespaces" {
+            NAMESPACE_VERBS
+        } else {
+            BUILT_IN_VERBS
+        };
+        (
+            verbs,
+            short.iter().map(|s| json!(s)).collect(),
+            if all { vec![json!("all")] } else { Vec::new() },
+        )
+    } else {
+        let names = |field: &str| {
+            crd_names
+                .and_then(|n| n.get(field))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        (CUSTOM_VERBS, names("shortNames"), names("categories"))
+    };
+    let mut entry = json!({
+        "name": kind.plural,
+        "singularName": kind.kind.to_lowercase(),
+        "namespaced": kind.namespaced,
+        "kind": kind.kind,
+        "verbs": verbs,
+    });
+    if !short_names.is_empty() {
+        entry["shortNames"] = Value::Array(short_names);
+    }
+    if !categories.is_empty() {
+        entry["categories"] = Value::Array(categories);
+    }
+    entry
+}
+
 pub(crate) fn json_reply(code: StatusCode, body: &Value) -> Reply {
     let mut bytes = serde_json::to_vec(body).expect("a serde_json::Value always serializes");
     bytes.push(b'\n');

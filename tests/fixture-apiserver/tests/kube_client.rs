@@ -411,6 +411,81 @@ async fn a_recorded_timeout_hangs_the_request() {
     );
 }
 
+/// A resource's discovery entry is kube-apiserver's: every verb it supports whoever asks (a read-only
+/// server still lists `patch` and `watch`), the server's short names and categories, a namespace without
+/// `deletecollection`, and a custom resource in the apiextensions server's verb order.
+#[tokio::test]
+async fn discovery_lists_the_real_verbs_and_short_names() {
+    let fixture = fixture();
+    let server = start(&fixture, ServerOptions::default());
+    let client = client(&server).await;
+    let resource = |list: &Value, name: &str| -> Value {
+        list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is not in {list}"))
+    };
+    let get = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            let (code, _, body) = raw(&client, "GET", path).await;
+            assert_eq!(code, 200, "{path}: {body}");
+            serde_json::from_str::<Value>(&body).unwrap()
+        }
+    };
+    let core = get("/api/v1").await;
+    let all_verbs = json!([
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch"
+    ]);
+    let pods = resource(&core, "pods");
+    assert_eq!(pods["verbs"], all_verbs);
+    assert_eq!(pods["shortNames"], json!(["po"]));
+    assert_eq!(pods["categories"], json!(["all"]));
+    let namespaces = resource(&core, "namespaces");
+    assert_eq!(
+        namespaces["verbs"],
+        json!([
+            "create", "delete", "get", "list", "patch", "update", "watch"
+        ])
+    );
+    assert_eq!(namespaces["shortNames"], json!(["ns"]));
+    assert!(resource(&core, "secrets").get("shortNames").is_none());
+
+    let apiextensions = get("/apis/apiextensions.k8s.io/v1").await;
+    assert_eq!(
+        resource(&apiextensions, "customresourcedefinitions")["shortNames"],
+        json!(["crd", "crds"])
+    );
+    let servers = resource(&get("/apis/mcpruntime.org/v1alpha1").await, "mcpservers");
+    assert_eq!(
+        servers["verbs"],
+        json!([
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "create",
+            "update",
+            "watch"
+        ])
+    );
+    assert_eq!(
+        (servers["singularName"].as_str(), servers["kind"].as_str()),
+        (Some("mcpserver"), Some("MCPServer"))
+    );
+}
+
 #[tokio::test]
 async fn version_discovery_and_kubeconfig_names_follow_the_fixture() {
     let fixture = fixture();
