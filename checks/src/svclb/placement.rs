@@ -17,11 +17,12 @@ declare_check! {
     /// `kube-system` on k3s since v1.24.3, in the Service's namespace before) run only on the public ingress
     /// node(s) and are Running and Ready with host ports 80 and 443. A Pending pod's cause is named: a host
     /// port already taken (and the pod that holds it), a taint, or the scheduler's message. The message ends
-    /// with every node, its labels, its svclb pod and phase, and the addresses it answers on (also in the
-    /// details as `nodes`), e.g. `80/443 for Service kube-system/traefik answer only on mcp-ingress-1, where the
-    /// svclb pods run; node by node: mcp-cp-1 [no enablelb label]: no svclb pod (not eligible: enablelb=true
+    /// with every node, its labels, its svclb pod and phase, and the addresses it answers on, nodes in the
+    /// same state sharing a line (each node on its own line in the details, as `nodes`), e.g. `80/443 for
+    /// Service kube-system/traefik answer only on mcp-ingress-1, where the svclb pods run; node by node:
+    /// mcp-cp-1, mcp-worker-1, mcp-worker-2 [no enablelb label]: no svclb pod (not eligible: enablelb=true
     /// is set on other nodes), nothing on 80/443; mcp-ingress-1 [enablelb=true, public ingress]:
-    /// svclb-traefik-4c5e2f1a-lz6tk Running, host ports 80/443, answers on 10.0.0.21, 203.0.113.10; ...`.
+    /// svclb-traefik-4c5e2f1a-lz6tk Running, host ports 80/443, answers on 10.0.0.21, 203.0.113.10`.
     ///
     /// ### Why it matters
     /// A svclb pod is what makes a node answer on 80/443. Where it is Pending, that node answers nothing and
@@ -67,7 +68,10 @@ impl Check for Placement {
         let lb = servicelb::lb_pods(&pods, &svc);
         let lines = servicelb::node_lines(&nodes, &lb, &pods);
 
-        let by_node = format!("node by node: {}", facts::listed(&lines, "; "));
+        let by_node = format!(
+            "node by node: {}",
+            facts::listed(&servicelb::node_lines_grouped(&nodes, &lb, &pods), "; ")
+        );
         if let Some(f) = servicelb::stuck_pod_finding(&svc, &lb, &pods) {
             let message = format!("{}; {by_node}", f.message);
             return f
@@ -171,7 +175,9 @@ mod tests {
             Status::Pass,
             &[
                 "answer only on mcp-ingress-1",
-                "node by node: mcp-cp-1 [no enablelb label]: no svclb pod (not eligible",
+                "node by node: mcp-cp-1, mcp-worker-1, mcp-worker-2 [no enablelb label]: no svclb pod \
+                 (not eligible",
+                "nothing on 80/443; mcp-ingress-1 [",
                 "host ports 80/443, answers on 10.0.0.21, 203.0.113.10",
             ],
         );
@@ -188,6 +194,42 @@ mod tests {
             nodes[0].as_str().unwrap().contains("not eligible"),
             "{nodes:?}"
         );
+    }
+
+    /// A big cluster pinned to one ingress node: the thousands of ineligible nodes share one line of the
+    /// message (ten named, the rest counted), while the details keep a line per node.
+    #[tokio::test]
+    async fn nodes_in_the_same_state_share_a_line_of_the_message() {
+        let mut fd = FrontDoor::reference();
+        for i in 0..2000 {
+            fd.nodes.push(crate::ingress::testing::node_at(
+                &format!("bench-node-{i:04}"),
+                &format!("10.1.{}.{}", i / 256, i % 256),
+                None,
+                &[],
+            ));
+        }
+        let o = fd.case().run(&Placement).await;
+        expect(
+            &o,
+            Status::Pass,
+            &["node by node: mcp-cp-1, mcp-worker-1, mcp-worker-2, bench-node-0000, "],
+        );
+        assert!(
+            o.message.contains(
+                "bench-node-0006, and 1993 more [no enablelb label]: no svclb pod (not eligible: \
+                 enablelb=true is set on other nodes), nothing on 80/443; mcp-ingress-1 ["
+            ),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message.len() < 600,
+            "{} bytes: {}",
+            o.message.len(),
+            o.message
+        );
+        assert_eq!(o.details["nodes"].as_array().unwrap().len(), 2004);
     }
 
     #[tokio::test]

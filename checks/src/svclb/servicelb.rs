@@ -303,6 +303,36 @@ pub fn advertised(nodes: &[Node], pods: &[LbPod]) -> Vec<String> {
 /// `mcp-ingress-1 [enablelb=true, public ingress]: svclb-traefik-4c5e2f1a-lz6tk Running, host ports 80/443,
 /// answers on 10.0.0.21, 203.0.113.10`.
 pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<String> {
+    node_states(nodes, pods, conflicts)
+        .into_iter()
+        .map(|(name, state)| format!("{name} {state}"))
+        .collect()
+}
+
+/// [`node_lines`] for a one-line message: nodes in the same state share a line, which names ten of them and
+/// counts the rest (`mcp-cp-1, mcp-worker-1 [no enablelb label]: no svclb pod (...), nothing on 80/443`), so a
+/// 5,000-node cluster whose ServiceLB is pinned to one node takes two lines, not ten of its nodes.
+pub fn node_lines_grouped(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<String> {
+    // In the order each state first appears; the index keeps grouping linear in the nodes.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (name, state) in node_states(nodes, pods, conflicts) {
+        match index.get(&state) {
+            Some(&i) => groups[i].1.push(name),
+            None => {
+                index.insert(state.clone(), groups.len());
+                groups.push((state, vec![name]));
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(state, names)| format!("{} {state}", facts::listed(&names, ", ")))
+        .collect()
+}
+
+/// Each node's name and its ServiceLB state: labels, svclb pods, what answers on 80/443.
+fn node_states<'a>(nodes: &'a [Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<(&'a str, String)> {
     let selector = selector_on(nodes);
     nodes
         .iter()
@@ -319,7 +349,10 @@ pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<Stri
                 } else {
                     "not eligible: enablelb=true is set on other nodes"
                 };
-                return format!("{name} {labels}: no svclb pod ({why}), nothing on 80/443");
+                return (
+                    name,
+                    format!("{labels}: no svclb pod ({why}), nothing on 80/443"),
+                );
             }
             let addrs: Vec<String> = addresses(node).into_iter().map(|(_, a)| a).collect();
             let pods_text: Vec<String> = here
@@ -338,7 +371,7 @@ pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<Stri
                     }
                 })
                 .collect();
-            format!("{name} {labels}: {}", pods_text.join("; "))
+            (name, format!("{labels}: {}", pods_text.join("; ")))
         })
         .collect()
 }
