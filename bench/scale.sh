@@ -16,6 +16,9 @@
 #                                                          tests/bench_load.rs does it against the fixture
 #                                                          API server, `fixture-apiserver --writable`)
 #
+# With --kubeconfig, every phase goes through an nginx on 127.0.0.1 (bench/counting_proxy.py) whose access log
+# counts the requests and bytes of each, as the fixture server's log does; --direct leaves it out (and the
+# counts of (b) and (c) with it).
 # --runs N (default 3) measures (a), (b) and (c) N times, interleaved, and reports each figure's median, so one
 # run disturbed by the machine does not decide a ratio.
 # --fixture DIR reuses a cluster generate.py wrote before instead of generating one. MCP_DOCTOR_BIN measures
@@ -34,6 +37,7 @@ page=500
 fixture_dir=""
 skip_kubectl=false
 runs=3
+direct=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -43,7 +47,8 @@ while [ $# -gt 0 ]; do
     --fixture) fixture_dir=$2; shift 2 ;;
     --skip-kubectl) skip_kubectl=true; shift ;;
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --direct) direct=true; shift ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "bench/scale.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,8 +64,10 @@ fi
 doctor=${MCP_DOCTOR_BIN:-$target/release/mcp-doctor}
 work=$(mktemp -d /tmp/mcp-doctor-bench.XXXXXX)
 server_pid=""
+proxy_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -120,6 +127,33 @@ elif $load; then
   for f in "$work"/load/[0-9]*.json; do
     "$kubectl_bin" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts --validate=false --field-manager=mcp-doctor-bench -f "$f" >/dev/null
   done
+fi
+
+# A real server's requests and bytes: counted by an nginx in front of it (its access log, read like the fixture
+# server's), unless --direct or no nginx. Every phase goes through it alike.
+server_note=""
+nginx_bin=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+if [ -z "$server_pid" ] && ! $direct && [ -n "$nginx_bin" ]; then
+  "${kubectl_bin:-kubectl}" config view --kubeconfig "$kubeconfig" --raw --minify -o json >"$work/upstream-kubeconfig.json"
+  proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 "$here/counting_proxy.py" "$work/upstream-kubeconfig.json" "$work/proxy" "$proxy_port"
+  "$nginx_bin" -p "$work/proxy" -e "$work/proxy/error.log" -c "$work/proxy/nginx.conf" >"$work/proxy/nginx.out" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break
+    sleep 0.1
+  done
+  upstream=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clusters"][0]["cluster"]["server"])' "$work/upstream-kubeconfig.json")
+  kubeconfig=$work/proxy/kubeconfig
+  "${kubectl_bin:-kubectl}" --kubeconfig "$kubeconfig" get --raw /version >/dev/null 2>"$work/proxy/check.err" || {
+    echo "bench/scale.sh: the counting nginx in front of $upstream does not reach it: $(cat "$work/proxy/check.err") $(cat "$work/proxy/error.log" 2>/dev/null) (--direct skips it)" >&2
+    exit 1
+  }
+  : >"$work/proxy/access.log"
+  log=$work/proxy/access.log
+  server_note=" (counted by an nginx on 127.0.0.1:$proxy_port in front of $upstream)"
+elif [ -z "$server_pid" ]; then
+  server_note=" (requests and bytes of (b) and (c) not counted: $($direct && echo "--direct" || echo "no nginx"))"
 fi
 
 env_file=$repo/fixtures/platform-healthy/config.env
@@ -243,7 +277,8 @@ measure() {
   rss[$name]+=" $(awk -F': ' '/Maximum resident/{printf "%.1f", $2/1024}' "$work/$name.time")"
   if [ -f "$log" ]; then
     local n b
-    read -r n b < <(awk -v a="$from" -v b="$to" '$1>=a && $1<=b {n++; s+=$NF} END{print n+0, s+0}' "$log")
+    # The fixture server logs unix ms, nginx unix seconds with ms as decimals.
+    read -r n b < <(awk -v a="$from" -v b="$to" '{t=(index($1, ".") ? $1*1000 : $1)} t>=a && t<=b {n++; s+=$NF} END{print n+0, s+0}' "$log")
     reqs[$name]+=" $n"; bytes[$name]+=" $b"
   else
     reqs[$name]+=" n/a"; bytes[$name]+=" n/a"
@@ -286,7 +321,7 @@ elif [ -n "$fixture_dir" ]; then
 else
   cluster="The cluster already on the server"
 fi
-echo "$cluster, page size $page, $(nproc) CPUs, server ${server}; medians of $runs run(s)."
+echo "$cluster, page size $page, $(nproc) CPUs, server ${server}${server_note}; medians of $runs run(s)."
 echo "The lists the doctor reads: $(wc -l <"$work/lists") (kind, scope) pairs, $(mb "$listed") MB."
 echo "Checks of (b) that ended in error: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join(c["id"] + " (" + c["message"][:80] + ")" for c in r["checks"] if c["status"] == "error") or "none")' "$work/report.json")."
 echo

@@ -1,8 +1,9 @@
 //! `bench/scale.sh --kubeconfig K --load`, the benchmark's path to a real API server, run against the fixture
 //! API server accepting writes: kubectl server-side-applies the MCPServer CRD (absent from the scenario),
 //! waits until it is Established, applies the generated objects, and the measured doctor run lists them.
-//! What the script asks of the server is what a real one answers (discovery, `apply --server-side`, gets);
-//! nothing here is measured.
+//! What the script asks of the server is what a real one answers (discovery, `apply --server-side`, gets),
+//! through the nginx it puts in front of a server given by kubeconfig to count requests and bytes; nothing
+//! here is measured.
 
 mod common;
 
@@ -16,7 +17,7 @@ const SCALE: &str = "0.002";
 
 #[test]
 fn bench_load_applies_the_synthetic_cluster_and_measures_a_run_over_it() {
-    for tool in ["kubectl", "curl"] {
+    for tool in ["kubectl", "curl", "nginx"] {
         assert!(
             which(tool),
             "{tool} is missing: scripts/test.sh installs it"
@@ -94,8 +95,32 @@ fn bench_load_applies_the_synthetic_cluster_and_measures_a_run_over_it() {
         stdout.contains("Checks of (b) that ended in error: none."),
         "{stdout}"
     );
-    assert!(stdout.contains("| (b) mcp-doctor doctor |"), "{stdout}");
     assert!(!stdout.contains("(c) kubectl per check"), "{stdout}");
+
+    // Requests and bytes are counted by the nginx the script puts in front of a server given by kubeconfig:
+    // curl fetched each list the doctor reads in one page (none holds 500 objects), and the doctor sent at
+    // least those lists.
+    assert!(
+        stdout.contains("(counted by an nginx on 127.0.0.1:"),
+        "{stdout}"
+    );
+    let lists: usize = stdout
+        .split_once("The lists the doctor reads: ")
+        .and_then(|(_, rest)| rest.split_once(' '))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of lists: {stdout}"));
+    let requests = |row: &str| -> usize {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row {row}: {stdout}"));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        cells[5]
+            .parse()
+            .unwrap_or_else(|_| panic!("requests not counted: {line}"))
+    };
+    assert_eq!(requests("| (a) curl"), lists, "{stdout}");
+    assert!(requests("| (b) mcp-doctor doctor") >= lists, "{stdout}");
 
     // The server holds the loaded cluster: the scenario's four nodes and the ten generated ones, which are
     // not Ready (no kubelet posts their status; on a real server too).
@@ -118,7 +143,10 @@ fn bench_load_applies_the_synthetic_cluster_and_measures_a_run_over_it() {
 
 fn which(tool: &str) -> bool {
     std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
+        .args([
+            "-c",
+            &format!("command -v {tool} || [ -x /usr/sbin/{tool} ]"),
+        ])
         .output()
         .is_ok_and(|o| o.status.success())
 }

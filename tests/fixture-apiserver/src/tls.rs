@@ -1,5 +1,5 @@
-//! The server's identity (a throwaway CA and a leaf for `localhost` / `127.0.0.1`) and the kubeconfig that
-//! trusts it.
+//! The server's identity (a throwaway CA and a leaf for `kubernetes`, `kubernetes.default...`, `localhost` and
+//! `127.0.0.1`, as a real server's) and the kubeconfig that trusts it.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,8 +32,19 @@ pub(crate) fn identity() -> anyhow::Result<Identity> {
         .context("signing the CA certificate")?;
 
     let leaf_key = KeyPair::generate()?;
-    let mut leaf_params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+    // The names every kube-apiserver serving certificate carries (kubeadm, k3s, kind), then the loopback ones.
+    let mut leaf_params = CertificateParams::new(
+        [
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+            "localhost",
+            "127.0.0.1",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "kube-apiserver");
