@@ -25,17 +25,20 @@ pub const LISTED_IN_A_MESSAGE: usize = 10;
 /// many more. On a 5,000-node cluster a message naming each node would be pages long; the check's details
 /// and remediation still carry every name.
 pub fn listed<S: AsRef<str>>(items: &[S], separator: &str) -> String {
+    listed_at_most(items, separator, LISTED_IN_A_MESSAGE)
+}
+
+/// As [`listed`], naming at most `limit` (at least one) items.
+pub fn listed_at_most<S: AsRef<str>>(items: &[S], separator: &str, limit: usize) -> String {
+    let limit = limit.max(1);
     let mut text = items
         .iter()
-        .take(LISTED_IN_A_MESSAGE)
+        .take(limit)
         .map(AsRef::as_ref)
         .collect::<Vec<_>>()
         .join(separator);
-    if items.len() > LISTED_IN_A_MESSAGE {
-        text.push_str(&format!(
-            "{separator}and {} more",
-            items.len() - LISTED_IN_A_MESSAGE
-        ));
+    if items.len() > limit {
+        text.push_str(&format!("{separator}and {} more", items.len() - limit));
     }
     text
 }

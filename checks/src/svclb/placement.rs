@@ -215,9 +215,10 @@ mod tests {
             Status::Pass,
             &["node by node: mcp-cp-1, mcp-worker-1, mcp-worker-2, bench-node-0000, "],
         );
+        // Ten names between the two lines: nine on the first, the ingress node on the second.
         assert!(
             o.message.contains(
-                "bench-node-0006, and 1993 more [no enablelb label]: no svclb pod (not eligible: \
+                "bench-node-0005, and 1994 more [no enablelb label]: no svclb pod (not eligible: \
                  enablelb=true is set on other nodes), nothing on 80/443; mcp-ingress-1 ["
             ),
             "{}",

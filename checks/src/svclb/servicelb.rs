@@ -309,9 +309,10 @@ pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<Stri
         .collect()
 }
 
-/// [`node_lines`] for a one-line message: nodes in the same state share a line, which names ten of them and
-/// counts the rest (`mcp-cp-1, mcp-worker-1 [no enablelb label]: no svclb pod (...), nothing on 80/443`), so a
-/// 5,000-node cluster whose ServiceLB is pinned to one node takes two lines, not ten of its nodes.
+/// [`node_lines`] for a one-line message: nodes in the same state share a line
+/// (`mcp-cp-1, mcp-worker-1 [no enablelb label]: no svclb pod (...), nothing on 80/443`), so a 5,000-node
+/// cluster whose ServiceLB is pinned to one node takes two lines. Each line names its first node, and the
+/// lines name ten between them (a message shows at most ten lines), counting the rest.
 pub fn node_lines_grouped(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<String> {
     // In the order each state first appears; the index keeps grouping linear in the nodes.
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
@@ -325,9 +326,15 @@ pub fn node_lines_grouped(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> 
             }
         }
     }
+    // Each line names its first node; the rest of the ten go to the lines in order.
+    let mut spare = facts::LISTED_IN_A_MESSAGE.saturating_sub(groups.len());
     groups
         .into_iter()
-        .map(|(state, names)| format!("{} {state}", facts::listed(&names, ", ")))
+        .map(|(state, names)| {
+            let more = spare.min(names.len() - 1);
+            spare -= more;
+            format!("{} {state}", facts::listed_at_most(&names, ", ", 1 + more))
+        })
         .collect()
 }
 

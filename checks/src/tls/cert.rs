@@ -336,6 +336,11 @@ mod tests {
             "n1; n2; n3; n4; n5; n6; n7; n8; n9; n10; and 1 more"
         );
         assert_eq!(facts::listed(&names(2), ", "), "n1, n2");
+        assert_eq!(
+            facts::listed_at_most(&names(3), ", ", 2),
+            "n1, n2, and 1 more"
+        );
+        assert_eq!(facts::listed_at_most(&names(3), ", ", 0), "n1, and 2 more");
     }
 
     #[test]
