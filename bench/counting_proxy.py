@@ -18,17 +18,9 @@ import subprocess
 import sys
 import urllib.parse
 
+from curl_config import material
+
 SYSTEM_CAS = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def material(holder, key, path):
-    """The file behind `key` (a path, or `key-data` written to `path`), or None."""
-    if holder.get(key + "-data"):
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(holder[key + "-data"]))
-        os.chmod(path, 0o600)
-        return path
-    return holder.get(key)
 
 
 def main():
@@ -62,7 +54,7 @@ def main():
         upstream_tls.append("proxy_ssl_verify off;")
     else:
         ca = material(cluster, "certificate-authority", os.path.join(out, "upstream-ca.crt")) or SYSTEM_CAS
-        upstream_tls += [f"proxy_ssl_verify on;", f"proxy_ssl_trusted_certificate {ca};", "proxy_ssl_verify_depth 4;"]
+        upstream_tls += ["proxy_ssl_verify on;", f"proxy_ssl_trusted_certificate {ca};", "proxy_ssl_verify_depth 4;"]
     # nginx checks the upstream's certificate against a DNS name only, never an IP address: a server addressed
     # by IP is checked against `kubernetes`, a name every kube-apiserver serving certificate carries.
     is_ip = host.replace(".", "").isdigit() or ":" in host
@@ -74,6 +66,7 @@ def main():
         upstream_tls += [f"proxy_ssl_certificate {client_crt};", f"proxy_ssl_certificate_key {client_key};"]
 
     d = out
+    upstream_directives = "\n            ".join(upstream_tls)
     # Workers of a root nginx would switch to `nobody`, who cannot read DIR; one process, so its PID is all.
     conf = f"""daemon off;
 master_process off;
@@ -107,7 +100,7 @@ http {{
             proxy_request_buffering off;
             proxy_read_timeout 600s;
             proxy_send_timeout 600s;
-            {chr(10).join("            " + line for line in upstream_tls).lstrip()}
+            {upstream_directives}
         }}
     }}
 }}

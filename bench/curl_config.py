@@ -9,6 +9,17 @@ import os
 import sys
 
 
+def material(holder, key, path):
+    """The file a kubeconfig entry (cluster or user) names for `key`: its `key` path, or its `key-data`
+    written to `path` (private); None when it has neither. Also used by counting_proxy.py."""
+    if holder.get(key + "-data"):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(holder[key + "-data"]))
+        os.chmod(path, 0o600)
+        return path
+    return holder.get(key)
+
+
 def main():
     cfg = json.load(open(sys.argv[1]))
     out = sys.argv[2]
@@ -16,25 +27,15 @@ def main():
     user = cfg["users"][0]["user"]
     lines = [f"# server {cluster['server'].rstrip('/')}", "silent", "show-error"]
 
-    def material(key, name):
-        if key + "-data" in user or key + "-data" in cluster:
-            data = user.get(key + "-data") or cluster.get(key + "-data")
-            path = os.path.join(out, name)
-            with open(path, "wb") as f:
-                f.write(base64.b64decode(data))
-            os.chmod(path, 0o600)
-            return path
-        return user.get(key) or cluster.get(key)
-
-    ca = material("certificate-authority", "ca.crt")
+    ca = material(cluster, "certificate-authority", os.path.join(out, "ca.crt"))
     if ca:
         lines.append(f'cacert = "{ca}"')
     if cluster.get("insecure-skip-tls-verify"):
         lines.append("insecure")
     if user.get("token"):
         lines.append(f'header = "Authorization: Bearer {user["token"]}"')
-    cert = material("client-certificate", "client.crt")
-    key = material("client-key", "client.key")
+    cert = material(user, "client-certificate", os.path.join(out, "client.crt"))
+    key = material(user, "client-key", os.path.join(out, "client.key"))
     if cert and key:
         lines += [f'cert = "{cert}"', f'key = "{key}"']
     print("\n".join(lines))

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use common::{fixture, mcp_doctor, valid_report, workspace};
 use fixture_apiserver::{FixtureServer, ServerOptions};
+use mcp_doctor_test_peers::find_binary;
 
 /// A tenth of the cluster divided by fifty: 14 nodes, 315 pods, 3 MCPServers.
 const SCALE: &str = "0.002";
@@ -19,7 +20,7 @@ const SCALE: &str = "0.002";
 fn bench_load_applies_the_synthetic_cluster_and_measures_a_run_over_it() {
     for tool in ["kubectl", "curl", "nginx"] {
         assert!(
-            which(tool),
+            find_binary(tool).is_some(),
             "{tool} is missing: scripts/test.sh installs it"
         );
     }
@@ -139,14 +140,4 @@ fn bench_load_applies_the_synthetic_cluster_and_measures_a_run_over_it() {
         message.starts_with("10 of 14 nodes are not Ready: node bench-node-00000 is not Ready"),
         "{message}"
     );
-}
-
-fn which(tool: &str) -> bool {
-    std::process::Command::new("sh")
-        .args([
-            "-c",
-            &format!("command -v {tool} || [ -x /usr/sbin/{tool} ]"),
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }

@@ -18,7 +18,7 @@
 //! - `--disable servicelb` (or `--disable-cloud-controller`) on the server: no DaemonSets, and the Service
 //!   stays `<pending>` unless another provider (MetalLB, kube-vip, a cloud) serves it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use mcp_doctor_remediations::Vars;
@@ -316,7 +316,7 @@ pub fn node_lines(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<Stri
 pub fn node_lines_grouped(nodes: &[Node], pods: &[LbPod], conflicts: &[Pod]) -> Vec<String> {
     // In the order each state first appears; the index keeps grouping linear in the nodes.
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (name, state) in node_states(nodes, pods, conflicts) {
         match index.get(&state) {
             Some(&i) => groups[i].1.push(name),
